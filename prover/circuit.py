@@ -1,0 +1,201 @@
+"""The model compiler and the proof schedule.
+
+``compile_mlp`` turns an architecture (a list of layers) into a ``Circuit``: tensor
+specs, ops in forward order, the rescale roots, and the lookup instances. The same
+ops run the quantized forward pass (``forward``) and the proof (``prove_run`` /
+``verify_run``), so the proven computation is the forward pass by construction.
+
+Proof schedule (prover and verifier walk it in lock-step):
+
+0. statement: vk digest, model digest, circuit digest, public input, output;
+1. witness commitments in forward order (rescale quotients and digits, activation
+   outputs), then each lookup's multiplicities;
+2. per lookup: beta, gamma, commitments to the inverse vectors, sigma;
+3. per lookup: the witness-side and table-side sumchecks;
+4. per rescale, last layer first: a fresh point on the accumulator, reduced
+   through the linear layer's sumcheck to the input and the weights;
+5. the batch opening of every claim on a committed tensor.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import torch
+
+from .context import TensorSpec, attach_commit
+from .lookup import logup
+from .lookup.tables import FunctionTable, RangeTable
+from .ops.activation import Activation
+from .ops.linear import Linear
+from .ops.rescale import Rescale
+from .pcs import batch
+from .poly.mle import pad_flat
+from .quant import QuantSpec
+from .transcript import keccak256
+
+ACTIVATIONS = ("gelu", "relu", "silu")
+
+
+@dataclass
+class Circuit:
+    arch: dict
+    quant: QuantSpec
+    rows: int
+    specs: dict[str, TensorSpec]
+    ops: list
+    roots: list[Rescale]
+    lookups: list[logup.LookupInstance]
+    witness: list[str]                 # advice tensors committed in phase 1, in order
+    pad_values: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def input_id(self) -> str:
+        return "x"
+
+    @property
+    def output_id(self) -> str:
+        return [s.id for s in self.specs.values() if s.kind == "output"][0]
+
+    def model_tensors(self) -> list[str]:
+        return [s.id for s in self.specs.values() if s.kind == "model"]
+
+    def tables(self) -> list[FunctionTable]:
+        return [lk.table for lk in self.lookups if lk.pair]
+
+    def digest(self) -> bytes:
+        doc = {"arch": self.arch, "quant": json.loads(self.quant.to_json()), "rows": self.rows}
+        return keccak256(b"zkllm-circuit/v1" + json.dumps(doc, sort_keys=True, separators=(",", ":")).encode())
+
+    @property
+    def num_vars(self) -> int:
+        return max(s.num_vars for s in self.specs.values() if s.kind != "virtual")
+
+
+def table_id(t: FunctionTable) -> str:
+    return f"table/{t.name}"
+
+
+def compile_mlp(arch: dict, quant: QuantSpec, rows: int = 1) -> Circuit:
+    """arch = {"d_in": int, "layers": [{"linear": d_out} | {"act": name}, ...]}."""
+    specs: dict[str, TensorSpec] = {}
+    ops: list = []
+    roots: list[Rescale] = []
+    witness: list[str] = []
+    pad_values: dict[str, int] = {}
+    acts: dict[str, FunctionTable] = {}
+    act_cols: dict[str, list] = {}
+    digit_cols: list[tuple[str]] = []
+
+    def add(tid, shape, kind):
+        specs[tid] = TensorSpec(tid, tuple(shape), kind)
+
+    layers = arch["layers"]
+    if not layers or "linear" not in layers[0]:
+        raise ValueError("an MLP must start with a linear layer")
+    add("x", (rows, arch["d_in"]), "input")
+    cur, width = "x", arch["d_in"]
+    for i, layer in enumerate(layers):
+        if "linear" in layer:
+            d_out = int(layer["linear"])
+            last = i == len(layers) - 1
+            to_lookup = not last and "act" in layers[i + 1]
+            if not last and not to_lookup:
+                raise ValueError("two linear layers in a row: fold them into one")
+            w, b, z, q = f"l{i}.w", f"l{i}.b", f"l{i}.z", f"l{i}.q"
+            add(w, (d_out, width), "model")
+            add(b, (d_out,), "model")
+            add(z, (rows, d_out), "virtual")
+            add(q, (rows, d_out), "output" if last else "advice")
+            shift = quant.linear_shift(to_lookup)
+            dids = [f"l{i}.d{k}" for k in range(shift // quant.digit_bits)]
+            for did in dids:
+                add(did, (rows, d_out), "advice")
+            lin = Linear(cur, w, b, z, rows, width, d_out)
+            rs = Rescale(z, q, dids, shift, quant.digit_bits)
+            ops += [lin, rs]
+            roots.append(rs)
+            pad_values.update(rs.pad_values())
+            witness += ([] if last else [q]) + dids
+            digit_cols += [(d,) for d in dids]
+            cur, width = q, d_out
+        elif "act" in layer:
+            name = layer["act"]
+            if name not in ACTIVATIONS:
+                raise ValueError(f"unknown activation {name!r}; choose from {ACTIVATIONS}")
+            if i == len(layers) - 1 or "linear" not in layers[i + 1]:
+                raise ValueError("an activation must be followed by a linear layer")
+            t = FunctionTable(name, quant.lookup_in_bits, quant.lookup_in_frac_bits, quant.act_frac_bits)
+            y = f"a{i}"
+            add(y, (rows, width), "advice")
+            ops.append(Activation(cur, y, t))
+            witness.append(y)
+            acts[name] = t
+            act_cols.setdefault(name, []).append((cur, y))
+            cur = y
+        else:
+            raise ValueError(f"unknown layer {layer!r}")
+
+    lookups = []
+    for name, t in acts.items():
+        add(table_id(t), (t.size,), "table")
+        lookups.append(logup.LookupInstance(f"lk{len(lookups)}", t, act_cols[name], table_id(t)))
+    rt = RangeTable(quant.digit_bits)
+    lookups.append(logup.LookupInstance(f"lk{len(lookups)}", rt, digit_cols))
+    for lk in lookups:
+        lk.mult_id = f"{lk.label}/m"
+        add(lk.mult_id, (lk.table.size,), "advice")
+        lk.a_ids = [f"{lk.label}/A{c}" for c in range(len(lk.columns))]
+        for aid, col in zip(lk.a_ids, lk.columns):
+            add(aid, specs[col[0]].shape, "proof")
+        lk.b_id = f"{lk.label}/B"
+        add(lk.b_id, (lk.table.size,), "proof")
+    return Circuit(arch, quant, rows, specs, ops, roots, lookups, witness, pad_values)
+
+
+def forward(circuit: Circuit, params: dict[str, torch.Tensor], x: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The quantized forward pass: integer tensors for every tensor of the circuit."""
+    ints = dict(params)
+    ints["x"] = x.to(torch.int64).reshape(circuit.rows, -1)
+    for op in circuit.ops:
+        op.forward(ints)
+    return ints
+
+
+def field_values(circuit: Circuit, ints: dict[str, torch.Tensor]) -> dict[str, list[int]]:
+    """Padded flat field vectors; padded entries take the values the relations need."""
+    vals = {}
+    for tid, spec in circuit.specs.items():
+        if tid in ints:
+            flat = pad_flat(ints[tid], spec.shape)
+            pv = circuit.pad_values.get(tid)
+            if pv:
+                mask = pad_flat(torch.ones(spec.shape, dtype=torch.int64), spec.shape)
+                flat = [v if m else pv for v, m in zip(flat, mask)]
+            vals[tid] = flat
+    return vals
+
+
+def absorb_statement(t, vk_digest: bytes, model_digest: bytes, circuit: Circuit, inp: list[int], out: list[int]):
+    t.absorb("statement/vk", vk_digest)
+    t.absorb("statement/model", model_digest)
+    t.absorb("statement/circuit", circuit.digest())
+    t.absorb_frs("statement/input", inp)
+    t.absorb_frs("statement/output", out)
+
+
+def run(ctx, circuit: Circuit, vk=None) -> None:
+    """Phases 1-5 of the schedule; identical for prover and verifier contexts."""
+    for tid in circuit.witness:
+        attach_commit(ctx, tid, "witness")
+    for lk in circuit.lookups:
+        if ctx.is_prover:
+            ctx.values[lk.mult_id] = logup.multiplicities(lk, ctx.values)
+        attach_commit(ctx, lk.mult_id, "lookup/m")
+    for lk in circuit.lookups:
+        logup.commit_inverses(ctx, lk)
+    for lk in circuit.lookups:
+        logup.run_sumchecks(ctx, lk)
+    for rs in reversed(circuit.roots):
+        rs.root(ctx)
+    batch.open_claims(ctx, vk)

@@ -1,0 +1,123 @@
+"""Shared state of one proof run: the claim store, seen from either side.
+
+Protocol code is written once against ``claim``/``reduce``:
+
+* ``claim(tid, point)`` obtains tensor ``tid``'s MLE value at ``point``: a public
+  tensor is evaluated locally by both sides; for any other tensor the prover sends
+  the value and the verifier receives it, then the value is recorded (committed
+  tensor: to be opened at the end) or reduced further (virtual tensor: handed to
+  the op that produced it).
+* ``reduce(tid, point, value)`` takes a value derived from other claims: a public
+  tensor is checked on the spot, a committed one is recorded, a virtual one is
+  handed to its producer.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from .errors import VerificationError
+from .poly.mle import evaluate
+
+PUBLIC = ("input", "output")
+COMMITTED = ("model", "advice", "table", "proof")
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    id: str
+    shape: tuple[int, ...]
+    kind: str  # input | output | model | advice | table | proof | virtual
+
+    @property
+    def num_vars(self) -> int:
+        from .poly.mle import num_vars
+        return num_vars(self.shape)
+
+
+@dataclass
+class Claim:
+    tid: str
+    point: list[int]
+    value: int
+
+
+@dataclass
+class _Base:
+    ch: object
+    specs: dict[str, TensorSpec]
+    producers: dict[str, object] = field(default_factory=dict)
+    claims: list[Claim] = field(default_factory=list)
+
+    def spec(self, tid: str) -> TensorSpec:
+        return self.specs[tid]
+
+    def _record(self, tid: str, point: Sequence[int], value: int) -> None:
+        if len(point) != self.specs[tid].num_vars:
+            raise ValueError(f"claim on {tid}: point has {len(point)} coordinates, tensor has {self.specs[tid].num_vars}")
+        self.claims.append(Claim(tid, list(point), value))
+
+    def reduce(self, tid: str, point: Sequence[int], value: int) -> None:
+        kind = self.specs[tid].kind
+        if kind in PUBLIC:
+            if self.public_eval(tid, point) != value:
+                raise VerificationError("public-tensor", f"claimed evaluation of public tensor '{tid}' is wrong")
+        elif kind == "virtual":
+            self.producers[tid].reduce(self, tid, list(point), value)
+        else:
+            self._record(tid, point, value)
+
+    def public_eval(self, tid: str, point: Sequence[int]) -> int:
+        return evaluate(self.public[tid], point)
+
+
+@dataclass
+class ProverCtx(_Base):
+    values: dict[str, list[int]] = field(default_factory=dict)  # padded flat field vectors
+    public: dict[str, list[int]] = field(default_factory=dict)
+    commitments: dict[str, object] = field(default_factory=dict)
+    blinds: dict[str, int] = field(default_factory=dict)
+    srs: object = None
+    rng: object = None
+    is_prover: bool = True
+
+    def value(self, tid: str) -> list[int]:
+        return self.values[tid]
+
+    def claim(self, tid: str, point: Sequence[int], label: str = "claim") -> int:
+        v = evaluate(self.values[tid], point)
+        if self.specs[tid].kind not in PUBLIC:
+            self.ch.send_fr(label, v)
+        self.reduce(tid, point, v)
+        return v
+
+
+@dataclass
+class VerifierCtx(_Base):
+    public: dict[str, list[int]] = field(default_factory=dict)
+    commitments: dict[str, object] = field(default_factory=dict)
+    is_prover: bool = False
+
+    def claim(self, tid: str, point: Sequence[int], label: str = "claim") -> int:
+        if self.specs[tid].kind in PUBLIC:
+            v = self.public_eval(tid, point)
+        else:
+            v = self.ch.recv_fr(label)
+        self.reduce(tid, point, v)
+        return v
+
+
+def attach_commit(ctx, tid: str, label: str) -> None:
+    """Commit to tensor ``tid`` (prover: compute, blind, send; verifier: receive)."""
+    if ctx.is_prover:
+        from .pcs import kzg
+        blind = ctx.rng.randbelow(_R)
+        c = kzg.commit(ctx.srs, ctx.values[tid], blind)
+        ctx.blinds[tid] = blind
+        ctx.commitments[tid] = c
+        ctx.ch.send_g1(label, c)
+    else:
+        ctx.commitments[tid] = ctx.ch.recv_g1(label)
+
+
+from .field import R as _R  # noqa: E402

@@ -1,0 +1,48 @@
+"""Rescaling: fixed-point division with a committed quotient and range-checked remainder.
+
+z + 2^(S-1) = q * 2^S + sum_k 2^(b k) d_k, every digit d_k in [0, 2^b) (proven by
+the range lookup), so the remainder lies in [0, 2^S) and q = round(z / 2^S).
+The relation is linear, so a claim needs no sumcheck: at a fresh random point r,
+
+    z(r) = 2^S q(r) + sum_k 2^(b k) d_k(r) - 2^(S-1)
+
+and the derived z(r) is handed to the op that produced z. The quotient q must be
+bounded by a later lookup (an activation table) or be public; otherwise
+``2^S q`` could wrap around mod r. Padded entries hold q = 0, remainder 2^(S-1).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..field import R
+from ..quant import digits, rescale
+
+
+@dataclass
+class Rescale:
+    z: str
+    q: str
+    digit_ids: list[str]
+    shift: int
+    digit_bits: int
+
+    def forward(self, ints: dict) -> None:
+        q, rem = rescale(ints[self.z], self.shift)
+        ints[self.q] = q
+        for did, d in zip(self.digit_ids, digits(rem, self.shift, self.digit_bits)):
+            ints[did] = d
+
+    def pad_values(self) -> dict[str, int]:
+        """Values the padded entries take (so the relation holds on the whole hypercube)."""
+        half = 1 << (self.shift - 1)
+        return {did: (half >> (k * self.digit_bits)) & ((1 << self.digit_bits) - 1)
+                for k, did in enumerate(self.digit_ids)}
+
+    def root(self, ctx) -> None:
+        """Start a claim on z at a fresh point and reduce it to q, the digits and z's producer."""
+        n = ctx.spec(self.z).num_vars
+        r = ctx.ch.challenges("rescale/r", n)
+        v = pow(2, self.shift, R) * ctx.claim(self.q, r, "rescale/q")
+        for k, did in enumerate(self.digit_ids):
+            v += pow(2, k * self.digit_bits, R) * ctx.claim(did, r, "rescale/digit")
+        ctx.reduce(self.z, r, (v - (1 << (self.shift - 1))) % R)

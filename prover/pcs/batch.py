@@ -1,0 +1,101 @@
+"""Batch opening: every claim on every committed tensor, one pairing check.
+
+Claims (p_k, z_k, v_k) -- polynomial p_k of m_p <= n variables at point z_k -- are
+reduced to one point by a degree-2 sumcheck (label ``open``), then the polynomials
+are combined into one and opened once:
+
+1. alpha <- transcript. H = sum_k alpha^k v_k = sum_p sum_x W_p(x) f_p(x),
+   W_p = sum_{k: p_k = p} alpha^k eq(z_k, .). Sumcheck over n = max m_p variables
+   (each p lives in the last m_p of them) gives a point s and an expected value.
+2. P sends u_p = f_p(s[n-m_p:]) for every polynomial (first-claim order);
+   V checks sum_p 2^-(n-m_p) W_p(s[n-m_p:]) u_p = expected, computing W_p itself.
+3. mu <- transcript. C = sum_p mu^p C_p is a commitment (blind sum_p mu^p rho_p)
+   to F(x) = sum_p mu^p f_p(x_low), and F(s) = sum_p mu^p u_p.
+4. P sends the n quotient commitments and the hiding term of one multilinear-KZG
+   opening of F at s; V checks it with one multi-pairing of n + 2 pairs.
+"""
+from __future__ import annotations
+
+from ..errors import VerificationError
+from ..field import R
+from .. import sumcheck
+from ..poly.mle import eq_eval, eq_table, evaluate
+from . import kzg
+from .curve import msm
+
+
+def _group(claims):
+    order: list[str] = []
+    idx: dict[str, list[int]] = {}
+    for k, c in enumerate(claims):
+        if c.tid not in idx:
+            idx[c.tid] = []
+            order.append(c.tid)
+        idx[c.tid].append(k)
+    return order, idx
+
+
+def open_claims(ctx, vk=None) -> None:
+    """Prover or verifier side of the batch opening of ``ctx.claims``."""
+    ch, claims = ctx.ch, ctx.claims
+    order, idx = _group(claims)
+    mvars = {t: len(claims[idx[t][0]].point) for t in order}
+    n = max(mvars.values())
+    alpha = ch.challenge("open/alpha")
+    apow = [1] * len(claims)
+    for k in range(1, len(claims)):
+        apow[k] = apow[k - 1] * alpha % R
+    H = sum(a * c.value for a, c in zip(apow, claims)) % R
+
+    if ctx.is_prover:
+        terms = []
+        for t in order:
+            w = [0] * (1 << mvars[t])
+            for k in idx[t]:
+                e = eq_table(claims[k].point)
+                a = apow[k]
+                w = [(x + a * y) % R for x, y in zip(w, e)]
+            terms.append(sumcheck.Term(1, [w, ctx.values[t]]))
+        out = sumcheck.prove(ch, "open", n, 2, terms)
+        s = out.point
+        evals = [fin[1] for fin in out.finals]
+        for u in evals:
+            ch.send_fr("open/eval", u)
+    else:
+        sub = sumcheck.verify(ch, "open", n, 2, H)
+        s = sub.point
+        evals = [ch.recv_fr("open/eval") for _ in order]
+        expected = 0
+        for t, u in zip(order, evals):
+            m = mvars[t]
+            w = sum(apow[k] * eq_eval(claims[k].point, s[n - m:]) for k in idx[t]) % R
+            expected += sumcheck.term_weight(w, n, m) * u
+        if expected % R != sub.expected:
+            raise VerificationError("opening", "batch-opening sumcheck final check failed")
+
+    mu = ch.challenge("open/mu")
+    mpow = [pow(mu, i, R) for i in range(len(order))]
+    value = sum(a * u for a, u in zip(mpow, evals)) % R
+    if ctx.is_prover:
+        F = [0] * (1 << n)
+        for t, a in zip(order, mpow):
+            f = ctx.values[t]
+            size = len(f)
+            for j in range(1 << n):
+                F[j] += a * f[j & (size - 1)]
+        F = [x % R for x in F]
+        blind = sum(a * ctx.blinds.get(t, 0) for t, a in zip(order, mpow)) % R
+        v, proof = kzg.open(ctx.srs, F, s, blind, ctx.rng)
+        assert v == value, "internal: combined evaluation mismatch"
+        for q in proof.quotients:
+            ch.send_g1("open/quotient", q)
+        ch.send_g1("open/hiding", proof.pi_xi)
+    else:
+        quotients = [ch.recv_g1("open/quotient") for _ in range(n)]
+        pi_xi = ch.recv_g1("open/hiding")
+        C = msm([ctx.commitments[t] for t in order], mpow)
+        if not kzg.verify(vk, C, s, value, kzg.OpeningProof(quotients, pi_xi)):
+            raise VerificationError("opening", "pairing check of the combined opening failed")
+
+
+__all__ = ["open_claims", "evaluate"]

@@ -1,0 +1,97 @@
+"""Multilinear extensions of tensors padded to powers of two.
+
+Bit order (fixed, the Solidity verifier relies on it): a tensor of shape
+(d_1, ..., d_k) is zero-padded to (2^e_1, ..., 2^e_k), e_i = ceil(log2 d_i), and
+flattened row-major. Index b of the flat vector has num_vars = sum e_i bits; its
+bits, most significant first, are the variables (x_1, ..., x_n). So the first
+tensor axis owns the leading variables, and within an axis the most significant
+bit comes first. The MLE is f(x) = sum_b f[b] * eq(b, x) with
+eq(b, x) = prod_i (b_i x_i + (1 - b_i)(1 - x_i)).
+
+Sumchecks and openings bind x_1 first: f(c, x_2..) = f[:h] + c (f[h:] - f[:h]).
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from ..field import R
+
+
+def log2_ceil(n: int) -> int:
+    if n < 1:
+        raise ValueError("dimension must be positive")
+    return (n - 1).bit_length()
+
+
+def padded_shape(shape: Sequence[int]) -> tuple[int, ...]:
+    return tuple(1 << log2_ceil(d) for d in shape)
+
+
+def num_vars(shape: Sequence[int]) -> int:
+    return sum(log2_ceil(d) for d in shape)
+
+
+def pad_flat(values, shape: Sequence[int]) -> list[int]:
+    """Signed-integer tensor (numpy/torch/nested list) -> padded flat field vector."""
+    arr = np.asarray(values.tolist() if hasattr(values, "tolist") and not isinstance(values, np.ndarray) else values,
+                     dtype=object).reshape(tuple(shape))
+    out = np.zeros(padded_shape(shape), dtype=object)
+    out[tuple(slice(0, d) for d in shape)] = arr
+    return [int(v) % R for v in out.reshape(-1).tolist()]
+
+
+def eq_eval(a: Sequence[int], b: Sequence[int]) -> int:
+    """eq(a, b) = prod_i (a_i b_i + (1-a_i)(1-b_i)) over F_r."""
+    if len(a) != len(b):
+        raise ValueError("eq: length mismatch")
+    acc = 1
+    for x, y in zip(a, b):
+        acc = acc * ((x * y + (1 - x) * (1 - y)) % R) % R
+    return acc
+
+
+def eq_table(point: Sequence[int]) -> list[int]:
+    """[eq(b, point) for b in {0,1}^n], b's MSB paired with point[0]."""
+    table = [1]
+    for z in point:
+        one_minus = (1 - z) % R
+        nxt = [0] * (2 * len(table))
+        for i, e in enumerate(table):
+            hi = e * z % R
+            nxt[2 * i] = (e - hi) % R  # e * (1 - z)
+            nxt[2 * i + 1] = hi
+        table = nxt
+        del one_minus
+    return table
+
+
+def fold(evals: Sequence[int], c: int) -> list[int]:
+    """Bind the first (most significant) variable to c."""
+    h = len(evals) // 2
+    lo, hi = evals[:h], evals[h:]
+    return [(a + c * (b - a)) % R for a, b in zip(lo, hi)]
+
+
+def evaluate(evals: Sequence[int], point: Sequence[int]) -> int:
+    """MLE of ``evals`` at ``point`` (len(point) == log2(len(evals)))."""
+    if len(evals) != 1 << len(point):
+        raise ValueError(f"evaluate: {len(evals)} evaluations for {len(point)} variables")
+    f = list(evals)
+    for c in point:
+        f = fold(f, c)
+    return f[0] % R
+
+
+def evaluate_sparse(entries: dict[int, int], point: Sequence[int]) -> int:
+    """MLE at ``point`` of a vector given as {index: value} (all other entries 0)."""
+    n = len(point)
+    acc = 0
+    for idx, v in entries.items():
+        e = 1
+        for i, z in enumerate(point):
+            bit = (idx >> (n - 1 - i)) & 1
+            e = e * (z if bit else (1 - z)) % R
+        acc += v * e
+    return acc % R

@@ -1,0 +1,173 @@
+"""Sumcheck for sums of products of multilinear polynomials.
+
+Statement: H = sum_t c_t * sum_{x in {0,1}^{m_t}} prod_j f_{t,j}(x), where term t's
+factors all have m_t <= n variables. A term with m_t < n lives in the LAST m_t of
+the n sumcheck variables: over {0,1}^n it is the function 2^-(n-m_t) * prod_j f(x_low),
+so it is constant in the leading variables and its hypercube sum is unscaled.
+
+Round i (binding x_{i+1}, most significant remaining variable first): the prover
+sends the coefficients (c_0, ..., c_d) of the round polynomial g_i(X) -- exactly
+d + 1 field elements, d the public degree bound -- absorbed under ``<label>/g``;
+the verifier checks g_i(0) + g_i(1) = 2 c_0 + c_1 + ... + c_d against the running
+claim, draws r_i = challenge(``<label>/r``) and sets claim = g_i(r_i).
+
+The verifier returns a ``SubClaim(point, expected)``: the caller MUST check that
+sum_t c_t 2^-(n-m_t) prod_j f_{t,j}(point[n-m_t:]) equals ``expected``, using
+evaluations it can trust (computed itself or discharged by commitment openings).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Sequence
+
+from .errors import VerificationError
+from .field import R
+from .poly.mle import fold
+
+INV2 = pow(2, R - 2, R)
+
+
+def inv2_pow(k: int) -> int:
+    return pow(INV2, k, R)
+
+
+@dataclass
+class Term:
+    """coeff * prod(factors); every factor is a list of 2^m evaluations (same m)."""
+    coeff: int
+    factors: list[list[int]]
+
+    @property
+    def num_vars(self) -> int:
+        return (len(self.factors[0]) - 1).bit_length() if self.factors else 0
+
+
+@dataclass(frozen=True)
+class SubClaim:
+    point: list[int]
+    expected: int
+
+
+@dataclass
+class SumcheckOutput:
+    point: list[int]
+    finals: list[list[int]] = field(default_factory=list)  # finals[t][j] = f_{t,j}(point_low)
+
+
+@lru_cache(maxsize=None)
+def _interp_matrix(d: int) -> tuple[tuple[int, ...], ...]:
+    """M with coeffs = M @ evals, for evaluations at X = 0..d."""
+    # Lagrange basis polynomials L_k(X) = prod_{j != k} (X - j) / (k - j), expanded.
+    rows = []
+    for k in range(d + 1):
+        poly = [1]
+        denom = 1
+        for j in range(d + 1):
+            if j == k:
+                continue
+            poly = [((poly[i - 1] if i > 0 else 0) - j * (poly[i] if i < len(poly) else 0)) % R
+                    for i in range(len(poly) + 1)]
+            denom = denom * (k - j) % R
+        dinv = pow(denom, R - 2, R)
+        rows.append([c * dinv % R for c in poly])
+    return tuple(tuple(rows[k][i] for k in range(d + 1)) for i in range(d + 1))
+
+
+def evals_to_coeffs(evals: Sequence[int]) -> list[int]:
+    m = _interp_matrix(len(evals) - 1)
+    return [sum(a * e for a, e in zip(row, evals)) % R for row in m]
+
+
+def horner(coeffs: Sequence[int], x: int) -> int:
+    acc = 0
+    for c in reversed(coeffs):
+        acc = (acc * x + c) % R
+    return acc
+
+
+def _product_sum(factors: list[list[int]]) -> int:
+    if len(factors) == 1:
+        return sum(factors[0]) % R
+    acc = factors[0]
+    for f in factors[1:]:
+        acc = [a * b % R for a, b in zip(acc, f)]
+    return sum(acc) % R
+
+
+def _round_evals(factors: list[list[int]], d: int) -> list[int]:
+    """sum over the remaining hypercube of prod factors, first variable set to X = 0..d."""
+    h = len(factors[0]) // 2
+    lows = [f[:h] for f in factors]
+    diffs = [[b - a for a, b in zip(f[:h], f[h:])] for f in factors]
+    out = []
+    cur = lows
+    for x in range(d + 1):
+        if x > 0:
+            cur = [[a + b for a, b in zip(c, df)] for c, df in zip(cur, diffs)]
+        if len(cur) == 1:
+            out.append(sum(cur[0]) % R)
+            continue
+        acc = cur[0]
+        for f in cur[1:]:
+            acc = [a * b % R for a, b in zip(acc, f)]
+        out.append(sum(acc) % R)
+    return out
+
+
+def prove(ch, label: str, n: int, degree: int, terms: list[Term]) -> SumcheckOutput:
+    """Run the prover; sends n round polynomials over ``ch``."""
+    for t in terms:
+        if t.num_vars > n:
+            raise ValueError("term has more variables than the sumcheck")
+        if len(t.factors) > degree:
+            raise ValueError("term degree exceeds the declared degree bound")
+        if any(len(f) != len(t.factors[0]) for f in t.factors):
+            raise ValueError("factors of one term must have equal length")
+    facs = [[list(f) for f in t.factors] for t in terms]
+    scales = [t.coeff * inv2_pow(n - t.num_vars) % R for t in terms]
+    mvars = [t.num_vars for t in terms]
+    sums: dict[int, int] = {}
+    point: list[int] = []
+    for rnd in range(n):
+        k = n - rnd  # variables still free
+        evals = [0] * (degree + 1)
+        for ti, fs in enumerate(facs):
+            if mvars[ti] < k:
+                if ti not in sums:
+                    sums[ti] = _product_sum(fs)
+                c = scales[ti] * sums[ti] % R * pow(2, k - 1 - mvars[ti], R) % R
+                evals = [(e + c) % R for e in evals]
+            else:
+                ev = _round_evals(fs, degree)
+                evals = [(e + scales[ti] * v) % R for e, v in zip(evals, ev)]
+        coeffs = evals_to_coeffs(evals)
+        ch.send_frs(f"{label}/g", coeffs)
+        r = ch.challenge(f"{label}/r")
+        point.append(r)
+        for ti, fs in enumerate(facs):
+            if mvars[ti] == k:
+                facs[ti] = [fold(f, r) for f in fs]
+                mvars[ti] = k - 1
+    for ti, t in enumerate(terms):
+        mvars[ti] = t.num_vars
+    return SumcheckOutput(point=point, finals=[[f[0] for f in fs] for fs in facs])
+
+
+def verify(ch, label: str, n: int, degree: int, claim: int) -> SubClaim:
+    """Check n rounds against ``claim``; returns the claim the caller must discharge."""
+    point: list[int] = []
+    for rnd in range(n):
+        coeffs = ch.recv_frs(f"{label}/g", degree + 1)
+        total = (2 * coeffs[0] + sum(coeffs[1:])) % R
+        if total != claim % R:
+            raise VerificationError("sumcheck", f"{label}: round {rnd}: g(0)+g(1) does not match the claim")
+        r = ch.challenge(f"{label}/r")
+        point.append(r)
+        claim = horner(coeffs, r)
+    return SubClaim(point=point, expected=claim)
+
+
+def term_weight(coeff: int, n: int, m: int) -> int:
+    """The factor a term with m of n variables carries in the final check."""
+    return coeff * inv2_pow(n - m) % R
