@@ -1,0 +1,181 @@
+"""The prove/verify API.
+
+* ``commit_model``: the model owner quantizes a torch module and commits to it.
+* ``prove``: the prover operator runs the quantized forward pass on an input and
+  proves it; returns the proof and the public statement.
+* ``verify``: sees only the proof bytes, the statement (model digest, input,
+  output), the public model commitment and the verifying key. Raises
+  ``MalformedProofError``/``MalformedError`` for bytes or statements that do not
+  parse, ``VerificationError`` (with the failing check) for a false proof, and
+  returns a ``Verified`` record otherwise.
+"""
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .channel import ProverChannel, VerifierChannel
+from .circuit import Circuit, absorb_statement, compile_mlp, field_values, forward, run, table_id
+from .context import ProverCtx, VerifierCtx
+from .errors import MalformedError, SetupError, VerificationError
+from .field import R
+from .keys import ProvingKey, VerifyingKey
+from .model.commitment import CommittedModel, ModelCommitment
+from .model.mlp import arch_of, quantize_params
+from .pcs import kzg
+from .poly.mle import pad_flat
+from .proof import Proof
+from .quant import QuantSpec, dequantize, quantize
+from .rng import system as system_rng
+from .transcript import Transcript
+
+
+@dataclass
+class Statement:
+    """What a proof claims: model ``model_digest`` maps ``input`` to ``output`` (quantized ints)."""
+    model_digest: bytes
+    input: list[int]
+    output: list[int]
+
+    def to_json(self) -> str:
+        return json.dumps({"format": "zkllm-statement", "model_digest": "0x" + self.model_digest.hex(),
+                           "input": self.input, "output": self.output})
+
+    @classmethod
+    def from_json(cls, text: str) -> "Statement":
+        try:
+            d = json.loads(text)
+            st = cls(bytes.fromhex(d["model_digest"].removeprefix("0x")), [int(v) for v in d["input"]],
+                     [int(v) for v in d["output"]])
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            raise MalformedError(f"not a statement file: {e}") from e
+        if len(st.model_digest) != 32:
+            raise MalformedError("model digest must be 32 bytes")
+        return st
+
+
+@dataclass
+class Verified:
+    statement: Statement
+    circuit_digest: bytes
+    seconds: float
+
+
+@dataclass
+class ProveResult:
+    proof: Proof
+    statement: Statement
+    output_float: torch.Tensor
+    timings: dict = field(default_factory=dict)
+
+
+def commit_model(pk: ProvingKey, module: torch.nn.Module, quant: QuantSpec | None = None, rng=None) -> CommittedModel:
+    quant = quant or QuantSpec()
+    rng = rng or system_rng()
+    arch = arch_of(module)
+    params = quantize_params(module, quant)
+    circuit = compile_mlp(arch, quant)
+    names = circuit.model_tensors()
+    vals = field_values(circuit, params)
+    if circuit.num_vars > pk.srs.num_vars:
+        raise SetupError(f"model needs an SRS of 2^{circuit.num_vars} entries, this one has 2^{pk.srs.num_vars}")
+    blinds, points = {}, []
+    for n in names:
+        blinds[n] = rng.randbelow(R)
+        points.append(kzg.commit(pk.srs, vals[n], blinds[n]))
+    return CommittedModel(ModelCommitment(arch, quant, names, points), params, blinds)
+
+
+def circuit_for(commitment: ModelCommitment, input_len: int) -> Circuit:
+    d_in = commitment.arch["d_in"]
+    if input_len <= 0 or input_len % d_in:
+        raise MalformedError(f"input has {input_len} values, not a multiple of the model's input width {d_in}")
+    return compile_mlp(commitment.arch, commitment.quant, rows=input_len // d_in)
+
+
+def prove(pk: ProvingKey, model: CommittedModel, x: torch.Tensor, rng=None, quantized: bool = False) -> ProveResult:
+    """Prove one inference. ``x``: float input (quantized here) or ints if ``quantized``."""
+    rng = rng or system_rng()
+    cm = model.commitment
+    t0 = time.perf_counter()
+    xq = x.to(torch.int64) if quantized else quantize(x, cm.quant.act_frac_bits)
+    xq = xq.reshape(-1, cm.arch["d_in"])
+    circuit = circuit_for(cm, xq.numel())
+    if circuit.num_vars > pk.srs.num_vars:
+        raise SetupError(f"circuit needs an SRS of 2^{circuit.num_vars} entries, this one has 2^{pk.srs.num_vars}")
+    ints = forward(circuit, model.params, xq)
+    vals = field_values(circuit, ints)
+    out_id = circuit.output_id
+    statement = Statement(cm.digest(), [int(v) for v in xq.reshape(-1).tolist()],
+                          [int(v) for v in ints[out_id].reshape(-1).tolist()])
+    for t in circuit.tables():
+        if t.name not in pk.tables:
+            raise SetupError(f"proving key lacks table {t.name}; run setup with this model's QuantSpec")
+        vals[table_id(t)] = pk.tables[t.name][0]
+    t1 = time.perf_counter()
+
+    transcript = Transcript()
+    vk = pk.verifying_key()
+    absorb_statement(transcript, vk.digest(), statement.model_digest, circuit,
+                     [v % R for v in statement.input], [v % R for v in statement.output])
+    ch = ProverChannel(transcript)
+    ctx = ProverCtx(ch=ch, specs=circuit.specs, values=vals, srs=pk.srs, rng=rng)
+    ctx.ints = ints
+    ctx.public = {"x": vals["x"], out_id: vals[out_id]}
+    for op in circuit.ops:
+        if hasattr(op, "z") and hasattr(op, "reduce"):
+            ctx.producers[op.z] = op
+    for name, pt in zip(cm.names, cm.points):
+        ctx.commitments[name] = pt
+        ctx.blinds[name] = model.blinds[name]
+    for t in circuit.tables():
+        ctx.commitments[table_id(t)] = pk.tables[t.name][1]
+        ctx.blinds[table_id(t)] = 0
+    run(ctx, circuit)
+    proof = Proof.from_items(circuit.digest(), ch.g1s, ch.frs)
+    t2 = time.perf_counter()
+    out_f = dequantize(ints[out_id], cm.quant.act_frac_bits)
+    return ProveResult(proof, statement, out_f, {"forward_s": t1 - t0, "prove_s": t2 - t1})
+
+
+def verify(vk: VerifyingKey, commitment: ModelCommitment, statement: Statement, proof_bytes: bytes) -> Verified:
+    """Verify ``proof_bytes`` for ``statement``; raises on anything but a valid proof."""
+    t0 = time.perf_counter()
+    proof = Proof.from_bytes(proof_bytes)
+    if commitment.digest() != statement.model_digest:
+        raise VerificationError("statement", "the model commitment does not match the statement's model digest")
+    circuit = circuit_for(commitment, len(statement.input))
+    out_spec = circuit.specs[circuit.output_id]
+    if len(statement.output) != out_spec.shape[0] * out_spec.shape[1]:
+        raise MalformedError(f"output has {len(statement.output)} values, the circuit produces "
+                             f"{out_spec.shape[0] * out_spec.shape[1]}")
+    if proof.circuit_digest != circuit.digest():
+        raise VerificationError("circuit", "the proof was made for a different circuit (model shape or input length)")
+    if circuit.num_vars > vk.srs_vk.num_vars:
+        raise SetupError(f"verifying key supports 2^{vk.srs_vk.num_vars} entries, the circuit needs 2^{circuit.num_vars}")
+    transcript = Transcript()
+    inp = [v % R for v in statement.input]
+    out = [v % R for v in statement.output]
+    absorb_statement(transcript, vk.digest(), statement.model_digest, circuit, inp, out)
+    ch = VerifierChannel(transcript, proof.g1s, proof.g1_bytes, proof.frs)
+    ctx = VerifierCtx(ch=ch, specs=circuit.specs)
+    xs = circuit.specs["x"].shape
+    ctx.public = {"x": pad_flat(np.array(inp, dtype=object).reshape(xs), xs),
+                  circuit.output_id: pad_flat(np.array(out, dtype=object).reshape(out_spec.shape), out_spec.shape)}
+    for op in circuit.ops:
+        if hasattr(op, "z") and hasattr(op, "reduce"):
+            ctx.producers[op.z] = op
+    for name, pt in zip(commitment.names, commitment.points):
+        ctx.commitments[name] = pt
+    for t in circuit.tables():
+        if t.name not in vk.tables:
+            raise SetupError(f"verifying key lacks table {t.name}")
+        ctx.commitments[table_id(t)] = vk.tables[t.name]
+    run(ctx, circuit, vk.srs_vk)
+    ch.assert_consumed()
+    return Verified(statement, circuit.digest(), time.perf_counter() - t0)
