@@ -72,6 +72,7 @@ class ProveResult:
     statement: Statement
     output_float: torch.Tensor
     timings: dict = field(default_factory=dict)
+    layout: list = field(default_factory=list)  # (label, "g1" | "fr", index): what each proof item is
 
 
 def commit_model(pk: ProvingKey, module: torch.nn.Module, quant: QuantSpec | None = None, rng=None) -> CommittedModel:
@@ -98,8 +99,13 @@ def circuit_for(commitment: ModelCommitment, input_len: int) -> Circuit:
     return compile_mlp(commitment.arch, commitment.quant, rows=input_len // d_in)
 
 
-def prove(pk: ProvingKey, model: CommittedModel, x: torch.Tensor, rng=None, quantized: bool = False) -> ProveResult:
-    """Prove one inference. ``x``: float input (quantized here) or ints if ``quantized``."""
+def prove(pk: ProvingKey, model: CommittedModel, x: torch.Tensor, rng=None, quantized: bool = False,
+          witness_hook=None) -> ProveResult:
+    """Prove one inference. ``x``: float input (quantized here) or ints if ``quantized``.
+
+    ``witness_hook(ints)`` may alter the integer witness after the forward pass; the
+    soundness tests use it to play a cheating prover. Leave it ``None``.
+    """
     rng = rng or system_rng()
     cm = model.commitment
     t0 = time.perf_counter()
@@ -109,6 +115,8 @@ def prove(pk: ProvingKey, model: CommittedModel, x: torch.Tensor, rng=None, quan
     if circuit.num_vars > pk.srs.num_vars:
         raise SetupError(f"circuit needs an SRS of 2^{circuit.num_vars} entries, this one has 2^{pk.srs.num_vars}")
     ints = forward(circuit, model.params, xq)
+    if witness_hook is not None:
+        witness_hook(ints)
     vals = field_values(circuit, ints)
     out_id = circuit.output_id
     statement = Statement(cm.digest(), [int(v) for v in xq.reshape(-1).tolist()],
@@ -140,7 +148,7 @@ def prove(pk: ProvingKey, model: CommittedModel, x: torch.Tensor, rng=None, quan
     proof = Proof.from_items(circuit.digest(), ch.g1s, ch.frs)
     t2 = time.perf_counter()
     out_f = dequantize(ints[out_id], cm.quant.act_frac_bits)
-    return ProveResult(proof, statement, out_f, {"forward_s": t1 - t0, "prove_s": t2 - t1})
+    return ProveResult(proof, statement, out_f, {"forward_s": t1 - t0, "prove_s": t2 - t1}, ch.log)
 
 
 def verify(vk: VerifyingKey, commitment: ModelCommitment, statement: Statement, proof_bytes: bytes) -> Verified:

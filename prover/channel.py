@@ -24,16 +24,18 @@ class ProverChannel:
         self.transcript = transcript
         self.g1s: list = []      # G1 points, in send order
         self.frs: list[int] = []  # field elements, in send order
+        self.log: list[tuple[str, str, int]] = []  # (label, "g1" | "fr", index in its stream)
 
     def send_fr(self, label: str, x: int) -> None:
-        self.frs.append(x)
-        self.transcript.absorb_fr(label, x)
+        self.send_frs(label, [x])
 
     def send_frs(self, label: str, xs: Sequence[int]) -> None:
+        self.log += [(label, "fr", len(self.frs) + i) for i in range(len(xs))]
         self.frs.extend(xs)
         self.transcript.absorb_frs(label, xs)
 
     def send_g1(self, label: str, point) -> None:
+        self.log.append((label, "g1", len(self.g1s)))
         self.g1s.append(point)
         self.transcript.absorb(label, _g1_bytes(point))
 
