@@ -1,0 +1,58 @@
+"""Benchmarks: commands that print figures (never timed tests).
+
+``run_mlp_bench`` times setup, model commitment, proving and verification of one
+inference and returns the figures ``zkllm bench`` prints as JSON.
+"""
+from __future__ import annotations
+
+import resource
+import time
+
+import torch
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def run_mlp_bench(d_in: int = 64, d_hidden: int = 256, d_out: int = 64, act: str = "gelu",
+                  rows: int = 1, seed: int = 0, log=lambda msg: None) -> dict:
+    from prover import api, keys
+    from prover.circuit import compile_mlp
+    from prover.errors import VerificationError
+    from prover.model.mlp import arch_of, build_mlp, param_count
+    from prover.quant import QuantSpec
+
+    model = build_mlp(d_in, d_hidden, d_out, act, seed=seed)
+    quant = QuantSpec()
+    n = max(compile_mlp(arch_of(model), quant, rows).num_vars, quant.lookup_in_bits)
+    t = time.perf_counter()
+    pk = keys.setup(n, quant)
+    setup_s = time.perf_counter() - t
+    log(f"setup: SRS for 2^{n} entries in {setup_s:.2f}s")
+    t = time.perf_counter()
+    cm = api.commit_model(pk, model, quant)
+    commit_s = time.perf_counter() - t
+    log(f"commit: {param_count(model)} parameters in {commit_s:.2f}s")
+    g = torch.Generator().manual_seed(seed + 1)
+    x = torch.rand(rows, d_in, dtype=torch.float64, generator=g) * 2 - 1
+    t = time.perf_counter()
+    res = api.prove(pk, cm, x)
+    prove_s = time.perf_counter() - t
+    raw = res.proof.to_bytes()
+    log(f"prove: {prove_s:.2f}s, proof {len(raw)} bytes")
+    vk = pk.verifying_key()
+    t = time.perf_counter()
+    try:
+        api.verify(vk, cm.commitment, res.statement, raw)
+        verified = True
+    except VerificationError:
+        verified = False
+    verify_s = time.perf_counter() - t
+    log(f"verify: {verified} in {verify_s:.3f}s")
+    err = (res.output_float.reshape(rows, -1) - model(x)).abs().max().item()
+    return {"model": "mlp", "arch": f"{d_in}-{d_hidden}-{d_out}/{act}", "rows": rows,
+            "params": param_count(model), "srs_log_size": n,
+            "setup_s": round(setup_s, 3), "commit_s": round(commit_s, 3), "prove_s": round(prove_s, 3),
+            "verify_s": round(verify_s, 4), "proof_bytes": len(raw), "max_abs_err": err,
+            "peak_rss_mb": round(peak_rss_mb(), 1), "verified": verified}

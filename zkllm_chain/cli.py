@@ -1,0 +1,171 @@
+"""The ``zkllm`` command line: a thin layer over ``prover`` and ``zkllm_chain``.
+
+Every error a user can hit is printed as one line on stderr with a non-zero exit:
+2 for bad input or setup, 1 for a proof that does not verify.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def _log(quiet: bool):
+    def log(msg: str) -> None:
+        if not quiet:
+            print(f"  {msg}", file=sys.stderr, flush=True)
+    return log
+
+
+def _mlp_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--d-in", type=int, default=64, help="input width (default 64)")
+    p.add_argument("--d-hidden", type=int, default=256, help="hidden width (default 256)")
+    p.add_argument("--d-out", type=int, default=64, help="output width (default 64)")
+    p.add_argument("--act", choices=["gelu", "relu", "silu"], default="gelu", help="activation (default gelu)")
+    p.add_argument("--seed", type=int, default=0, help="weight initialisation seed (default 0)")
+
+
+def cmd_setup(a) -> dict:
+    from prover import keys, store
+    log = _log(a.quiet)
+    t = time.perf_counter()
+    pk = keys.setup(a.num_vars)
+    store.save_params(pk, Path(a.out))
+    log(f"DEVELOPMENT-ONLY setup: the trapdoor was generated in this process and discarded")
+    return {"params": str(a.out), "num_vars": a.num_vars, "vk_digest": "0x" + pk.verifying_key().digest().hex(),
+            "setup_s": round(time.perf_counter() - t, 3)}
+
+
+def cmd_commit(a) -> dict:
+    from prover import api, store
+    from prover.model.mlp import build_mlp, param_count
+    pk = store.load_params(Path(a.params))
+    model = build_mlp(a.d_in, a.d_hidden, a.d_out, a.act, seed=a.seed)
+    t = time.perf_counter()
+    cm = api.commit_model(pk, model)
+    store.save_model(cm, Path(a.out))
+    return {"model_dir": str(a.out), "params": param_count(model), "model_digest": "0x" + cm.commitment.digest().hex(),
+            "commit_s": round(time.perf_counter() - t, 3)}
+
+
+def _read_input(a, d_in: int):
+    import torch
+    if a.input:
+        vals = json.loads(Path(a.input).read_text())
+        return torch.tensor(vals, dtype=torch.float64)
+    g = torch.Generator().manual_seed(a.input_seed)
+    return torch.rand(d_in, dtype=torch.float64, generator=g) * 2 - 1
+
+
+def cmd_prove(a) -> dict:
+    from prover import api, store
+    cm = store.load_model(Path(a.model))
+    pk = store.load_params(Path(a.params), cm.commitment.quant)
+    x = _read_input(a, cm.commitment.arch["d_in"])
+    res = api.prove(pk, cm, x)
+    raw = res.proof.to_bytes()
+    out = Path(a.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(raw)
+    st_path = out.with_suffix(".statement.json")
+    st_path.write_text(res.statement.to_json())
+    return {"proof": str(out), "statement": str(st_path), "proof_bytes": len(raw),
+            "prove_s": round(res.timings["prove_s"], 3), "output": res.output_float.reshape(-1).tolist()[:8]}
+
+
+def cmd_verify(a) -> dict:
+    from prover import api, store
+    vk = store.load_vk(Path(a.vk))
+    cm = store.load_commitment(Path(a.commitment))
+    st = api.Statement.from_json(Path(a.statement).read_text())
+    raw = Path(a.proof).read_bytes()
+    v = api.verify(vk, cm, st, raw)
+    return {"verified": True, "model_digest": "0x" + st.model_digest.hex(), "verify_s": round(v.seconds, 4)}
+
+
+def cmd_bench(a) -> dict:
+    from .bench import run_mlp_bench
+    if a.model != "mlp":
+        raise SystemExit(f"error: unknown bench model {a.model!r} (available: mlp)")
+    return run_mlp_bench(a.d_in, a.d_hidden, a.d_out, a.act, a.rows, a.seed, log=_log(a.quiet))
+
+
+def cmd_demo(a) -> dict:
+    from .bench import run_mlp_bench
+    log = _log(a.quiet)
+    log("zkllm demo: set up parameters, commit an MLP, prove one inference, verify it")
+    with tempfile.TemporaryDirectory(prefix="zkllm-demo-") as tmp:
+        r = run_mlp_bench(log=log)
+    return r
+
+
+COMMANDS = {"setup": cmd_setup, "commit": cmd_commit, "prove": cmd_prove, "verify": cmd_verify,
+            "bench": cmd_bench, "demo": cmd_demo}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="zkllm", description=(
+        "Prove in zero knowledge that a committed model produced an output, and verify the proof.\n"
+        "Typical flow: setup -> commit -> prove -> verify. `zkllm demo` runs it all."),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    def add(name, help_):
+        s = sub.add_parser(name, help=help_, description=help_)
+        s.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+        s.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
+        return s
+
+    s = add("setup", "generate DEVELOPMENT-ONLY public parameters (SRS + function tables)")
+    s.add_argument("--out", required=True, help="directory to write srs.bin and vk.json")
+    s.add_argument("--num-vars", type=int, default=14, help="log2 of the largest tensor (default 14)")
+    s = add("commit", "quantize a model and commit to its weights")
+    s.add_argument("--params", required=True, help="directory written by `zkllm setup`")
+    s.add_argument("--out", required=True, help="directory to write model.pt (private) and model.json (public)")
+    _mlp_args(s)
+    s = add("prove", "run one inference and prove it")
+    s.add_argument("--params", required=True, help="directory written by `zkllm setup`")
+    s.add_argument("--model", required=True, help="directory written by `zkllm commit`")
+    s.add_argument("--input", help="JSON file with the input vector (floats); default: a seeded random input")
+    s.add_argument("--input-seed", type=int, default=1)
+    s.add_argument("--out", required=True, help="proof file to write (statement goes next to it)")
+    s = add("verify", "verify a proof off-chain")
+    s.add_argument("--vk", required=True, help="vk.json written by `zkllm setup`")
+    s.add_argument("--commitment", required=True, help="model.json (or its directory)")
+    s.add_argument("--statement", required=True, help="statement JSON written by `zkllm prove`")
+    s.add_argument("--proof", required=True, help="proof file")
+    s = add("bench", "benchmark setup/commit/prove/verify and print figures")
+    s.add_argument("--model", default="mlp", help="model to benchmark (default mlp)")
+    s.add_argument("--rows", type=int, default=1, help="input rows proven at once (default 1)")
+    _mlp_args(s)
+    add("demo", "the whole job end to end on a fresh machine")
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    from prover.errors import VerificationError, ZkllmError
+    try:
+        result = COMMANDS[args.cmd](args)
+    except VerificationError as e:
+        print(f"REJECTED: {e}", file=sys.stderr)
+        return 1
+    except ZkllmError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as e:
+        print(f"error: file not found: {e.filename}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for k, v in result.items():
+            print(f"{k:>14}: {v}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
