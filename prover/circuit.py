@@ -64,8 +64,9 @@ class Circuit:
         return [lk.table for lk in self.lookups if lk.pair]
 
     def digest(self) -> bytes:
-        doc = {"arch": self.arch, "quant": json.loads(self.quant.to_json()), "rows": self.rows}
-        return keccak256(b"zkllm-circuit/v1" + json.dumps(doc, sort_keys=True, separators=(",", ":")).encode())
+        """keccak256(b"zkllm-circuit/v1" || encode_arch(arch, quant) || rows as u32 big-endian)."""
+        from .model.arch import encode_arch
+        return keccak256(b"zkllm-circuit/v1" + encode_arch(self.arch, self.quant) + self.rows.to_bytes(4, "big"))
 
     @property
     def num_vars(self) -> int:

@@ -74,3 +74,16 @@ def test_input_outside_table_range_is_a_clear_error(pk, committed):
 def test_dequantize_matches_scale(committed, proved):
     q = torch.tensor(proved.statement.output)
     assert torch.allclose(dequantize(q, committed.commitment.quant.act_frac_bits), proved.output_float.reshape(-1))
+
+
+def test_model_commitment_encoding_round_trip_and_rejections(committed):
+    from prover.errors import MalformedError
+    from prover.model.arch import decode_arch, encode_arch
+    cm = committed.commitment
+    enc = cm.encode()
+    again = ModelCommitment.decode(enc)
+    assert again.digest() == cm.digest() and again.names == cm.names
+    assert decode_arch(encode_arch(cm.arch, cm.quant)) == (cm.arch, cm.quant)
+    for bad in (enc[:-1], enc + b"\0", b"XXXX" + enc[4:], enc[:8] + b"\0" * 12):
+        with pytest.raises(MalformedError):
+            ModelCommitment.decode(bad)

@@ -2,10 +2,11 @@
 
 Encoding (hashed on-chain as well; ``digest = keccak256(encoding)``)::
 
-    b"ZKLM" | version u16 | arch_hash (32) | count u16 | count x G1 (128-byte EIP-2537)
+    b"ZKLM" | version u16 | arch_len u16 | arch (``model.arch.encode_arch``)
+           | count u16 | count x G1 (128-byte EIP-2537), in ``Circuit.model_tensors`` order
 
-``arch_hash`` = keccak256 of the canonical JSON of the architecture and the
-quantization spec. Commitments are hiding (blinded): the weights stay private with
+The encoding is self-contained: a verifier (also the on-chain one) rebuilds the
+proof schedule from the architecture bytes it carries. Commitments are hiding (blinded): the weights stay private with
 the model owner's ``CommittedModel``, which the prover needs.
 """
 from __future__ import annotations
@@ -18,15 +19,13 @@ import torch
 
 from ..errors import MalformedError
 from ..quant import QuantSpec
+from .arch import decode_arch, encode_arch
 from ..transcript import keccak256
 
 MAGIC = b"ZKLM"
 VERSION = 1
 
 
-def arch_hash(arch: dict, quant: QuantSpec) -> bytes:
-    doc = {"arch": arch, "quant": json.loads(quant.to_json())}
-    return keccak256(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode())
 
 
 @dataclass
@@ -38,7 +37,8 @@ class ModelCommitment:
 
     def encode(self) -> bytes:
         from ..pcs.curve import g1_to_bytes
-        return (MAGIC + struct.pack(">H", VERSION) + arch_hash(self.arch, self.quant)
+        arch = encode_arch(self.arch, self.quant)
+        return (MAGIC + struct.pack(">HH", VERSION, len(arch)) + arch
                 + struct.pack(">H", len(self.points)) + b"".join(g1_to_bytes(p) for p in self.points))
 
     def digest(self) -> bytes:
@@ -50,23 +50,37 @@ class ModelCommitment:
                            "encoding": self.encode().hex(), "digest": "0x" + self.digest().hex()}, indent=1)
 
     @classmethod
+    def decode(cls, enc: bytes) -> "ModelCommitment":
+        """Parse the binary encoding (untrusted bytes)."""
+        from ..circuit import compile_mlp
+        from ..pcs.curve import g1_from_bytes
+        if len(enc) < 8 or enc[:4] != MAGIC:
+            raise MalformedError("model commitment: bad magic")
+        version, alen = struct.unpack(">HH", enc[4:8])
+        if version != VERSION:
+            raise MalformedError(f"model commitment: unsupported version {version}")
+        arch, quant = decode_arch(enc[8:8 + alen])
+        off = 8 + alen
+        if len(enc) < off + 2:
+            raise MalformedError("model commitment: truncated")
+        (count,) = struct.unpack(">H", enc[off:off + 2])
+        off += 2
+        if len(enc) != off + 128 * count:
+            raise MalformedError("model commitment: wrong length")
+        names = compile_mlp(arch, quant).model_tensors()
+        if len(names) != count:
+            raise MalformedError(f"model commitment: {count} commitments, the architecture has {len(names)} tensors")
+        pts = [g1_from_bytes(enc[off + 128 * i:off + 128 * (i + 1)]) for i in range(count)]
+        return cls(arch, quant, names, pts)
+
+    @classmethod
     def from_json(cls, text: str) -> "ModelCommitment":
         from ..pcs.curve import g1_from_bytes
         try:
-            doc = json.loads(text)
-            arch, quant, names = doc["arch"], QuantSpec(**doc["quant"]), list(doc["names"])
-            enc = bytes.fromhex(doc["encoding"])
+            enc = bytes.fromhex(json.loads(text)["encoding"])
         except (ValueError, KeyError, TypeError) as e:
             raise MalformedError(f"not a model commitment file: {e}") from e
-        if enc[:4] != MAGIC or len(enc) < 40:
-            raise MalformedError("model commitment: bad magic")
-        (count,) = struct.unpack(">H", enc[38:40])
-        if len(enc) != 40 + 128 * count or count != len(names):
-            raise MalformedError("model commitment: wrong length")
-        if enc[6:38] != arch_hash(arch, quant):
-            raise MalformedError("model commitment: architecture hash does not match")
-        pts = [g1_from_bytes(enc[40 + 128 * i:168 + 128 * i]) for i in range(count)]
-        return cls(arch, quant, names, pts)
+        return cls.decode(enc)
 
 
 @dataclass

@@ -197,4 +197,5 @@ def verify(vk: VerifierKey, commitment: G1Point, point: Sequence[int], value: in
     return pairing_check(g1s, g2s)
 
 
-__all__ = ["OpeningProof", "commit", "open", "verify", "evaluate", "num_vars_of"]
+# ``open`` is public but kept out of ``__all__``: a star import must not shadow the builtin.
+__all__ = ["OpeningProof", "commit", "verify", "evaluate", "num_vars_of"]
