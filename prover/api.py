@@ -28,6 +28,7 @@ from .keys import ProvingKey, VerifyingKey
 from .model.commitment import CommittedModel, ModelCommitment
 from .model.mlp import arch_of, quantize_params
 from .pcs import kzg
+from .pcs.curve import randbelow
 from .poly.mle import pad_flat
 from .proof import Proof
 from .quant import QuantSpec, dequantize, quantize
@@ -87,7 +88,7 @@ def commit_model(pk: ProvingKey, module: torch.nn.Module, quant: QuantSpec | Non
         raise SetupError(f"model needs an SRS of 2^{circuit.num_vars} entries, this one has 2^{pk.srs.num_vars}")
     blinds, points = {}, []
     for n in names:
-        blinds[n] = rng.randbelow(R)
+        blinds[n] = randbelow(rng, R)
         points.append(kzg.commit(pk.srs, vals[n], blinds[n]))
     return CommittedModel(ModelCommitment(arch, quant, names, points), params, blinds)
 

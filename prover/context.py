@@ -111,7 +111,8 @@ def attach_commit(ctx, tid: str, label: str) -> None:
     """Commit to tensor ``tid`` (prover: compute, blind, send; verifier: receive)."""
     if ctx.is_prover:
         from .pcs import kzg
-        blind = ctx.rng.randbelow(_R)
+        from .pcs.curve import randbelow
+        blind = randbelow(ctx.rng, _R)
         c = kzg.commit(ctx.srs, ctx.values[tid], blind)
         ctx.blinds[tid] = blind
         ctx.commitments[tid] = c
