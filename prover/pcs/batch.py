@@ -35,6 +35,23 @@ def _group(claims):
     return order, idx
 
 
+def _combine(polys, coeffs, size: int) -> list[int]:
+    """sum_p coeffs[p] * tile(polys[p]) as a vector of ``size`` entries.
+
+    A polynomial of 2^m entries in the last m of n variables is the vector tiled
+    2^(n-m) times; same-size polynomials are summed first, then tiled once.
+    """
+    by_size: dict[int, list[int]] = {}
+    for f, a in zip(polys, coeffs):
+        acc = by_size.get(len(f))
+        by_size[len(f)] = [a * x for x in f] if acc is None else [u + a * x for u, x in zip(acc, f)]
+    cur = [0]
+    for sz in sorted(by_size) + ([size] if size not in by_size else []):
+        vec = by_size.get(sz, [0] * sz)
+        cur = [u + v for u, v in zip(vec, cur * (sz // len(cur)))]
+    return [x % R for x in cur]
+
+
 def open_claims(ctx, vk=None) -> None:
     """Prover or verifier side of the batch opening of ``ctx.claims``."""
     ch, claims = ctx.ch, ctx.claims
@@ -77,13 +94,7 @@ def open_claims(ctx, vk=None) -> None:
     mpow = [pow(mu, i, R) for i in range(len(order))]
     value = sum(a * u for a, u in zip(mpow, evals)) % R
     if ctx.is_prover:
-        F = [0] * (1 << n)
-        for t, a in zip(order, mpow):
-            f = ctx.values[t]
-            size = len(f)
-            for j in range(1 << n):
-                F[j] += a * f[j & (size - 1)]
-        F = [x % R for x in F]
+        F = _combine([ctx.values[t] for t in order], mpow, 1 << n)
         blind = sum(a * ctx.blinds.get(t, 0) for t, a in zip(order, mpow)) % R
         v, proof = kzg.open(ctx.srs, F, s, blind, ctx.rng)
         assert v == value, "internal: combined evaluation mismatch"
