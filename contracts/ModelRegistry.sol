@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+/// @title ModelRegistry
+/// @notice Registry of committed models whose inferences can be proven in zero knowledge.
+///         Each entry binds a model digest (keccak256 of the model commitment) to the
+///         digests of its circuit, quantization and verifying key and to the verifier
+///         contract that checks its proofs. It follows the registry part of the draft
+///         ERC-7992 (Verifiable ML Model Inference) in spirit -- a model id for a model
+///         commitment plus digests of circuit and verifying key -- but does not implement
+///         that draft's interfaces.
+/// @dev Anyone may register; the registering account owns the entry. Only the owner changes
+///      an entry. Status moves one way: Active -> Deprecated -> Revoked, or Active ->
+///      Revoked. Revoked is final: a revoked entry can no longer be changed at all.
+///      Model ids start at 1.
+contract ModelRegistry {
+    /// @notice Lifecycle of an entry.
+    /// @dev Active: usable. Deprecated: superseded, proofs are still accepted.
+    ///      Revoked: unsound or compromised; no new attestations, and consumers should
+    ///      treat earlier ones as void.
+    enum ModelStatus {
+        Active,
+        Deprecated,
+        Revoked
+    }
+
+    /// @notice One registered model.
+    struct Model {
+        bytes32 modelDigest;
+        bytes32 circuitDigest;
+        bytes32 quantDigest;
+        bytes32 vkDigest;
+        address owner;
+        uint64 registeredAt;
+        uint32 verifierVersion;
+        address verifier;
+        ModelStatus status;
+        uint64 updatedAt;
+        string uri;
+    }
+
+    /// @notice `modelId` was never registered.
+    error UnknownModel(uint256 modelId);
+    /// @notice No entry has `modelDigest`.
+    error UnknownModelDigest(bytes32 modelDigest);
+    /// @notice `caller` is not the owner of `modelId`.
+    error NotModelOwner(uint256 modelId, address caller);
+    /// @notice `modelDigest` is already registered as `modelId`.
+    error AlreadyRegistered(bytes32 modelDigest, uint256 modelId);
+    /// @notice The model digest must not be zero.
+    error ZeroModelDigest();
+    /// @notice `verifier` is not a deployed contract.
+    error InvalidVerifier(address verifier);
+    /// @notice The new owner must not be the zero address.
+    error ZeroAddressOwner();
+    /// @notice `modelId` is revoked and can no longer change.
+    error ModelIsRevoked(uint256 modelId);
+    /// @notice `modelId` cannot go from status `from` to status `to`.
+    error InvalidStatusTransition(uint256 modelId, ModelStatus from, ModelStatus to);
+
+    /// @notice A model was registered.
+    event ModelRegistered(
+        uint256 indexed modelId,
+        bytes32 indexed modelDigest,
+        address indexed owner,
+        address verifier,
+        uint32 verifierVersion,
+        bytes32 circuitDigest,
+        bytes32 quantDigest,
+        bytes32 vkDigest,
+        string uri
+    );
+    /// @notice The owner of `modelId` changed.
+    event ModelOwnershipTransferred(uint256 indexed modelId, address indexed previousOwner, address indexed newOwner);
+    /// @notice The status of `modelId` changed.
+    event ModelStatusChanged(uint256 indexed modelId, ModelStatus previousStatus, ModelStatus newStatus);
+    /// @notice The metadata URI of `modelId` changed.
+    event ModelUriChanged(uint256 indexed modelId, string uri);
+
+    mapping(uint256 modelId => Model) private _models;
+    mapping(bytes32 modelDigest => uint256 modelId) private _idOfDigest;
+    uint256 private _count;
+
+    modifier onlyModelOwner(uint256 modelId) {
+        Model storage m = _existing(modelId);
+        if (m.owner != msg.sender) revert NotModelOwner(modelId, msg.sender);
+        if (m.status == ModelStatus.Revoked) revert ModelIsRevoked(modelId);
+        _;
+    }
+
+    /// @notice Registers a model; the caller becomes its owner.
+    /// @param modelDigest keccak256 of the serialized model commitment; unique in the registry.
+    /// @param circuitDigest Digest of the circuit description (architecture, shapes).
+    /// @param quantDigest Digest of the quantization parameters.
+    /// @param vkDigest Digest of the verifying key / structured reference string used.
+    /// @param verifier Contract implementing `IZkllmVerifier` for this model.
+    /// @param verifierVersion Version of the verifier's proof format.
+    /// @param uri Where the model card / commitment can be fetched.
+    /// @return modelId The new entry's id (ids start at 1).
+    function register(
+        bytes32 modelDigest,
+        bytes32 circuitDigest,
+        bytes32 quantDigest,
+        bytes32 vkDigest,
+        address verifier,
+        uint32 verifierVersion,
+        string calldata uri
+    ) external returns (uint256 modelId) {
+        if (modelDigest == bytes32(0)) revert ZeroModelDigest();
+        uint256 existing = _idOfDigest[modelDigest];
+        if (existing != 0) revert AlreadyRegistered(modelDigest, existing);
+        if (verifier.code.length == 0) revert InvalidVerifier(verifier);
+
+        modelId = ++_count;
+        _idOfDigest[modelDigest] = modelId;
+        Model storage m = _models[modelId];
+        m.modelDigest = modelDigest;
+        m.circuitDigest = circuitDigest;
+        m.quantDigest = quantDigest;
+        m.vkDigest = vkDigest;
+        m.owner = msg.sender;
+        m.registeredAt = uint64(block.timestamp);
+        m.updatedAt = uint64(block.timestamp);
+        m.verifier = verifier;
+        m.verifierVersion = verifierVersion;
+        m.status = ModelStatus.Active;
+        m.uri = uri;
+
+        emit ModelRegistered(
+            modelId, modelDigest, msg.sender, verifier, verifierVersion, circuitDigest, quantDigest, vkDigest, uri
+        );
+    }
+
+    /// @notice Hands `modelId` to `newOwner`; the caller loses all rights over it.
+    function transferOwnership(uint256 modelId, address newOwner) external onlyModelOwner(modelId) {
+        if (newOwner == address(0)) revert ZeroAddressOwner();
+        Model storage m = _models[modelId];
+        address previous = m.owner;
+        m.owner = newOwner;
+        m.updatedAt = uint64(block.timestamp);
+        emit ModelOwnershipTransferred(modelId, previous, newOwner);
+    }
+
+    /// @notice Marks an Active model as Deprecated (proofs are still accepted).
+    function deprecate(uint256 modelId) external onlyModelOwner(modelId) {
+        _setStatus(modelId, ModelStatus.Deprecated);
+    }
+
+    /// @notice Revokes a model for good. Nothing about it can change afterwards.
+    function revoke(uint256 modelId) external onlyModelOwner(modelId) {
+        _setStatus(modelId, ModelStatus.Revoked);
+    }
+
+    /// @notice Replaces the metadata URI of `modelId`.
+    function setUri(uint256 modelId, string calldata uri) external onlyModelOwner(modelId) {
+        Model storage m = _models[modelId];
+        m.uri = uri;
+        m.updatedAt = uint64(block.timestamp);
+        emit ModelUriChanged(modelId, uri);
+    }
+
+    /// @notice The entry of `modelId`; reverts with `UnknownModel` if there is none.
+    function getModel(uint256 modelId) external view returns (Model memory) {
+        return _existing(modelId);
+    }
+
+    /// @notice The id registered for `modelDigest`; reverts with `UnknownModelDigest` if none.
+    function modelIdOf(bytes32 modelDigest) external view returns (uint256 modelId) {
+        modelId = _idOfDigest[modelDigest];
+        if (modelId == 0) revert UnknownModelDigest(modelDigest);
+    }
+
+    /// @notice Whether `modelId` is Active; reverts with `UnknownModel` if it does not exist.
+    function isActive(uint256 modelId) external view returns (bool) {
+        return _existing(modelId).status == ModelStatus.Active;
+    }
+
+    /// @notice Status of `modelId`; reverts with `UnknownModel` if it does not exist.
+    function statusOf(uint256 modelId) external view returns (ModelStatus) {
+        return _existing(modelId).status;
+    }
+
+    /// @notice Number of registered models (the highest model id).
+    function modelCount() external view returns (uint256) {
+        return _count;
+    }
+
+    function _existing(uint256 modelId) private view returns (Model storage m) {
+        m = _models[modelId];
+        if (m.modelDigest == bytes32(0)) revert UnknownModel(modelId);
+    }
+
+    function _setStatus(uint256 modelId, ModelStatus to) private {
+        Model storage m = _models[modelId];
+        ModelStatus from = m.status;
+        // Revoked entries never get here (onlyModelOwner), so only Active -> Deprecated
+        // and {Active, Deprecated} -> Revoked remain to be allowed.
+        if (from == to) revert InvalidStatusTransition(modelId, from, to);
+        m.status = to;
+        m.updatedAt = uint64(block.timestamp);
+        emit ModelStatusChanged(modelId, from, to);
+    }
+}

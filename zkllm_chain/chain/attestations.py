@@ -1,0 +1,148 @@
+"""Typed access to ``InferenceAttestations`` and ``ExampleConsumer``, and the hashes they use.
+
+``words_hash(values)`` is keccak256 of the 32-byte big-endian words of ``values`` laid end
+to end (Solidity ``keccak256(abi.encodePacked(uint256[]))``), and
+``attestation_uid(model_id, input, output)`` is
+``keccak256(abi.encode(model_id, words_hash(input), words_hash(output)))``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from eth_abi import encode as abi_encode
+from eth_utils import keccak, to_checksum_address
+
+from .accounts import Signer
+from .backend import Chain
+from .contracts import Deployment, TxResult, call, contract_at, deploy, transact
+from .registry import to_bytes32
+
+__all__ = [
+    "words_hash",
+    "attestation_uid",
+    "AttestationInfo",
+    "AttestResult",
+    "InferenceAttestations",
+    "ExampleConsumer",
+]
+
+_WORD = 1 << 256
+
+
+def _words(values: Sequence[int]) -> list[int]:
+    out = []
+    for v in values:
+        v = int(v)
+        if not 0 <= v < _WORD:
+            raise ValueError(f"value {v} does not fit in uint256")
+        out.append(v)
+    return out
+
+
+def words_hash(values: Sequence[int]) -> bytes:
+    return keccak(b"".join(v.to_bytes(32, "big") for v in _words(values)))
+
+
+def attestation_uid(model_id: int, input: Sequence[int], output: Sequence[int]) -> bytes:
+    return keccak(abi_encode(["uint256", "bytes32", "bytes32"], [int(model_id), words_hash(input), words_hash(output)]))
+
+
+@dataclass(frozen=True)
+class AttestationInfo:
+    uid: bytes
+    model_id: int
+    input_hash: bytes
+    output_hash: bytes
+    statement_hash: bytes
+    attester: str
+    block_number: int
+    time: int
+    output: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class AttestResult:
+    uid: bytes
+    created: bool  # False when the inference was already attested
+    tx: TxResult
+
+
+class InferenceAttestations:
+    NAME = "InferenceAttestations"
+
+    def __init__(self, chain: Chain, address: str, signer: Signer | None = None):
+        self.chain = chain
+        self.address = to_checksum_address(address)
+        self.signer = signer
+        self.contract = contract_at(chain, self.NAME, self.address)
+        self.deployment: Deployment | None = None
+
+    @classmethod
+    def deploy(cls, chain: Chain, registry_address: str, signer: Signer | None = None,
+               gas: int | None = None) -> "InferenceAttestations":
+        d = deploy(chain, cls.NAME, to_checksum_address(registry_address), signer=signer, gas=gas)
+        inst = cls(chain, d.address, signer)
+        inst.deployment = d
+        return inst
+
+    def registry_address(self) -> str:
+        return to_checksum_address(call(self.chain, self.contract.functions.registry()))
+
+    def attest(self, model_id: int, model_commitment: bytes, input: Sequence[int], output: Sequence[int],
+               proof: bytes, *, signer: Signer | None = None, gas: int | None = None) -> AttestResult:
+        """Proves and records one inference. A rejected proof raises
+        :class:`~zkllm_chain.chain.errors.TransactionRevertedError` carrying the verifier's error."""
+        fn = self.contract.functions.attest(int(model_id), bytes(model_commitment), _words(input), _words(output),
+                                            bytes(proof))
+        tx = transact(self.chain, fn, signer=signer or self.signer, gas=gas)
+        events = tx.events(self.contract, "InferenceAttested")
+        uid = bytes(events[0]["uid"]) if events else attestation_uid(model_id, input, output)
+        return AttestResult(uid=uid, created=bool(events), tx=tx)
+
+    def is_attested(self, model_id: int, input: Sequence[int], output: Sequence[int]) -> bool:
+        return bool(call(self.chain, self.contract.functions.isAttested(int(model_id), _words(input), _words(output))))
+
+    def attestation_uid(self, model_id: int, input: Sequence[int], output: Sequence[int]) -> bytes:
+        return bytes(call(self.chain, self.contract.functions.attestationUid(int(model_id), _words(input),
+                                                                               _words(output))))
+
+    def get_attestation(self, uid: bytes | str) -> AttestationInfo:
+        a = call(self.chain, self.contract.functions.getAttestation(to_bytes32(uid)))
+        return AttestationInfo(
+            uid=bytes(a[0]), model_id=int(a[1]), input_hash=bytes(a[2]), output_hash=bytes(a[3]),
+            statement_hash=bytes(a[4]), attester=to_checksum_address(a[5]), block_number=int(a[6]),
+            time=int(a[7]), output=tuple(int(x) for x in a[8]),
+        )
+
+    def attestation_count(self) -> int:
+        return int(call(self.chain, self.contract.functions.attestationCount()))
+
+
+class ExampleConsumer:
+    NAME = "ExampleConsumer"
+
+    def __init__(self, chain: Chain, address: str, signer: Signer | None = None):
+        self.chain = chain
+        self.address = to_checksum_address(address)
+        self.signer = signer
+        self.contract = contract_at(chain, self.NAME, self.address)
+        self.deployment: Deployment | None = None
+
+    @classmethod
+    def deploy(cls, chain: Chain, attestations_address: str, reward_wei: int = 0, signer: Signer | None = None,
+               gas: int | None = None) -> "ExampleConsumer":
+        d = deploy(chain, cls.NAME, to_checksum_address(attestations_address), int(reward_wei), signer=signer,
+                   gas=gas)
+        inst = cls(chain, d.address, signer)
+        inst.deployment = d
+        return inst
+
+    def claim_reward(self, model_id: int, input: Sequence[int], output: Sequence[int], *,
+                     signer: Signer | None = None, gas: int | None = None) -> TxResult:
+        fn = self.contract.functions.claimReward(int(model_id), _words(input), _words(output))
+        return transact(self.chain, fn, signer=signer or self.signer, gas=gas)
+
+    def claimed_by(self, uid: bytes | str) -> str | None:
+        who = to_checksum_address(call(self.chain, self.contract.functions.claimedBy(to_bytes32(uid))))
+        return None if int(who, 16) == 0 else who
