@@ -27,6 +27,10 @@ class QuantSpec:
     weight_bits: int = 24  # |weight integer| < 2^(weight_bits-1)
 
     def __post_init__(self):
+        if not (1 <= self.digit_bits <= 16 and 2 <= self.lookup_in_bits <= 20 and 2 <= self.weight_bits <= 40
+                and 0 <= self.lookup_in_frac_bits <= 32 and 1 <= self.act_frac_bits <= 32
+                and 0 <= self.weight_frac_bits <= 32):
+            raise ValueError(f"quantization spec out of the supported ranges: {self}")
         for s in (self.linear_shift(False), self.linear_shift(True)):
             if s <= 0 or s % self.digit_bits:
                 raise ValueError(f"rescale shift {s} must be a positive multiple of digit_bits={self.digit_bits}")

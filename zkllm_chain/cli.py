@@ -93,17 +93,87 @@ def cmd_bench(a) -> dict:
     return run_mlp_bench(a.d_in, a.d_hidden, a.d_out, a.act, a.rows, a.seed, log=_log(a.quiet))
 
 
+def _chain(a, need_persistent: bool = True):
+    import os
+    from .chain import connect
+    url = a.rpc_url or os.environ.get("ZKLLM_RPC_URL")
+    if url is None and need_persistent:
+        from prover.errors import ZkllmError
+        raise ZkllmError(f"`zkllm {a.cmd}` needs --rpc-url: the embedded chain lives only inside one command "
+                         f"(`zkllm demo` runs the whole flow on it)")
+    return connect(url, a.chain_id)
+
+
+def _signer(a, chain):
+    from .chain import load_signer
+    return load_signer(chain, keystore=a.keystore)
+
+
+def cmd_deploy(a) -> dict:
+    from prover import store
+    from . import service
+    chain = _chain(a)
+    vk = store.load_vk(Path(a.vk))
+    c = service.deploy_all(chain, vk, signer=_signer(a, chain), directory=a.deployments,
+                           consumer_reward_wei=a.consumer_reward_wei, log=_log(a.quiet))
+    return {"chain_id": chain.chain_id, "verifier": c.verifier, "registry": c.registry.address,
+            "attestations": c.attestations.address, "consumer": c.consumer.address if c.consumer else None,
+            "deploy_gas": c.gas, "bytecode_bytes": c.sizes, "records": {k: str(v) for k, v in c.records.items()}}
+
+
+def cmd_register(a) -> dict:
+    from prover import store
+    from . import service
+    chain = _chain(a)
+    signer = _signer(a, chain)
+    c = service.load_contracts(chain, a.deployments, signer)
+    cm = store.load_commitment(Path(a.commitment))
+    model_id = service.register_model(c, cm, store.load_vk(Path(a.vk)), uri=a.uri, signer=signer)
+    return {"model_id": model_id, "model_digest": "0x" + cm.digest().hex(), "registry": c.registry.address}
+
+
+def cmd_attest(a) -> dict:
+    from prover import api, store
+    from . import service
+    chain = _chain(a)
+    signer = _signer(a, chain)
+    c = service.load_contracts(chain, a.deployments, signer)
+    cm = store.load_commitment(Path(a.commitment))
+    st = api.Statement.from_json(Path(a.statement).read_text())
+    model_id = a.model_id if a.model_id is not None else c.registry.model_id_of(cm.digest())
+    r = service.attest(c, model_id, cm, st, Path(a.proof).read_bytes(), signer=signer, gas=a.gas)
+    return {"uid": "0x" + r.uid.hex(), "created": r.created, "model_id": model_id, "gas_used": r.gas_used,
+            "tx": r.tx_hash, "calldata_bytes": r.calldata_bytes}
+
+
+def cmd_check(a) -> dict:
+    from prover import api
+    from . import service
+    chain = _chain(a)
+    c = service.load_contracts(chain, a.deployments)
+    st = api.Statement.from_json(Path(a.statement).read_text())
+    return service.check(c, a.model_id, st)
+
+
 def cmd_demo(a) -> dict:
-    from .bench import run_mlp_bench
-    log = _log(a.quiet)
-    log("zkllm demo: set up parameters, commit an MLP, prove one inference, verify it")
-    with tempfile.TemporaryDirectory(prefix="zkllm-demo-") as tmp:
-        r = run_mlp_bench(log=log)
-    return r
+    from .demo import run_demo
+    return run_demo(rpc_url=a.rpc_url, log=_log(a.quiet))
 
 
 COMMANDS = {"setup": cmd_setup, "commit": cmd_commit, "prove": cmd_prove, "verify": cmd_verify,
+            "deploy": cmd_deploy, "register": cmd_register, "attest": cmd_attest, "check": cmd_check,
             "bench": cmd_bench, "demo": cmd_demo}
+
+
+def _chain_args(p: argparse.ArgumentParser, records: bool = True) -> None:
+    p.add_argument("--rpc-url", help="JSON-RPC endpoint (default: $ZKLLM_RPC_URL)")
+    p.add_argument("--chain-id", type=int, help="refuse to act unless the node reports this chain id")
+    p.add_argument("--keystore", help="encrypted keystore (password in $ZKLLM_KEYSTORE_PASSWORD); "
+                                      "default: $ZKLLM_PRIVATE_KEY, or a dev chain's funded account")
+    if records:
+        p.add_argument("--deployments", default=None,
+                       help="deployment records directory (default: ./deployments on live chains; "
+                            "required on dev chains such as anvil)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -141,19 +211,44 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--model", default="mlp", help="model to benchmark (default mlp)")
     s.add_argument("--rows", type=int, default=1, help="input rows proven at once (default 1)")
     _mlp_args(s)
-    add("demo", "the whole job end to end on a fresh machine")
+    s = add("deploy", "deploy the verifier, registry, attestations and example consumer")
+    s.add_argument("--vk", required=True, help="vk.json written by `zkllm setup`")
+    s.add_argument("--consumer-reward-wei", type=int, default=0)
+    _chain_args(s)
+    s = add("register", "register a model commitment in the registry")
+    s.add_argument("--vk", required=True, help="vk.json the model's proofs verify under")
+    s.add_argument("--commitment", required=True, help="model.json (or its directory)")
+    s.add_argument("--uri", default="", help="metadata URI stored with the model")
+    _chain_args(s)
+    s = add("attest", "post a proof on-chain: the chain verifies it, then records the attestation")
+    s.add_argument("--commitment", required=True, help="model.json (or its directory)")
+    s.add_argument("--statement", required=True)
+    s.add_argument("--proof", required=True)
+    s.add_argument("--model-id", type=int, help="registry id (default: looked up by the commitment's digest)")
+    s.add_argument("--gas", type=int, default=15_000_000, help="gas limit (default 15,000,000)")
+    _chain_args(s)
+    s = add("check", "ask, as a dApp would, whether an inference is attested")
+    s.add_argument("--model-id", type=int, required=True)
+    s.add_argument("--statement", required=True)
+    _chain_args(s)
+    s = add("demo", "the whole job end to end: setup, commit, deploy, register, prove, attest, check")
+    s.add_argument("--rpc-url", help="run against this node instead of the embedded chain")
     return p
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     from prover.errors import VerificationError, ZkllmError
+    from .chain.errors import ChainError
     try:
         result = COMMANDS[args.cmd](args)
     except VerificationError as e:
         print(f"REJECTED: {e}", file=sys.stderr)
         return 1
     except ZkllmError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except ChainError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except FileNotFoundError as e:

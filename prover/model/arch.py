@@ -54,6 +54,8 @@ def decode_arch(data: bytes) -> tuple[dict, QuantSpec]:
                 layers.append({"act": ACT_NAMES[arg]})
             else:
                 raise MalformedError(f"architecture encoding: bad layer {i}")
+        if d_in == 0 or any(l.get("linear") == 0 for l in layers):
+            raise MalformedError("architecture encoding: zero-width layer")
         q = struct.unpack(">6B", data[-6:])
         quant = QuantSpec(*q)
     except (struct.error, TypeError, ValueError) as e:

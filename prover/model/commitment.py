@@ -67,7 +67,10 @@ class ModelCommitment:
         off += 2
         if len(enc) != off + 128 * count:
             raise MalformedError("model commitment: wrong length")
-        names = compile_mlp(arch, quant).model_tensors()
+        try:
+            names = compile_mlp(arch, quant).model_tensors()
+        except (ValueError, ArithmeticError) as e:
+            raise MalformedError(f"model commitment: invalid architecture: {e}") from e
         if len(names) != count:
             raise MalformedError(f"model commitment: {count} commitments, the architecture has {len(names)} tensors")
         pts = [g1_from_bytes(enc[off + 128 * i:off + 128 * (i + 1)]) for i in range(count)]

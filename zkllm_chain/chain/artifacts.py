@@ -166,10 +166,18 @@ def _expected(sources_dir: Path, solc=None) -> dict[str, str]:
     from .solc import compile_contracts
 
     result = compile_contracts(sources_dir, solc=solc)
+    # Libraries of internal functions are compiled into their users: their ABI holds at most
+    # errors (which reappear in the ABI of every contract that can raise them) and there is
+    # nothing to deploy or call, so they get no artifact.
     return {
         name: dumps_artifact(artifact_document(c, result.compiler_version, result.settings, _label(sources_dir)))
-        for name, c in result.contracts.items()
+        for name, c in result.contracts.items() if _has_surface(c)
     }
+
+
+def _has_surface(c) -> bool:
+    abi = c["abi"] if isinstance(c, dict) else getattr(c, "abi", None)
+    return any(entry.get("type") != "error" for entry in abi or [])
 
 
 def _label(sources_dir: Path) -> str:

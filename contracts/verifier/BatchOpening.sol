@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {FrMath} from "./FrMath.sol";
+import {Channel} from "./Transcript.sol";
+import {VerifierCtx} from "./Context.sol";
+import {Sumcheck} from "./Sumcheck.sol";
+import {Bls12381} from "./Bls12381.sol";
+import {VerifierKeyData} from "./VerifierKeyData.sol";
+
+/// @title BatchOpening
+/// @notice `prover/pcs/batch.py` open_claims (verifier side) and `prover/pcs/kzg.py` verify.
+///         1. alpha; sumcheck "open" of H = sum_k alpha^k v_k over n = max m_p variables;
+///         2. receive u_p = f_p(s[n-m_p:]) per polynomial (first-claim order) and check
+///            sum_p 2^-(n-m_p) W_p(s[n-m_p:]) u_p against the sumcheck's final claim;
+///         3. mu; C = sum_p mu^p C_p opens to sum_p mu^p u_p at s;
+///         4. receive the n quotients and pi_xi; one G1 MSM computes
+///            L = sum_p mu^p C_p - v g + sum_i s_i pi_i, one pairing check tests
+///            e(L, h) prod_i e(pi_i, -tau_g2[o+i]) e(pi_xi, -xi_g2) == 1.
+/// @dev The key stores -tau_g2 and -xi_g2, so e(-P, Q) = e(P, -Q) removes every negation
+///      from verification; the G1 sum of `batch.py` and the left side of `kzg.verify` are
+///      folded into the one MSM.
+library BatchOpening {
+    /// @notice sum_p 2^-(n-m_p) W_p u_p differs from the opening sumcheck's final claim
+    ///         (Python: VerificationError("opening", "batch-opening sumcheck ...")).
+    error BatchOpeningFailed();
+    /// @notice The pairing check of the combined opening failed
+    ///         (Python: VerificationError("opening", "pairing check ...")).
+    error PairingFailed();
+
+    struct Opening {
+        uint256 nSlots;
+        uint256[] slotOf; // tensor id -> slot + 1 (0: no claim)
+        uint256[] orderTid; // slot -> tensor id, in first-claim order
+        uint256[] mvars; // slot -> num_vars
+        uint256 n;
+        uint256[] apow;
+        uint256[] s;
+        uint256[] evals;
+        uint256[] mpow;
+        uint256 value;
+        uint256[] quotients; // memory pointers of the received G1 points
+        uint256 piXi;
+    }
+
+    function openClaims(VerifierCtx memory ctx, uint256 vk) internal view {
+        Opening memory o;
+        _group(ctx, o);
+        uint256 alpha = Channel.challenge(ctx.ch, "open/alpha");
+        o.apow = FrMath.powers(alpha, ctx.nClaims);
+        uint256 h = FrMath.dot(o.apow, ctx.claimValue, ctx.nClaims);
+        uint256 subExpected;
+        (o.s, subExpected) = Sumcheck.verify(ctx.ch, "open/g", "open/r", o.n, 2, h);
+        o.evals = new uint256[](o.nSlots);
+        for (uint256 p = 0; p < o.nSlots; ++p) {
+            o.evals[p] = Channel.recvFr(ctx.ch, "open/eval");
+        }
+        if (_expected(ctx, o) != subExpected) revert BatchOpeningFailed();
+
+        uint256 mu = Channel.challenge(ctx.ch, "open/mu");
+        o.mpow = FrMath.powers(mu, o.nSlots);
+        o.value = FrMath.dot(o.mpow, o.evals, o.nSlots);
+        o.quotients = new uint256[](o.n);
+        for (uint256 i = 0; i < o.n; ++i) {
+            o.quotients[i] = Channel.recvG1(ctx.ch, "open/quotient");
+        }
+        o.piXi = Channel.recvG1(ctx.ch, "open/hiding");
+        if (!kzgVerify(ctx, o, vk)) revert PairingFailed();
+    }
+
+    /// @dev `_group`: slots in first-claim order; m_p = length of the first claim's point;
+    ///      n = max m_p.
+    function _group(VerifierCtx memory ctx, Opening memory o) private pure {
+        uint256 nc = ctx.nClaims;
+        o.slotOf = new uint256[](ctx.c.kind.length);
+        o.orderTid = new uint256[](nc);
+        o.mvars = new uint256[](nc);
+        uint256[] memory tids = ctx.claimTid;
+        uint256[][] memory points = ctx.claimPoint;
+        uint256[] memory slotOf = o.slotOf;
+        uint256[] memory order = o.orderTid;
+        uint256[] memory mvars = o.mvars;
+        uint256 nSlots;
+        uint256 n;
+        assembly ("memory-safe") {
+            for { let k := 0 } lt(k, nc) { k := add(k, 1) } {
+                let tid := mload(add(add(tids, 32), shl(5, k)))
+                let sp := add(add(slotOf, 32), shl(5, tid))
+                if iszero(mload(sp)) {
+                    mstore(add(add(order, 32), shl(5, nSlots)), tid)
+                    let m := mload(mload(add(add(points, 32), shl(5, k))))
+                    mstore(add(add(mvars, 32), shl(5, nSlots)), m)
+                    if gt(m, n) { n := m }
+                    nSlots := add(nSlots, 1)
+                    mstore(sp, nSlots)
+                }
+            }
+        }
+        o.nSlots = nSlots;
+        o.n = n;
+    }
+
+    /// @dev sum_p term_weight(W_p, n, m_p) u_p.
+    function _expected(VerifierCtx memory ctx, Opening memory o) private pure returns (uint256 acc) {
+        uint256[] memory w = _weights(ctx, o);
+        uint256[] memory inv2 = FrMath.powers(FrMath.INV2, o.n + 1); // 2^-j
+        uint256[] memory mvars = o.mvars;
+        uint256[] memory evals = o.evals;
+        uint256 n = o.n;
+        uint256 nSlots = o.nSlots;
+        assembly ("memory-safe") {
+            let r := 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001
+            for { let p := 0 } lt(p, nSlots) { p := add(p, 1) } {
+                let at := add(32, shl(5, p))
+                let weight := mload(add(add(inv2, 32), shl(5, sub(n, mload(add(mvars, at))))))
+                acc := addmod(acc, mulmod(mulmod(mload(add(w, at)), weight, r), mload(add(evals, at)), r), r)
+            }
+        }
+    }
+
+    /// @dev W_p = sum_{k: p_k = p} alpha^k eq(z_k, s[n-m_p:]) for every slot p. Claims made
+    ///      together share their point array; its eq value is then computed once.
+    function _weights(VerifierCtx memory ctx, Opening memory o) private pure returns (uint256[] memory w) {
+        w = new uint256[](o.nSlots);
+        uint256[] memory tids = ctx.claimTid;
+        uint256[][] memory points = ctx.claimPoint;
+        uint256[] memory apow = o.apow;
+        uint256[] memory slotOf = o.slotOf;
+        uint256 nc = ctx.nClaims;
+        uint256 sEnd;
+        {
+            uint256[] memory s = o.s;
+            assembly ("memory-safe") {
+                sEnd := add(add(s, 32), shl(5, mload(s)))
+            }
+        }
+        assembly ("memory-safe") {
+            // eq(z, s[n - m:]), m = len(z) = m_p: the suffix of s ends where s ends
+            function eqSuffix(z, end) -> e {
+                let r := 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001
+                let m := mload(z)
+                let pa := add(z, 32)
+                let pb := sub(end, shl(5, m))
+                e := 1
+                for {} lt(pb, end) {
+                    pa := add(pa, 32)
+                    pb := add(pb, 32)
+                } {
+                    let x := mload(pa)
+                    let y := mload(pb)
+                    let t := mulmod(x, y, r)
+                    e := mulmod(e, addmod(add(add(t, t), 1), sub(r, addmod(x, y, r)), r), r)
+                }
+            }
+            let last := 0
+            let e := 0
+            for { let k := 0 } lt(k, nc) { k := add(k, 1) } {
+                let at := add(32, shl(5, k))
+                let z := mload(add(points, at))
+                if iszero(eq(z, last)) {
+                    e := eqSuffix(z, sEnd)
+                    last := z
+                }
+                let slot := sub(mload(add(add(slotOf, 32), shl(5, mload(add(tids, at))))), 1)
+                let wp := add(add(w, 32), shl(5, slot))
+                mstore(
+                    wp,
+                    addmod(
+                        mload(wp),
+                        mulmod(mload(add(apow, at)), e, 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001),
+                        0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001
+                    )
+                )
+            }
+        }
+    }
+
+    /// @notice `kzg.verify(vk, C, s, value, proof)` with C = sum_p mu^p C_p folded in.
+    function kzgVerify(VerifierCtx memory ctx, Opening memory o, uint256 vk) internal view returns (bool) {
+        if (o.n > VerifierKeyData.numVars(vk)) return false;
+        // one buffer serves the MSM input, then the pairing input
+        uint256 buf;
+        uint256 size = (o.n + 2) * Bls12381.PAIR_ITEM;
+        uint256 msmSize = (o.nSlots + 1 + o.n) * Bls12381.G1_MSM_ITEM;
+        if (msmSize > size) size = msmSize;
+        assembly ("memory-safe") {
+            buf := mload(0x40)
+            mstore(0x40, add(buf, size))
+        }
+        uint256 k = _msmInput(buf, ctx, o, vk);
+        uint256 lhs = Bls12381.g1Msm(buf, k);
+        _pairInput(buf, o, lhs, vk);
+        return Bls12381.pairingCheck(buf, o.n + 2);
+    }
+
+    /// @dev (C_p, mu^p) for every slot, (g1, -value), (pi_i, s_i): k items of 160 bytes.
+    function _msmInput(uint256 buf, VerifierCtx memory ctx, Opening memory o, uint256 vk)
+        private
+        pure
+        returns (uint256 k)
+    {
+        uint256[] memory commitment = ctx.c.commitment;
+        uint256[] memory order = o.orderTid;
+        uint256[] memory mpow = o.mpow;
+        uint256 nSlots = o.nSlots;
+        uint256 negValue = o.value == 0 ? 0 : FrMath.R - o.value;
+        uint256 g1 = VerifierKeyData.g1(vk);
+        assembly ("memory-safe") {
+            let ptr := buf
+            for { let p := 0 } lt(p, nSlots) { p := add(p, 1) } {
+                let at := add(32, shl(5, p))
+                mcopy(ptr, mload(add(commitment, add(32, shl(5, mload(add(order, at)))))), 128)
+                mstore(add(ptr, 128), mload(add(mpow, at)))
+                ptr := add(ptr, 160)
+            }
+            mcopy(ptr, g1, 128)
+            mstore(add(ptr, 128), negValue)
+        }
+        uint256[] memory quotients = o.quotients;
+        uint256[] memory s = o.s;
+        uint256 n = o.n;
+        assembly ("memory-safe") {
+            let ptr := add(buf, mul(add(nSlots, 1), 160))
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                let at := add(32, shl(5, i))
+                mcopy(ptr, mload(add(quotients, at)), 128)
+                mstore(add(ptr, 128), mload(add(s, at)))
+                ptr := add(ptr, 160)
+            }
+        }
+        k = nSlots + 1 + n;
+    }
+
+    /// @dev (L, g2), (pi_i, -tau_g2[o+i]), (pi_xi, -xi_g2): n + 2 items of 384 bytes.
+    function _pairInput(uint256 buf, Opening memory o, uint256 lhs, uint256 vk) private pure {
+        uint256[] memory quotients = o.quotients;
+        uint256 n = o.n;
+        uint256 g2 = VerifierKeyData.g2(vk);
+        uint256 tau = VerifierKeyData.negTauG2(vk, VerifierKeyData.numVars(vk) - n);
+        uint256 xi = VerifierKeyData.negXiG2(vk);
+        uint256 piXi = o.piXi;
+        assembly ("memory-safe") {
+            mcopy(buf, lhs, 128)
+            mcopy(add(buf, 128), g2, 256)
+            let ptr := add(buf, 384)
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                mcopy(ptr, mload(add(quotients, add(32, shl(5, i)))), 128)
+                mcopy(add(ptr, 128), add(tau, shl(8, i)), 256)
+                ptr := add(ptr, 384)
+            }
+            mcopy(ptr, piXi, 128)
+            mcopy(add(ptr, 128), xi, 256)
+        }
+    }
+}

@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {FrMath} from "./FrMath.sol";
+import {VerifierChannel, Channel} from "./Transcript.sol";
+import {Circuit, KIND_INPUT, KIND_OUTPUT, KIND_VIRTUAL} from "./Circuit.sol";
+import {Linear} from "./Ops.sol";
+
+/// @notice `prover/context.py` VerifierCtx: the channel, the circuit (specs, producers,
+///         commitments) and the claim store. The public tensors are the statement's
+///         input and output words in calldata.
+struct VerifierCtx {
+    VerifierChannel ch;
+    Circuit c;
+    uint256 inputOffset;
+    uint256 outputOffset;
+    uint256 nClaims;
+    uint256[] claimTid;
+    uint256[][] claimPoint;
+    uint256[] claimValue;
+}
+
+/// @title Context
+/// @notice `claim` / `reduce` of `prover/context.py`:
+///         * claim(tid, point): a public tensor is evaluated here; any other tensor's value
+///           is received from the proof; then the value is reduced;
+///         * reduce(tid, point, value): a public tensor is checked, a virtual one is handed
+///           to its producer (a Linear op), a committed one is recorded for the batch opening.
+library Context {
+    /// @notice A value derived for a public tensor differs from its evaluation
+    ///         (Python: VerificationError("public-tensor")).
+    error PublicTensorCheckFailed(uint256 tid);
+    /// @dev Internal invariant: more claims than `Circuit.maxClaims`.
+    error ClaimCapacity();
+
+    function claim(VerifierCtx memory ctx, uint256 tid, uint256[] memory point, bytes32 label)
+        internal
+        pure
+        returns (uint256 v)
+    {
+        uint256 kind = ctx.c.kind[tid];
+        if (kind == KIND_INPUT || kind == KIND_OUTPUT) {
+            // reduce() of a public tensor would compare this evaluation with itself
+            return publicEval(ctx, tid, point);
+        }
+        v = Channel.recvFr(ctx.ch, label);
+        reduce(ctx, tid, point, v);
+    }
+
+    function reduce(VerifierCtx memory ctx, uint256 tid, uint256[] memory point, uint256 value) internal pure {
+        uint256 kind = ctx.c.kind[tid];
+        if (kind == KIND_INPUT || kind == KIND_OUTPUT) {
+            if (publicEval(ctx, tid, point) != value) revert PublicTensorCheckFailed(tid);
+        } else if (kind == KIND_VIRTUAL) {
+            Linear.reduce(ctx, ctx.c.linears[ctx.c.producer[tid]], point, value);
+        } else {
+            _record(ctx, tid, point, value);
+        }
+    }
+
+    function _record(VerifierCtx memory ctx, uint256 tid, uint256[] memory point, uint256 value) private pure {
+        // point.length == num_vars(tid) holds by construction of every caller
+        uint256 k = ctx.nClaims;
+        uint256[] memory tids = ctx.claimTid;
+        uint256[][] memory points = ctx.claimPoint;
+        uint256[] memory values = ctx.claimValue;
+        if (k >= tids.length) revert ClaimCapacity();
+        assembly ("memory-safe") {
+            let at := shl(5, add(k, 1))
+            mstore(add(tids, at), tid)
+            mstore(add(points, at), point)
+            mstore(add(values, at), value)
+        }
+        ctx.nClaims = k + 1;
+    }
+
+    /// @notice `evaluate(pad_flat(values, shape), point)` for the input (rows, d_in) or the
+    ///         output (rows, d_out): the padded 2^nt x 2^nd table is built in memory (zeros
+    ///         outside rows x d) and folded variable by variable, first variable first
+    ///         (`mle.fold`: f(c, ..) = lo + c (hi - lo)).
+    function publicEval(VerifierCtx memory ctx, uint256 tid, uint256[] memory point) internal pure returns (uint256 acc) {
+        uint256 rows = ctx.c.rows;
+        bool out = tid == ctx.c.outputId;
+        uint256 d = out ? ctx.c.dOut : ctx.c.dIn;
+        uint256 off = out ? ctx.outputOffset : ctx.inputOffset;
+        uint256 nd = FrMath.log2Ceil(d);
+        uint256[] memory f = new uint256[](uint256(1) << point.length);
+        assembly ("memory-safe") {
+            let r := 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001
+            let base := add(f, 32)
+            let rowBytes := shl(5, d)
+            let padBytes := shl(5, shl(nd, 1))
+            for { let t := 0 } lt(t, rows) { t := add(t, 1) } {
+                calldatacopy(add(base, mul(t, padBytes)), add(off, mul(t, rowBytes)), rowBytes)
+            }
+            let half := shl(4, mload(f)) // bytes in half of the table
+            let pz := add(point, 32)
+            let pend := add(pz, shl(5, mload(point)))
+            for {} lt(pz, pend) { pz := add(pz, 32) } {
+                let c := mload(pz)
+                let end := add(base, half)
+                for {
+                    let lo := base
+                    let hi := end
+                } lt(lo, end) {
+                    lo := add(lo, 32)
+                    hi := add(hi, 32)
+                } {
+                    let a := mload(lo)
+                    mstore(lo, addmod(a, mulmod(c, addmod(mload(hi), sub(r, a), r), r), r))
+                }
+                half := shr(1, half)
+            }
+            acc := mload(base)
+        }
+    }
+}

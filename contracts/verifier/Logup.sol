@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {FrMath} from "./FrMath.sol";
+import {Channel} from "./Transcript.sol";
+import {LookupInstance} from "./Circuit.sol";
+import {VerifierCtx, Context} from "./Context.sol";
+import {Sumcheck} from "./Sumcheck.sol";
+
+/// @title Logup
+/// @notice `prover/lookup/logup.py` (verifier side): `commit_inverses` (phase 2) and
+///         `run_sumchecks` (phase 3). Labels are "lk<index>/<suffix>".
+library Logup {
+    /// @notice The witness-side (`tableSide` false) or table-side final check of lookup
+    ///         `index` failed (Python: VerificationError("lookup")).
+    error LookupFinalCheckFailed(uint256 index, bool tableSide);
+
+    /// @dev Challenges of `run_sumchecks`.
+    struct Challenges {
+        uint256 lam;
+        uint256[] rhoW;
+        uint256 mu;
+        uint256[] rhoT;
+        uint256 nw;
+    }
+
+    /// @notice The transcript label "lk<index>" + suffix (suffix starts with "/").
+    function label(LookupInstance memory lk, bytes32 suffix) internal pure returns (bytes32) {
+        return bytes32("lk0") | bytes32(lk.index << 232) | (suffix >> 24);
+    }
+
+    /// @notice Phase 2: draw beta (and gamma for a function table), receive the commitments
+    ///         to A^c and B, receive sigma.
+    function commitInverses(VerifierCtx memory ctx, LookupInstance memory lk) internal pure {
+        lk.beta = Channel.challenge(ctx.ch, label(lk, "/beta"));
+        lk.gamma = lk.pair ? Channel.challenge(ctx.ch, label(lk, "/gamma")) : 0;
+        for (uint256 j = 0; j < lk.nCols; ++j) {
+            ctx.c.commitment[lk.aIds[j]] = Channel.recvG1(ctx.ch, label(lk, "/A"));
+        }
+        ctx.c.commitment[lk.bId] = Channel.recvG1(ctx.ch, label(lk, "/B"));
+        lk.sigma = Channel.recvFr(ctx.ch, label(lk, "/sigma"));
+    }
+
+    /// @notice Phase 3: the witness-side and table-side sumchecks; records the claims.
+    function runSumchecks(VerifierCtx memory ctx, LookupInstance memory lk) internal pure {
+        Challenges memory ch;
+        for (uint256 j = 0; j < lk.nCols; ++j) {
+            uint256 m = ctx.c.numVarsOf[lk.colIn[j]];
+            if (m > ch.nw) ch.nw = m;
+        }
+        ch.lam = Channel.challenge(ctx.ch, label(lk, "/lambda"));
+        ch.rhoW = Channel.challenges(ctx.ch, label(lk, "/rho_w"), ch.nw);
+        ch.mu = Channel.challenge(ctx.ch, label(lk, "/mu"));
+        ch.rhoT = Channel.challenges(ctx.ch, label(lk, "/rho_t"), lk.bits);
+        _witnessSide(ctx, lk, ch);
+        _tableSide(ctx, lk, ch);
+    }
+
+    function _witnessSide(VerifierCtx memory ctx, LookupInstance memory lk, Challenges memory ch) private pure {
+        (uint256[] memory point, uint256 subExpected) =
+            Sumcheck.verify(ctx.ch, label(lk, "/w/g"), label(lk, "/w/r"), ch.nw, 3, lk.sigma);
+        uint256 expected;
+        uint256 lc = 1;
+        for (uint256 j = 0; j < lk.nCols; ++j) {
+            lc = FrMath.mul(lc, ch.lam); // lams[c] = lam^(c + 1)
+            expected = FrMath.add(expected, _column(ctx, lk, ch, point, j, lc));
+        }
+        if (expected != subExpected) revert LookupFinalCheckFailed(lk.index, false);
+    }
+
+    /// @dev term_weight(1, nw, m) * (a + lc eq (a (beta + key) - 1)) for column j.
+    function _column(
+        VerifierCtx memory ctx,
+        LookupInstance memory lk,
+        Challenges memory ch,
+        uint256[] memory point,
+        uint256 j,
+        uint256 lc
+    ) private pure returns (uint256) {
+        uint256 m = ctx.c.numVarsOf[lk.colIn[j]];
+        uint256[] memory p = FrMath.suffix(point, ch.nw - m);
+        uint256 eq = FrMath.eqEval(ch.rhoW, ch.nw - m, p, 0, m);
+        (uint256 a, uint256 key) = _columnClaims(ctx, lk, p, j);
+        return FrMath.termWeight(_inner(a, lk.beta, key, 1, lc, eq), ch.nw, m);
+    }
+
+    /// @dev The claims of column j at p: A^c, then the key (in + gamma out for a pair).
+    function _columnClaims(VerifierCtx memory ctx, LookupInstance memory lk, uint256[] memory p, uint256 j)
+        private
+        pure
+        returns (uint256 a, uint256 key)
+    {
+        bytes32 evalLabel = label(lk, "/eval");
+        a = Context.claim(ctx, lk.aIds[j], p, evalLabel);
+        key = Context.claim(ctx, lk.colIn[j], p, evalLabel);
+        if (lk.pair) {
+            key = FrMath.add(key, FrMath.mul(lk.gamma, Context.claim(ctx, lk.colOut[j], p, evalLabel)));
+        }
+    }
+
+    function _tableSide(VerifierCtx memory ctx, LookupInstance memory lk, Challenges memory ch) private pure {
+        (uint256[] memory point, uint256 subExpected) =
+            Sumcheck.verify(ctx.ch, label(lk, "/t/g"), label(lk, "/t/r"), lk.bits, 3, lk.sigma);
+        uint256 eq = FrMath.eqEval(ch.rhoT, 0, point, 0, lk.bits);
+        bytes32 evalLabel = label(lk, "/eval");
+        uint256 b = Context.claim(ctx, lk.bId, point, evalLabel);
+        uint256 mult = Context.claim(ctx, lk.multId, point, evalLabel);
+        uint256 tkey = tableInMle(lk, point);
+        if (lk.pair) {
+            tkey = FrMath.add(tkey, FrMath.mul(lk.gamma, Context.claim(ctx, lk.tableOutId, point, evalLabel)));
+        }
+        if (_inner(b, lk.beta, tkey, mult, ch.mu, eq) != subExpected) revert LookupFinalCheckFailed(lk.index, true);
+    }
+
+    /// @dev x + coeff eq (x (beta + key) - minus): the per-row term of both sumchecks
+    ///      (witness side: x = A, minus = 1; table side: x = B, minus = m).
+    function _inner(uint256 x, uint256 beta, uint256 key, uint256 minus, uint256 coeff, uint256 eqv)
+        private
+        pure
+        returns (uint256 v)
+    {
+        assembly ("memory-safe") {
+            let r := 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001
+            let t := addmod(mulmod(x, addmod(beta, key, r), r), sub(r, minus), r)
+            v := addmod(x, mulmod(mulmod(coeff, eqv, r), t, r), r)
+        }
+    }
+
+    /// @notice `table.in_mle(point)`: the range MLE, shifted by lo = -2^(bits-1) for a
+    ///         function table (`prover/lookup/tables.py`).
+    function tableInMle(LookupInstance memory lk, uint256[] memory point) internal pure returns (uint256 v) {
+        v = FrMath.rangeMle(point);
+        if (lk.pair) v = FrMath.sub(v, FrMath.pow2(lk.bits - 1));
+    }
+}

@@ -1,0 +1,93 @@
+"""The CLI's chain commands against a real local node (anvil), end to end."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+ENV: dict[str, str] = {}
+
+
+def zkllm(*args, check=True):
+    import os
+    env = {**os.environ, **ENV}
+    p = subprocess.run([sys.executable, "-m", "zkllm_chain.cli", *args, "--json", "--quiet"],
+                       capture_output=True, text=True, cwd=ROOT, env=env)
+    if check and p.returncode != 0:
+        raise AssertionError(f"zkllm {' '.join(args)} failed ({p.returncode}): {p.stderr}")
+    return p
+
+
+def out(p):
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cli")
+    zkllm("setup", "--out", str(d / "params"), "--num-vars", "12")
+    zkllm("commit", "--params", str(d / "params"), "--out", str(d / "model"), "--d-in", "16", "--d-hidden", "32",
+          "--d-out", "8")
+    zkllm("prove", "--params", str(d / "params"), "--model", str(d / "model"), "--out", str(d / "proof.bin"))
+    return d
+
+
+def test_full_flow_on_anvil(files, anvil_node):
+    d = files
+    ENV["ZKLLM_PRIVATE_KEY"] = "0x" + bytes(anvil_node.dev_keys[0]).hex()
+    snap = anvil_node.rpc("evm_snapshot")
+    try:
+        chain = ["--rpc-url", anvil_node.url, "--deployments", str(d / "deployments")]
+        dep = out(zkllm("deploy", "--vk", str(d / "params" / "vk.json"), *chain))
+        assert dep["chain_id"] == 31337 and (d / "deployments" / "31337" / "ZkllmVerifier.json").exists()
+        reg = out(zkllm("register", "--vk", str(d / "params" / "vk.json"), "--commitment", str(d / "model"), *chain))
+        mid = str(reg["model_id"])
+        st = str(d / "proof.statement.json")
+        assert out(zkllm("check", "--model-id", mid, "--statement", st, *chain))["attested"] is False
+        att = out(zkllm("attest", "--commitment", str(d / "model"), "--statement", st, "--proof",
+                        str(d / "proof.bin"), *chain))
+        assert att["created"] is True and att["gas_used"] > 100_000
+        again = out(zkllm("attest", "--commitment", str(d / "model"), "--statement", st, "--proof",
+                          str(d / "proof.bin"), *chain))
+        assert again["created"] is False and again["uid"] == att["uid"]
+        chk = out(zkllm("check", "--model-id", mid, "--statement", st, *chain))
+        assert chk["attested"] is True and chk["uid"] == att["uid"]
+        # a tampered proof is rejected on-chain with a decoded custom error, and records nothing
+        raw = bytearray((d / "proof.bin").read_bytes())
+        raw[-40] ^= 1
+        (d / "bad.bin").write_bytes(bytes(raw))
+        stj = json.loads(Path(st).read_text())
+        stj["output"][0] += 1
+        (d / "bad.statement.json").write_text(json.dumps(stj))
+        p = zkllm("attest", "--commitment", str(d / "model"), "--statement", str(d / "bad.statement.json"),
+                  "--proof", str(d / "proof.bin"), *chain, check=False)
+        assert p.returncode == 2 and "revert" in p.stderr.lower() and len(p.stderr.strip().splitlines()) == 1
+        assert out(zkllm("check", "--model-id", mid, "--statement", str(d / "bad.statement.json"),
+                         *chain))["attested"] is False
+    finally:
+        ENV.clear()
+        anvil_node.rpc("evm_revert", snap)
+
+
+def test_dead_rpc_is_one_clear_line(files):
+    p = zkllm("check", "--model-id", "1", "--statement", str(files / "proof.statement.json"),
+              "--rpc-url", "http://127.0.0.1:9", "--deployments", str(files), check=False)
+    assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1 and "127.0.0.1:9" in p.stderr
+
+
+def test_embedded_chain_needs_demo(files):
+    p = zkllm("check", "--model-id", "1", "--statement", str(files / "proof.statement.json"), check=False)
+    assert p.returncode == 2 and "zkllm demo" in p.stderr
+
+
+def test_malformed_proof_file_is_one_clear_line(files):
+    (files / "junk.bin").write_bytes(b"junk")
+    p = zkllm("verify", "--vk", str(files / "params" / "vk.json"), "--commitment", str(files / "model"),
+              "--statement", str(files / "proof.statement.json"), "--proof", str(files / "junk.bin"), check=False)
+    assert p.returncode == 2 and "header" in p.stderr and len(p.stderr.strip().splitlines()) == 1

@@ -1,0 +1,196 @@
+"""Helpers of the on-chain verifier tests: proof surgery, the two verdicts, small setups.
+
+A verdict is ``("accept", value)`` or ``("reject", name, detail)``: for Python the name is
+the exception class and the detail its ``check`` (VerificationError) or message; for the
+contract the name is the decoded custom error and the detail its arguments.
+"""
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from functools import lru_cache
+
+import torch
+
+from prover import api, keys
+from prover.errors import MalformedError, SetupError, VerificationError
+from prover.field import R
+from prover.model.commitment import ModelCommitment
+from prover.pcs.curve import G1Point, g1_to_bytes, scalar
+from prover.quant import QuantSpec
+from prover.rng import seeded
+from zkllm_chain.chain import verifier as chain_verifier
+from zkllm_chain.chain.errors import TransactionRevertedError
+
+HEADER = 46
+G1_LEN = 128
+FR_LEN = 32
+
+#: A small quantization (8-bit lookup tables, 4-bit digits): fast proofs and 10-pair openings.
+SMALL_QUANT = QuantSpec(act_frac_bits=8, weight_frac_bits=8, lookup_in_frac_bits=4, lookup_in_bits=8,
+                        digit_bits=4, weight_bits=16)
+
+#: Python's VerificationError.check -> the contract error that names the same check.
+CHECK_TO_ERROR = {
+    "statement": {"ModelDigestMismatch"},
+    "circuit": {"CircuitMismatch"},
+    "sumcheck": {"SumcheckRoundFailed"},
+    "lookup": {"LookupFinalCheckFailed"},
+    "linear": {"LinearFinalCheckFailed"},
+    "opening": {"BatchOpeningFailed", "PairingFailed"},
+    "public-tensor": {"PublicTensorCheckFailed"},
+}
+
+
+@lru_cache(maxsize=1)
+def compiled_verifier():
+    """The ZkllmVerifier compiled from the current sources (once per process)."""
+    return chain_verifier.compile_verifier()
+
+
+# --------------------------------------------------------------------------- proof surgery
+
+def counts(proof: bytes) -> tuple[int, int]:
+    return struct.unpack(">II", proof[38:46])
+
+
+def g1_offset(proof: bytes, i: int) -> int:
+    return HEADER + G1_LEN * i
+
+
+def fr_offset(proof: bytes, j: int) -> int:
+    n_g1, _ = counts(proof)
+    return HEADER + G1_LEN * n_g1 + FR_LEN * j
+
+
+def get_fr(proof: bytes, j: int) -> int:
+    o = fr_offset(proof, j)
+    return int.from_bytes(proof[o:o + FR_LEN], "big")
+
+
+def set_fr(proof: bytes, j: int, value: int) -> bytes:
+    o = fr_offset(proof, j)
+    return proof[:o] + int(value).to_bytes(FR_LEN, "big") + proof[o + FR_LEN:]
+
+
+def set_g1(proof: bytes, i: int, encoding: bytes) -> bytes:
+    assert len(encoding) == G1_LEN
+    o = g1_offset(proof, i)
+    return proof[:o] + encoding + proof[o + G1_LEN:]
+
+
+def set_counts(proof: bytes, n_g1: int, n_fr: int) -> bytes:
+    return proof[:38] + struct.pack(">II", n_g1, n_fr) + proof[46:]
+
+
+def other_point(i: int = 7) -> bytes:
+    """A valid G1 point that no honest proof contains."""
+    return g1_to_bytes(G1Point() * scalar(1_000_003 + i))
+
+
+def off_curve_point() -> bytes:
+    """A canonical encoding of (1, 1), which is not on y^2 = x^3 + 4."""
+    return bytes(16) + (1).to_bytes(48, "big") + bytes(16) + (1).to_bytes(48, "big")
+
+
+def non_subgroup_point() -> bytes:
+    """A point on y^2 = x^3 + 4 outside the prime-order subgroup (the smallest such x)."""
+    from prover.pcs.curve import P
+
+    x = 1
+    while True:
+        a = (x ** 3 + 4) % P
+        y = pow(a, (P + 1) // 4, P)  # p = 3 mod 4
+        if y * y % P == a:
+            return bytes(16) + x.to_bytes(48, "big") + bytes(16) + y.to_bytes(48, "big")
+        x += 1
+
+
+def items_by_label(layout) -> dict[tuple[str, str], list[int]]:
+    out: dict[tuple[str, str], list[int]] = {}
+    for label, kind, index in layout:
+        out.setdefault((label, kind), []).append(index)
+    return out
+
+
+# --------------------------------------------------------------------------- verdicts
+
+@dataclass(frozen=True)
+class Case:
+    """One verification input: the five `verify` arguments (Python gets the same ones)."""
+    name: str
+    model_digest: bytes
+    commitment: bytes
+    input: list[int]
+    output: list[int]
+    proof: bytes
+
+    @property
+    def calldata(self):
+        return (self.model_digest, self.commitment, self.input, self.output, self.proof)
+
+    def replace(self, name: str, **kw) -> "Case":
+        d = dict(model_digest=self.model_digest, commitment=self.commitment, input=self.input,
+                 output=self.output, proof=self.proof)
+        d.update(kw)
+        return Case(name, **d)
+
+
+def case_from(statement, commitment: ModelCommitment, proof_bytes: bytes, name: str = "valid") -> Case:
+    digest, enc, inp, out, proof = chain_verifier.proof_calldata(statement, commitment, proof_bytes)
+    return Case(name, digest, enc, inp, out, proof)
+
+
+def python_verdict(vk, case: Case):
+    """`prover.api.verify` on the case (the commitment bytes are decoded first, as a
+    verifier holding only bytes would)."""
+    try:
+        commitment = ModelCommitment.decode(case.commitment)
+        st = api.Statement(case.model_digest, list(case.input), list(case.output))
+        api.verify(vk, commitment, st, case.proof)
+    except VerificationError as e:
+        return ("reject", "VerificationError", e.check, str(e))
+    except (MalformedError, SetupError) as e:
+        return ("reject", type(e).__name__, None, str(e))
+    except (ValueError, ZeroDivisionError) as e:  # compile_mlp / QuantSpec rejections
+        return ("reject", type(e).__name__, None, str(e))
+    return ("accept", None, None, "")
+
+
+def chain_verdict(chain, deployment, case: Case, gas: int = chain_verifier.VERIFY_GAS):
+    try:
+        h = chain_verifier.verify_call(chain, deployment, case.calldata, gas=gas)
+    except TransactionRevertedError as e:
+        return ("reject", e.error_name, e.error_args)
+    return ("accept", h, ())
+
+
+# --------------------------------------------------------------------------- setups
+
+@dataclass
+class Setup:
+    pk: object
+    vk: object
+    committed: object
+    result: object  # api.ProveResult
+
+    @property
+    def case(self) -> Case:
+        return case_from(self.result.statement, self.committed.commitment, self.result.proof.to_bytes())
+
+
+def build_setup(pk, module: torch.nn.Module, x: torch.Tensor, quant: QuantSpec | None = None, seed: int = 0) -> Setup:
+    committed = api.commit_model(pk, module, quant=quant, rng=seeded(100 + seed))
+    result = api.prove(pk, committed, x, rng=seeded(200 + seed))
+    return Setup(pk, pk.verifying_key(), committed, result)
+
+
+def small_key(num_vars: int = 9):
+    return keys.setup(num_vars, quant=SMALL_QUANT, rng=seeded(11))
+
+
+def random_input(n: int, seed: int, rows: int = 1) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return (torch.rand(rows, n, dtype=torch.float64, generator=g) * 2 - 1).reshape(-1)
+
+

@@ -1,0 +1,117 @@
+"""The execute layer: what the CLI and the demo do, as library functions.
+
+Each function takes explicit objects (a connected ``Chain``, keys, files already
+loaded) and returns plain results; the CLI only parses arguments, calls these and
+prints. The contracts: ``ZkllmVerifier`` (checks proofs, holds the verifying
+key), ``ModelRegistry``, ``InferenceAttestations`` (verifies on-chain, then
+records) and ``ExampleConsumer`` (a dApp gated on an attestation).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from prover.field import R
+
+VERIFIER = "ZkllmVerifier"
+
+
+@dataclass
+class Contracts:
+    chain: object
+    verifier: str
+    registry: object       # chain.registry.ModelRegistry
+    attestations: object   # chain.attestations.InferenceAttestations
+    consumer: object | None = None
+    gas: dict[str, int] = field(default_factory=dict)   # deployment gas by contract
+    sizes: dict[str, int] = field(default_factory=dict)  # deployed bytecode size by contract
+    records: dict[str, Path] = field(default_factory=dict)
+
+
+def field_words(values) -> list[int]:
+    """Signed quantized integers -> field elements as uint256 words (x mod r)."""
+    return [int(v) % R for v in values]
+
+
+def deploy_all(chain, vk, *, signer=None, directory=None, consumer_reward_wei: int = 0, log=lambda m: None) -> Contracts:
+    """Deploy the verifier (with ``vk``), the registry, the attestations and the example consumer."""
+    from .chain import deploy_stack, load_signer
+    from .chain.attestations import ExampleConsumer, InferenceAttestations
+    from .chain.deployments import write_deployment
+    from .chain.registry import ModelRegistry
+    from .chain.verifier import deploy_verifier
+
+    signer = signer or load_signer(chain)
+    ver = deploy_verifier(chain, vk, signer=signer)
+    log(f"deployed {VERIFIER} at {ver.address} ({ver.tx.gas_used:,} gas)")
+    stack = deploy_stack(chain, signer=signer, consumer_reward_wei=consumer_reward_wei, directory=directory)
+    rec = write_deployment(chain, ver, directory, deployer=signer.address)
+    c = Contracts(chain, ver.address,
+                  ModelRegistry(chain, stack["ModelRegistry"].address, signer),
+                  InferenceAttestations(chain, stack["InferenceAttestations"].address, signer),
+                  ExampleConsumer(chain, stack["ExampleConsumer"].address, signer))
+    c.records = dict(stack.records)
+    if rec is not None:
+        c.records[VERIFIER] = rec
+    for name, d in [(VERIFIER, ver), *stack.deployments.items()]:
+        c.gas[name] = d.tx.gas_used
+        c.sizes[name] = len(chain.w3.eth.get_code(d.address))
+        log(f"deployed {name} at {d.address} ({d.tx.gas_used:,} gas, {c.sizes[name]:,} bytes)")
+    return c
+
+
+def register_model(c: Contracts, commitment, vk, *, uri: str = "", signer=None) -> int:
+    """Register a model commitment; returns its model id."""
+    from prover.model.arch import encode_arch
+    from prover.transcript import keccak256
+    quant_digest = keccak256(commitment.quant.to_json().encode())
+    circuit_digest = keccak256(encode_arch(commitment.arch, commitment.quant))
+    reg = c.registry.register(commitment.digest(), circuit_digest, quant_digest, vk.digest(), c.verifier, 1, uri,
+                              signer=signer)
+    return reg.model_id
+
+
+@dataclass
+class AttestOutcome:
+    uid: bytes
+    created: bool
+    gas_used: int
+    tx_hash: str
+    calldata_bytes: int
+
+
+def attest(c: Contracts, model_id: int, commitment, statement, proof_bytes: bytes, *, signer=None,
+           gas: int = 15_000_000) -> AttestOutcome:
+    """Send the proof to ``InferenceAttestations.attest``: the chain verifies it, then records it."""
+    r = c.attestations.attest(model_id, commitment.encode(), field_words(statement.input),
+                              field_words(statement.output), proof_bytes, signer=signer, gas=gas)
+    tx = c.chain.w3.eth.get_transaction(r.tx.tx_hash)
+    return AttestOutcome(r.uid, r.created, r.tx.gas_used, r.tx.tx_hash, len(bytes(tx["input"])))
+
+
+def check(c: Contracts, model_id: int, statement) -> dict:
+    """What a dApp asks: is (model, input, output) attested, and by whom?"""
+    words_in, words_out = field_words(statement.input), field_words(statement.output)
+    ok = c.attestations.is_attested(model_id, words_in, words_out)
+    out = {"attested": ok, "model_id": model_id}
+    if ok:
+        info = c.attestations.get_attestation(c.attestations.attestation_uid(model_id, words_in, words_out))
+        out.update({"uid": "0x" + info.uid.hex(), "attester": info.attester, "block": info.block_number,
+                    "time": info.time})
+    return out
+
+
+def load_contracts(chain, directory, signer=None) -> Contracts:
+    """Contracts of ``chain`` from the deployment records under ``directory``."""
+    from .chain.attestations import ExampleConsumer, InferenceAttestations
+    from .chain.deployments import read_deployment
+    from .chain.registry import ModelRegistry
+    addr = {n: read_deployment(chain.chain_id, n, directory)["address"]
+            for n in (VERIFIER, "ModelRegistry", "InferenceAttestations")}
+    try:
+        consumer = ExampleConsumer(chain, read_deployment(chain.chain_id, "ExampleConsumer", directory)["address"],
+                                   signer)
+    except Exception:  # the consumer is optional
+        consumer = None
+    return Contracts(chain, addr[VERIFIER], ModelRegistry(chain, addr["ModelRegistry"], signer),
+                     InferenceAttestations(chain, addr["InferenceAttestations"], signer), consumer)
