@@ -18,7 +18,6 @@ Proof schedule (prover and verifier walk it in lock-step):
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 import torch

@@ -15,7 +15,7 @@ from prover.ops.add import Add
 from prover.ops.hadamard import Hadamard
 from prover.ops.linear import prefix_indicator
 from prover.pcs import batch
-from prover.poly.mle import eq_eval, evaluate, pad_flat
+from prover.poly.mle import evaluate, pad_flat
 from prover.rng import seeded
 from prover.transcript import Transcript
 

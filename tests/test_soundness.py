@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from prover import api
-from prover.errors import MalformedError, MalformedProofError, VerificationError, ZkllmError
+from prover.errors import MalformedError, MalformedProofError, VerificationError
 from prover.field import R
 from prover.lookup import logup
 from prover.model.mlp import build_mlp

@@ -1,6 +1,4 @@
 """Transcript encoding and multilinear extensions."""
-import random
-
 import pytest
 from hypothesis import given, strategies as st
 

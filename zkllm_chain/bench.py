@@ -15,8 +15,20 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def onchain_verify_gas(vk, commitment, statement, proof_bytes: bytes) -> dict:
+    """Deploy the verifier on a fresh embedded chain and send one verification transaction."""
+    from .chain import connect, load_signer
+    from .chain.verifier import deploy_verifier, proof_calldata, verify_transaction
+    chain = connect()
+    signer = load_signer(chain)
+    dep = deploy_verifier(chain, vk, signer=signer)
+    tx = verify_transaction(chain, dep, proof_calldata(statement, commitment, proof_bytes), signer=signer)
+    return {"verify_gas": tx.gas_used, "calldata_bytes": tx.calldata_bytes, "verifier_deploy_gas": dep.tx.gas_used,
+            "verifier_bytes": len(chain.w3.eth.get_code(dep.address))}
+
+
 def run_mlp_bench(d_in: int = 64, d_hidden: int = 256, d_out: int = 64, act: str = "gelu",
-                  rows: int = 1, seed: int = 0, log=lambda msg: None) -> dict:
+                  rows: int = 1, seed: int = 0, log=lambda msg: None, onchain: bool = True) -> dict:
     from prover import api, keys
     from prover.circuit import compile_mlp
     from prover.errors import VerificationError
@@ -51,7 +63,12 @@ def run_mlp_bench(d_in: int = 64, d_hidden: int = 256, d_out: int = 64, act: str
     verify_s = time.perf_counter() - t
     log(f"verify: {verified} in {verify_s:.3f}s")
     err = (res.output_float.reshape(rows, -1) - model(x)).abs().max().item()
-    return {"model": "mlp", "arch": f"{d_in}-{d_hidden}-{d_out}/{act}", "rows": rows,
+    chain_figures = {}
+    if onchain:
+        t = time.perf_counter()
+        chain_figures = onchain_verify_gas(vk, cm.commitment, res.statement, raw)
+        log(f"on-chain verify (embedded chain): {chain_figures['verify_gas']:,} gas in {time.perf_counter() - t:.1f}s")
+    return {**chain_figures, "model": "mlp", "arch": f"{d_in}-{d_hidden}-{d_out}/{act}", "rows": rows,
             "params": param_count(model), "srs_log_size": n,
             "setup_s": round(setup_s, 3), "commit_s": round(commit_s, 3), "prove_s": round(prove_s, 3),
             "verify_s": round(verify_s, 4), "proof_bytes": len(raw), "max_abs_err": err,

@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -34,7 +33,7 @@ def cmd_setup(a) -> dict:
     t = time.perf_counter()
     pk = keys.setup(a.num_vars)
     store.save_params(pk, Path(a.out))
-    log(f"DEVELOPMENT-ONLY setup: the trapdoor was generated in this process and discarded")
+    log("DEVELOPMENT-ONLY setup: the trapdoor was generated in this process and discarded")
     return {"params": str(a.out), "num_vars": a.num_vars, "vk_digest": "0x" + pk.verifying_key().digest().hex(),
             "setup_s": round(time.perf_counter() - t, 3)}
 
@@ -90,7 +89,8 @@ def cmd_bench(a) -> dict:
     from .bench import run_mlp_bench
     if a.model != "mlp":
         raise SystemExit(f"error: unknown bench model {a.model!r} (available: mlp)")
-    return run_mlp_bench(a.d_in, a.d_hidden, a.d_out, a.act, a.rows, a.seed, log=_log(a.quiet))
+    return run_mlp_bench(a.d_in, a.d_hidden, a.d_out, a.act, a.rows, a.seed, log=_log(a.quiet),
+                         onchain=not a.no_chain)
 
 
 def _chain(a, need_persistent: bool = True):
@@ -210,6 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = add("bench", "benchmark setup/commit/prove/verify and print figures")
     s.add_argument("--model", default="mlp", help="model to benchmark (default mlp)")
     s.add_argument("--rows", type=int, default=1, help="input rows proven at once (default 1)")
+    s.add_argument("--no-chain", action="store_true", help="skip the on-chain verification (verify_gas)")
     _mlp_args(s)
     s = add("deploy", "deploy the verifier, registry, attestations and example consumer")
     s.add_argument("--vk", required=True, help="vk.json written by `zkllm setup`")

@@ -43,7 +43,6 @@ def deploy_all(chain, vk, *, signer=None, directory=None, consumer_reward_wei: i
 
     signer = signer or load_signer(chain)
     ver = deploy_verifier(chain, vk, signer=signer)
-    log(f"deployed {VERIFIER} at {ver.address} ({ver.tx.gas_used:,} gas)")
     stack = deploy_stack(chain, signer=signer, consumer_reward_wei=consumer_reward_wei, directory=directory)
     rec = write_deployment(chain, ver, directory, deployer=signer.address)
     c = Contracts(chain, ver.address,

@@ -78,7 +78,6 @@ class ModelCommitment:
 
     @classmethod
     def from_json(cls, text: str) -> "ModelCommitment":
-        from ..pcs.curve import g1_from_bytes
         try:
             enc = bytes.fromhex(json.loads(text)["encoding"])
         except (ValueError, KeyError, TypeError) as e:

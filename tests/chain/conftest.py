@@ -18,14 +18,12 @@ try:
 except ImportError:  # plain `pytest` without an installed package
     sys.path.insert(0, str(HERE.parents[1]))
 
-from zkllm_chain.chain import artifacts as artifacts_mod
 from zkllm_chain.chain.accounts import dev_signers
 from zkllm_chain.chain.anvil import AnvilNode
 from zkllm_chain.chain.backend import connect
 from zkllm_chain.chain.errors import AnvilError
 from zkllm_chain.chain.registry import ModelRegistry
 
-TEST_CONTRACTS = HERE / "contracts"
 SKIP_ANVIL = os.environ.get("ZKLLM_SKIP_ANVIL") == "1"
 
 
@@ -65,19 +63,3 @@ def signers(chain):
 @pytest.fixture
 def registry(chain, signers):
     return ModelRegistry.deploy(chain, signer=signers[0])
-
-
-@pytest.fixture(scope="session")
-def test_artifacts(tmp_path_factory):
-    """Artifacts of the test-only contracts (compiled once per session; needs a compiler)."""
-    from zkllm_chain.chain.solc import compile_contracts
-
-    result = compile_contracts(
-        artifacts_mod.CONTRACTS_DIR,
-        extra_sources={"test/MockZkllmVerifier.sol": TEST_CONTRACTS / "MockZkllmVerifier.sol"},
-    )
-    out = tmp_path_factory.mktemp("test-artifacts")
-    for name in ("MockZkllmVerifier",):
-        doc = artifacts_mod.artifact_document(result.contracts[name], result.compiler_version, result.settings)
-        (out / f"{name}.json").write_text(artifacts_mod.dumps_artifact(doc))
-    return out

@@ -1,13 +1,11 @@
 """InferenceAttestations and ExampleConsumer.
 
-The rejection paths that stop before the verifier run against the committed artifacts
-only. The paths through a verifier use a test double (tests/chain/contracts), compiled
-once per session.
+The rejection paths that stop before the verifier need no proof. The paths through a
+verifier deploy the real ZkllmVerifier and attest real proofs of a small MLP.
 """
 from __future__ import annotations
 
 import pytest
-from eth_abi import encode as abi_encode
 from eth_utils import keccak
 
 from zkllm_chain.chain.attestations import (
@@ -16,7 +14,7 @@ from zkllm_chain.chain.attestations import (
     attestation_uid,
     words_hash,
 )
-from zkllm_chain.chain.contracts import deploy, send_value
+from zkllm_chain.chain.contracts import send_value
 from zkllm_chain.chain.errors import TransactionRevertedError, UnknownModelError
 from zkllm_chain.chain.registry import model_digest
 
@@ -31,11 +29,6 @@ def stack(chain, signers, registry):
     att = InferenceAttestations.deploy(chain, registry.address, signer=signers[0])
     consumer = ExampleConsumer.deploy(chain, att.address, reward_wei=10**15, signer=signers[0])
     return registry, att, consumer
-
-
-@pytest.fixture
-def mock_verifier(chain, signers, test_artifacts):
-    return deploy(chain, "MockZkllmVerifier", signer=signers[0], artifacts_dir=test_artifacts).address
 
 
 def _register(registry, signer, verifier, commitment=COMMITMENT):
@@ -98,75 +91,108 @@ def test_uid_and_hashes_match_python(stack):
         words_hash([-1])
 
 
-# ------------------------------------------------------------- through a (mock) verifier
+# ------------------------------------------------------------- through the real verifier
 
 
-def _statement(commitment, input, output):
-    return keccak(abi_encode(["bytes32", "bytes32", "bytes32", "bytes32"],
-                             [keccak(commitment), keccak(commitment), words_hash(input), words_hash(output)]))
+@pytest.fixture(scope="module")
+def real():
+    """A real proof of a small MLP (16-32-8, GELU) and its verifying key."""
+    import torch
+    from prover import api, keys
+    from prover.model.mlp import build_mlp
+    from prover.rng import seeded
+    from zkllm_chain.chain.verifier import field_words
+    pk = keys.setup(12, rng=seeded(31))
+    cm = api.commit_model(pk, build_mlp(16, 32, 8, "gelu", seed=3), rng=seeded(32))
+    res = api.prove(pk, cm, torch.linspace(-1, 1, 16, dtype=torch.float64), rng=seeded(33))
+    return {"vk": pk.verifying_key(), "commitment": cm.commitment.encode(), "proof": res.proof.to_bytes(),
+            "input": field_words(res.statement.input), "output": field_words(res.statement.output),
+            "digest": cm.commitment.digest()}
 
 
-def test_attest_records_and_deduplicates(chain, stack, signers, mock_verifier):
+@pytest.fixture
+def verifier(chain, signers, real):
+    from zkllm_chain.chain.verifier import deploy_verifier
+    return deploy_verifier(chain, real["vk"], signer=signers[0]).address
+
+
+def _attest(att, real, signer, proof=None, output=None):
+    return att.attest(ATT_MODEL[0], real["commitment"], real["input"], output or real["output"],
+                      real["proof"] if proof is None else proof, signer=signer)
+
+
+ATT_MODEL = [0]
+
+
+def _register_real(registry, signers, verifier, real):
+    ATT_MODEL[0] = _register(registry, signers[0], verifier, real["commitment"])
+    return ATT_MODEL[0]
+
+
+def test_attest_records_and_deduplicates(chain, stack, signers, verifier, real):
+    from zkllm_chain.chain.verifier import statement_hash
     registry, att, _ = stack
-    model_id = _register(registry, signers[0], mock_verifier)
-    res = att.attest(model_id, COMMITMENT, INPUT, OUTPUT, b"accept", signer=signers[1])
-    assert res.created and res.uid == attestation_uid(model_id, INPUT, OUTPUT)
+    model_id = _register_real(registry, signers, verifier, real)
+    IN, OUT = real["input"], real["output"]
+    res = _attest(att, real, signers[1])
+    assert res.created and res.uid == attestation_uid(model_id, IN, OUT)
     (ev,) = res.tx.events(att.contract, "InferenceAttested")
-    assert ev == {"uid": res.uid, "modelId": model_id, "inputHash": words_hash(INPUT),
-                  "outputHash": words_hash(OUTPUT), "attester": signers[1].address}
+    assert ev == {"uid": res.uid, "modelId": model_id, "inputHash": words_hash(IN),
+                  "outputHash": words_hash(OUT), "attester": signers[1].address}
     a = att.get_attestation(res.uid)
-    assert (a.uid, a.model_id, a.attester, a.output) == (res.uid, model_id, signers[1].address, tuple(OUTPUT))
-    assert (a.input_hash, a.output_hash) == (words_hash(INPUT), words_hash(OUTPUT))
-    # the verifier saw exactly the digest, commitment, input and output that were hashed
-    assert a.statement_hash == _statement(COMMITMENT, INPUT, OUTPUT)
+    assert (a.uid, a.model_id, a.attester, a.output) == (res.uid, model_id, signers[1].address, tuple(OUT))
+    assert (a.input_hash, a.output_hash) == (words_hash(IN), words_hash(OUT))
+    # the verifier saw exactly the digest, input and output that were hashed
+    assert a.statement_hash == statement_hash(real["digest"], IN, OUT)
     assert a.block_number == res.tx.block_number and a.time > 0
-    assert att.is_attested(model_id, INPUT, OUTPUT)
-    assert not att.is_attested(model_id, INPUT, OUTPUT[:1])
+    assert att.is_attested(model_id, IN, OUT)
+    assert not att.is_attested(model_id, IN, OUT[:1])
 
-    again = att.attest(model_id, COMMITMENT, INPUT, OUTPUT, b"not checked again", signer=signers[2])
+    again = _attest(att, real, signers[2])
     assert again.uid == res.uid and not again.created
     assert again.tx.events(att.contract, "InferenceAttested") == []
     assert att.get_attestation(res.uid).attester == signers[1].address
     assert att.attestation_count() == 1
 
 
-def test_verifier_revert_is_passed_up_unchanged(stack, signers, mock_verifier):
+def test_failed_verification_records_nothing(stack, signers, verifier, real):
     registry, att, _ = stack
-    model_id = _register(registry, signers[0], mock_verifier)
+    model_id = _register_real(registry, signers, verifier, real)
+    forged = bytearray(real["proof"])
+    forged[-1] ^= 1  # the last field element: the batch-opening evaluation chain breaks
     with pytest.raises(TransactionRevertedError) as info:
-        att.attest(model_id, COMMITMENT, INPUT, OUTPUT, b"forged", signer=signers[1])
-    err = info.value
-    assert err.error_name == "ProofRejected"
-    assert err.error_args == (b"mock".ljust(32, b"\0"),)
-    selector = keccak(b"ProofRejected(bytes32)")[:4]
-    assert err.data == selector + b"mock".ljust(32, b"\0")
+        _attest(att, real, signers[1], proof=bytes(forged))
+    assert info.value.error_name is not None  # decoded custom error of the verifier, passed up unchanged
+    wrong = list(real["output"])
+    wrong[0] = (wrong[0] + 1) % (2**255)
+    with pytest.raises(TransactionRevertedError):
+        _attest(att, real, signers[1], output=wrong)
     with pytest.raises(TransactionRevertedError) as info:
-        att.attest(model_id, COMMITMENT, INPUT, OUTPUT, b"", signer=signers[1])
-    assert (info.value.error_name, info.value.error_args) == ("MalformedProof", (0,))
-    with pytest.raises(TransactionRevertedError) as info:
-        att.attest(model_id, COMMITMENT, INPUT, OUTPUT, b"zero", signer=signers[1])
-    assert info.value.error_name == "EmptyStatement"
-    assert not att.is_attested(model_id, INPUT, OUTPUT)
+        _attest(att, real, signers[1], proof=b"")
+    assert info.value.error_name == "MalformedProof"
+    assert not att.is_attested(model_id, real["input"], real["output"])
+    assert att.attestation_count() == 0
 
 
-def test_deprecated_model_can_still_be_attested(stack, signers, mock_verifier):
+def test_deprecated_model_can_still_be_attested(stack, signers, verifier, real):
     registry, att, _ = stack
-    model_id = _register(registry, signers[0], mock_verifier)
-    registry.deprecate(model_id, signer=signers[0])
-    assert att.attest(model_id, COMMITMENT, INPUT, OUTPUT, b"accept", signer=signers[1]).created
+    _register_real(registry, signers, verifier, real)
+    registry.deprecate(ATT_MODEL[0], signer=signers[0])
+    assert _attest(att, real, signers[1]).created
 
 
-def test_consumer_pays_once_and_revocation_voids(chain, stack, signers, mock_verifier):
+def test_consumer_pays_once_and_revocation_voids(chain, stack, signers, verifier, real):
     registry, att, consumer = stack
-    model_id = _register(registry, signers[0], mock_verifier)
-    uid = att.attest(model_id, COMMITMENT, INPUT, OUTPUT, b"accept", signer=signers[1]).uid
+    model_id = _register_real(registry, signers, verifier, real)
+    IN, OUT = real["input"], real["output"]
+    uid = _attest(att, real, signers[1]).uid
 
     with pytest.raises(TransactionRevertedError) as info:  # not funded yet
-        consumer.claim_reward(model_id, INPUT, OUTPUT, signer=signers[2])
+        consumer.claim_reward(model_id, IN, OUT, signer=signers[2])
     assert info.value.error_name == "InsufficientRewardBalance"
     send_value(chain, consumer.address, 10**16, signer=signers[0])
     before = chain.balance(signers[2].address)
-    tx = consumer.claim_reward(model_id, INPUT, OUTPUT, signer=signers[2])
+    tx = consumer.claim_reward(model_id, IN, OUT, signer=signers[2])
     (ev,) = tx.events(consumer.contract, "RewardClaimed")
     assert ev == {"uid": uid, "modelId": model_id, "claimant": signers[2].address, "amount": 10**15}
     cost = tx.gas_used * int(tx.receipt["effectiveGasPrice"])
@@ -174,13 +200,13 @@ def test_consumer_pays_once_and_revocation_voids(chain, stack, signers, mock_ver
     assert consumer.claimed_by(uid) == signers[2].address
 
     with pytest.raises(TransactionRevertedError) as info:
-        consumer.claim_reward(model_id, INPUT, OUTPUT, signer=signers[3])
+        consumer.claim_reward(model_id, IN, OUT, signer=signers[3])
     assert info.value.error_name == "AlreadyClaimed"
     assert info.value.error_args == (uid, signers[2].address)
 
     registry.revoke(model_id, signer=signers[0])
-    assert not att.is_attested(model_id, INPUT, OUTPUT)
+    assert not att.is_attested(model_id, IN, OUT)
     assert att.get_attestation(uid).model_id == model_id  # the record itself stays readable
     with pytest.raises(TransactionRevertedError) as info:
-        consumer.claim_reward(model_id, INPUT, OUTPUT[:1], signer=signers[3])
+        consumer.claim_reward(model_id, IN, OUT[:1], signer=signers[3])
     assert info.value.error_name == "NotAttested"
