@@ -12,10 +12,51 @@ import time
 from pathlib import Path
 
 
+class _Ticker:
+    """Shows elapsed seconds on stderr while a long step runs (only on a terminal)."""
+
+    def __init__(self):
+        import threading
+        self._stop = threading.Event()
+        self._thread = None
+        self._label = ""
+
+    def start(self, label: str) -> None:
+        import threading
+        self.stop()
+        if not sys.stderr.isatty():
+            return
+        self._label, self._stop = label, threading.Event()
+        t0 = time.perf_counter()
+
+        def run():
+            frames = "|/-\\"
+            i = 0
+            while not self._stop.wait(0.25):
+                print(f"\r  {frames[i % 4]} {self._label} {time.perf_counter() - t0:5.1f}s", end="",
+                      file=sys.stderr, flush=True)
+                i += 1
+            print("\r" + " " * (len(self._label) + 16) + "\r", end="", file=sys.stderr, flush=True)
+        self._thread = threading.Thread(target=run, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join()
+            self._thread = None
+
+
+_TICKER = _Ticker()
+
+
 def _log(quiet: bool):
     def log(msg: str) -> None:
         if not quiet:
+            _TICKER.stop()
             print(f"  {msg}", file=sys.stderr, flush=True)
+            if msg.lstrip().startswith("["):  # a numbered step: tick until the next message
+                _TICKER.start(msg.strip().split("]", 1)[-1].strip()[:40])
     return log
 
 
@@ -242,7 +283,10 @@ def main(argv=None) -> int:
     from prover.errors import VerificationError, ZkllmError
     from .chain.errors import ChainError
     try:
-        result = COMMANDS[args.cmd](args)
+        try:
+            result = COMMANDS[args.cmd](args)
+        finally:
+            _TICKER.stop()
     except VerificationError as e:
         print(f"REJECTED: {e}", file=sys.stderr)
         return 1
