@@ -1,0 +1,74 @@
+"""Run one protocol fragment as prover and as verifier, for op-level tests.
+
+``run_fragment`` commits the listed tensors, runs ``body(ctx)`` on a prover
+context, opens every claim, then replays the same steps on a verifier context
+over the proof items (optionally tampered). It raises what the verifier raises.
+
+Tensors of kind "table" are committed without blinding by the prover and handed to
+the verifier as known commitments (as the verifying key does); tensors of kind
+"input"/"output" are public (evaluated by the verifier from ``values``).
+"""
+from __future__ import annotations
+
+from prover.channel import ProverChannel, VerifierChannel
+from prover.context import ProverCtx, VerifierCtx, attach_commit
+from prover.lookup import logup
+from prover.pcs import batch, kzg
+from prover.pcs.curve import g1_to_bytes
+from prover.rng import seeded
+from prover.transcript import Transcript
+
+
+def run_lookups(ctx, instances) -> None:
+    """Phases 1-3 of the schedule for ``instances`` (multiplicities, inverses, sumchecks)."""
+    for lk in instances:
+        if ctx.is_prover:
+            ctx.values[lk.mult_id] = logup.multiplicities(lk, ctx.values)
+        attach_commit(ctx, lk.mult_id, "lookup/m")
+    for lk in instances:
+        logup.commit_inverses(ctx, lk)
+    for lk in instances:
+        logup.run_sumchecks(ctx, lk)
+
+
+def wire_lookup(inst, specs) -> None:
+    """Give a LookupInstance its multiplicity/inverse tensors and their specs."""
+    from prover.context import TensorSpec
+    inst.mult_id = f"{inst.label}/m"
+    specs[inst.mult_id] = TensorSpec(inst.mult_id, (inst.table.size,), "advice")
+    inst.a_ids = [f"{inst.label}/A{c}" for c in range(len(inst.columns))]
+    for aid, col in zip(inst.a_ids, inst.columns):
+        specs[aid] = TensorSpec(aid, specs[col[0]].shape, "proof")
+    inst.b_id = f"{inst.label}/B"
+    specs[inst.b_id] = TensorSpec(inst.b_id, (inst.table.size,), "proof")
+
+
+def run_fragment(pk, specs, values, committed, body, *, producers=None, tamper=None, ints=None) -> None:
+    """Prove then verify ``body``; ``tamper(frs, g1s)`` may edit the proof items in place."""
+    pch = ProverChannel(Transcript())
+    p = ProverCtx(ch=pch, specs=specs, values=dict(values), srs=pk.srs, rng=seeded(1))
+    p.ints = ints or {}
+    p.public = {t: v for t, v in values.items() if specs[t].kind in ("input", "output")}
+    p.producers = dict(producers or {})
+    tables = {}
+    for t, s in specs.items():
+        if s.kind == "table":
+            tables[t] = kzg.commit(pk.srs, values[t], 0)
+            p.commitments[t], p.blinds[t] = tables[t], 0
+    for t in committed:
+        attach_commit(p, t, "c")
+    body(p)
+    batch.open_claims(p)
+    frs, g1s = list(pch.frs), list(pch.g1s)
+    if tamper:
+        tamper(frs, g1s)
+    vch = VerifierChannel(Transcript(), g1s, [g1_to_bytes(g) for g in g1s], frs)
+    v = VerifierCtx(ch=vch, specs=specs)
+    v.public = dict(p.public)
+    v.producers = dict(producers or {})
+    v.commitments.update(tables)
+    for t in committed:
+        attach_commit(v, t, "c")
+    body(v)
+    batch.open_claims(v, pk.verifying_key().srs_vk)
+    vch.assert_consumed()
