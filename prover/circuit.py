@@ -169,7 +169,7 @@ def field_values(circuit: Circuit, ints: dict[str, torch.Tensor]) -> dict[str, l
         if tid in ints:
             flat = pad_flat(ints[tid], spec.shape)
             pv = circuit.pad_values.get(tid)
-            if pv:
+            if pv is not None:
                 mask = pad_flat(torch.ones(spec.shape, dtype=torch.int64), spec.shape)
                 flat = [v if m else pv for v, m in zip(flat, mask)]
             vals[tid] = flat

@@ -13,7 +13,7 @@ from prover.lookup import logup
 from prover.lookup.tables import FunctionTable, RangeTable
 from prover.ops.add import Add
 from prover.ops.hadamard import Hadamard
-from prover.ops.linear import prefix_indicator
+from prover.poly.mle import prefix_indicator
 from prover.pcs import batch
 from prover.poly.mle import evaluate, pad_flat
 from prover.rng import seeded

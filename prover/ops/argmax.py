@@ -35,7 +35,7 @@ from ..field import R
 from ..field.ref import to_signed
 from ..lookup.tables import RangeTable
 from ..poly.mle import log2_ceil
-from .linear import prefix_indicator
+from ..poly.mle import prefix_indicator
 
 
 def _bits(idx: int, n: int) -> list[int]:

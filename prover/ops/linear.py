@@ -19,23 +19,7 @@ import torch
 from .. import sumcheck
 from ..errors import VerificationError
 from ..field import R, fast
-from ..poly.mle import eq_table, log2_ceil
-
-
-def prefix_indicator(count: int, point) -> int:
-    """MLE of the vector [1]*count + [0]*(2^m - count) at ``point`` (MSB first)."""
-    m = len(point)
-    if count >= 1 << m:
-        return 1
-    acc, full = 0, 1  # full: product of eq factors along the path of `count`'s bits
-    for i, z in enumerate(point):
-        bit = (count >> (m - 1 - i)) & 1
-        if bit:
-            acc = (acc + full * (1 - z)) % R  # whole lower half is inside the prefix
-            full = full * z % R
-        else:
-            full = full * (1 - z) % R
-    return acc % R
+from ..poly.mle import eq_table, log2_ceil, prefix_indicator  # noqa: F401 (re-exported)
 
 
 @dataclass

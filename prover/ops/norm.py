@@ -52,7 +52,7 @@ from ..field import R
 from ..lookup.tables import RangeTable
 from ..poly.mle import eq_eval, eq_table, log2_ceil
 from ..quant import QuantSpec
-from .linear import prefix_indicator
+from ..poly.mle import prefix_indicator
 from .rescale import Rescale
 
 

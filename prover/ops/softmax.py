@@ -61,7 +61,7 @@ from ..lookup.exp_tables import ExpTable, exp_tables
 from ..lookup.tables import RangeTable
 from ..poly.mle import eq_eval, eq_table, log2_ceil
 from ..quant import rescale
-from .linear import prefix_indicator
+from ..poly.mle import prefix_indicator
 
 
 def causal_mask_mle(T: int, t_pt, j_pt) -> int:
