@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from op_harness import run_fragment, run_lookups, wire_lookup
+from op_harness import lenient_multiplicities, run_fragment, run_lookups, wire_lookup
 from prover import keys
 from prover.context import TensorSpec
 from prover.errors import MalformedProofError, QuantizationRangeError, VerificationError
@@ -25,15 +25,7 @@ def pk():
 @pytest.fixture
 def lenient(monkeypatch):
     """A cheating prover's multiplicities: values outside the table are skipped, not refused."""
-    def count(inst, values):
-        m = [0] * inst.table.size
-        for col in inst.columns:
-            for v in values[col[0]]:
-                idx = v - R if v > R // 2 else v
-                if 0 <= idx < inst.table.size:
-                    m[idx] += 1
-        return m
-    monkeypatch.setattr(logup, "multiplicities", count)
+    lenient_multiplicities(monkeypatch)
 
 
 def _setup(logits: torch.Tensor, rows=0):

@@ -7,12 +7,11 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from op_harness import run_fragment, run_lookups, wire_lookup
+from op_harness import lenient_multiplicities, run_fragment, run_lookups, wire_lookup
 from prover import keys
 from prover.circuit import field_values
 from prover.context import TensorSpec
 from prover.errors import MalformedProofError, QuantizationRangeError, VerificationError
-from prover.field.ref import to_signed
 from prover.lookup import logup
 from prover.model.llama import RMSNorm
 from prover.ops.norm import layer_norm, rms_norm
@@ -35,15 +34,7 @@ def pk():
 @pytest.fixture
 def lenient(monkeypatch):
     """A cheating prover's multiplicities: values outside the table are skipped, not refused."""
-    def count(inst, values):
-        m = [0] * inst.table.size
-        for col in inst.columns:
-            for v in values[col[0]]:
-                idx = to_signed(v)
-                if 0 <= idx < inst.table.size:
-                    m[idx] += 1
-        return m
-    monkeypatch.setattr(logup, "multiplicities", count)
+    lenient_multiplicities(monkeypatch)
 
 
 def _inputs(rows, dim, seed, scales=(1.0, 0.02, 30.0)):

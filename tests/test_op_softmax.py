@@ -19,7 +19,7 @@ from prover.lookup.tables import FunctionTable
 from prover.ops.softmax import Softmax, causal_mask_mle
 from prover.poly.mle import evaluate
 from prover.rng import seeded
-from tests.op_harness import run_fragment, run_lookups, wire_lookup
+from tests.op_harness import lenient_multiplicities, run_fragment, run_lookups, wire_lookup
 
 REJECT = (VerificationError, MalformedProofError)
 HEADS, T = 2, 5
@@ -87,17 +87,7 @@ def _rejected_by(what, fn):
 
 
 def _lenient(monkeypatch):
-    def lenient(inst, values):
-        m = [0] * inst.table.size
-        lo = inst.table.lo if inst.pair else 0
-        from prover.field.ref import to_signed
-        for col in inst.columns:
-            for k in values[col[0]]:
-                idx = to_signed(k) - lo
-                if 0 <= idx < inst.table.size:
-                    m[idx] += 1
-        return m
-    monkeypatch.setattr(logup, "multiplicities", lenient)
+    lenient_multiplicities(monkeypatch)
 
 
 def _recompute_from(op, wit, start_k=0):
