@@ -1,0 +1,1 @@
+"""Whole decoder-only transformer proofs composed from the standalone ops (off-chain, Python)."""

@@ -1,0 +1,261 @@
+"""Commit, prove and verify a whole decoder-only transformer inference.
+
+Statement: under the committed model (digest), the public prompt ``tokens`` (T,)
+has next token ``next`` = argmax of the last position's logits (ties to the
+smallest id), where the logits are the quantized forward pass of ``compile``.
+
+* ``setup``: development-only SRS plus the setup-committed tables (SiLU, the
+  softmax exp digit tables, RoPE cos/sin for each padded length); the verifying
+  key carries their commitments.
+* ``commit_model``: quantize a ``prover.model.llama.Llama`` and commit every weight
+  tensor (hiding KZG commitments).
+* ``prove``: quantized forward pass + proof; ``verify``: sees only the proof bytes,
+  the statement, the model commitment and the verifying key.
+
+Schedule (prover and verifier in lock-step): statement; witness commitments in
+forward order; lookup multiplicities; lookup inverses; lookup sumchecks; roots in
+reverse forward order (argmax, rescales, range bounds, norms, softmaxes); one batch
+opening of every claim on a committed tensor.
+"""
+from __future__ import annotations
+
+import json
+import struct
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+
+from ..channel import ProverChannel, VerifierChannel
+from ..context import ProverCtx, VerifierCtx, attach_commit
+from ..errors import MalformedError, SetupError, VerificationError
+from ..field import R
+from ..keys import ProvingKey, VerifyingKey
+from ..lookup import logup
+from ..model.configs import TransformerConfig
+from ..pcs import batch, kzg, srs as srs_mod
+from ..pcs.curve import g1_from_bytes, g1_to_bytes, randbelow
+from ..poly.mle import pad_flat
+from ..proof import Proof
+from ..quant import quantize
+from ..rng import system as system_rng
+from ..transcript import Transcript, keccak256
+from .compile import (TQuant, TransformerCircuit, compile_llama, field_values, forward, key_table_values,
+                      model_names, table_id)
+
+MAGIC = b"ZKLT"
+VERSION = 1
+
+
+# ---------------------------------------------------------------- setup
+
+def setup(cfg: TransformerConfig, tq: TQuant | None = None, rng=None) -> ProvingKey:
+    """Development-only: SRS sized for the longest prompt, plus the committed tables."""
+    tq = tq or TQuant()
+    n = compile_llama(cfg, cfg.max_seq, tq).num_vars
+    s = srs_mod.setup(n, rng=rng)
+    tables = {}
+    for name, vals in key_table_values(tq, cfg).items():
+        tables[name] = (vals, kzg.commit(s, vals, 0))
+    return ProvingKey(s, tables)
+
+
+# ---------------------------------------------------------------- model commitment
+
+@dataclass
+class TransformerCommitment:
+    cfg: TransformerConfig
+    tq: TQuant
+    names: list[str]
+    points: list
+
+    def _header(self) -> bytes:
+        return json.dumps({"cfg": asdict(self.cfg), "tq": asdict(self.tq)}, sort_keys=True,
+                          separators=(",", ":")).encode()
+
+    def encode(self) -> bytes:
+        h = self._header()
+        return (MAGIC + struct.pack(">HI", VERSION, len(h)) + h + struct.pack(">H", len(self.points))
+                + b"".join(g1_to_bytes(p) for p in self.points))
+
+    def digest(self) -> bytes:
+        return keccak256(self.encode())
+
+    @classmethod
+    def decode(cls, enc: bytes) -> "TransformerCommitment":
+        try:
+            if enc[:4] != MAGIC:
+                raise ValueError("bad magic")
+            version, hl = struct.unpack(">HI", enc[4:10])
+            if version != VERSION:
+                raise ValueError(f"version {version}")
+            d = json.loads(enc[10:10 + hl])
+            cfg, tq = TransformerConfig(**d["cfg"]), TQuant(**d["tq"])
+            off = 10 + hl
+            (count,) = struct.unpack(">H", enc[off:off + 2])
+            names = model_names(cfg)
+            if count != len(names) or len(enc) != off + 2 + 128 * count:
+                raise ValueError("wrong number of commitments")
+            pts = [g1_from_bytes(enc[off + 2 + 128 * i: off + 2 + 128 * (i + 1)]) for i in range(count)]
+        except (ValueError, KeyError, TypeError, struct.error) as e:
+            raise MalformedError(f"transformer commitment: {e}") from e
+        return cls(cfg, tq, names, pts)
+
+
+@dataclass
+class CommittedTransformer:
+    commitment: TransformerCommitment
+    params: dict[str, torch.Tensor]
+    blinds: dict[str, int]
+
+
+def quantize_llama(model, tq: TQuant) -> dict[str, torch.Tensor]:
+    if tq.act_frac != tq.weight_frac:
+        raise ValueError("the tied head reads E at the weight scale: act_frac must equal weight_frac")
+    cfg = model.cfg
+    if not cfg.tied_embeddings:
+        raise ValueError("only tied embeddings are supported")
+
+    def qw(t):
+        return quantize(t.detach(), tq.weight_frac, tq.weight_bits)
+
+    p = {"E": qw(model.tok_emb.weight)}
+    for l, blk in enumerate(model.layers):
+        pre = f"L{l}."
+        p[pre + "g1"] = qw(blk.attn_norm.weight)
+        p[pre + "wq"], p[pre + "wk"] = qw(blk.attn.wq.weight), qw(blk.attn.wk.weight)
+        p[pre + "wv"], p[pre + "wo"] = qw(blk.attn.wv.weight), qw(blk.attn.wo.weight)
+        p[pre + "g2"] = qw(blk.mlp_norm.weight)
+        p[pre + "wg"], p[pre + "wu"] = qw(blk.mlp.w_gate.weight), qw(blk.mlp.w_up.weight)
+        p[pre + "wd"] = qw(blk.mlp.w_down.weight)
+    p["gf"] = qw(model.norm.weight)
+    return p
+
+
+def commit_model(pk: ProvingKey, model, tq: TQuant | None = None, rng=None) -> CommittedTransformer:
+    tq = tq or TQuant()
+    rng = rng or system_rng()
+    cfg = model.cfg
+    params = quantize_llama(model, tq)
+    circuit = compile_llama(cfg, cfg.max_seq, tq)
+    if circuit.num_vars > pk.srs.num_vars:
+        raise SetupError(f"model needs an SRS of 2^{circuit.num_vars} entries")
+    names = model_names(cfg)
+    blinds, points = {}, []
+    for n in names:
+        vals = pad_flat(params[n], circuit.specs[n].shape)
+        blinds[n] = randbelow(rng, R)
+        points.append(kzg.commit(pk.srs, vals, blinds[n]))
+    return CommittedTransformer(TransformerCommitment(cfg, tq, names, points), params, blinds)
+
+
+# ---------------------------------------------------------------- statement and schedule
+
+@dataclass
+class TStatement:
+    model_digest: bytes
+    tokens: list[int]
+    next_token: int
+
+
+@dataclass
+class TProveResult:
+    proof: Proof
+    statement: TStatement
+    ints: dict
+    timings: dict = field(default_factory=dict)
+    layout: list = field(default_factory=list)
+
+
+def absorb_statement(t: Transcript, vk_digest: bytes, st: TStatement, circuit: TransformerCircuit) -> None:
+    t.absorb("statement/vk", vk_digest)
+    t.absorb("statement/model", st.model_digest)
+    t.absorb("statement/circuit", circuit.digest())
+    t.absorb_frs("statement/tokens", [v % R for v in st.tokens])
+    t.absorb_frs("statement/next", [st.next_token % R])
+
+
+def run(ctx, circuit: TransformerCircuit, vk=None) -> None:
+    for tid in circuit.witness:
+        attach_commit(ctx, tid, "witness")
+    for lk in circuit.lookups:
+        if ctx.is_prover:
+            ctx.values[lk.mult_id] = logup.multiplicities(lk, ctx.values)
+        attach_commit(ctx, lk.mult_id, "lookup/m")
+    for lk in circuit.lookups:
+        logup.commit_inverses(ctx, lk)
+    for lk in circuit.lookups:
+        logup.run_sumchecks(ctx, lk)
+    for r in reversed(circuit.roots):
+        r.root(ctx)
+    batch.open_claims(ctx, vk)
+
+
+def prove(pk: ProvingKey, model: CommittedTransformer, tokens, rng=None, witness_hook=None) -> TProveResult:
+    """Prove the next token of ``tokens``. ``witness_hook(ints)`` lets tests play a cheating prover."""
+    rng = rng or system_rng()
+    cm = model.commitment
+    t0 = time.perf_counter()
+    tok = torch.as_tensor(tokens, dtype=torch.int64).reshape(-1)
+    circuit = compile_llama(cm.cfg, len(tok), cm.tq)
+    if circuit.num_vars > pk.srs.num_vars:
+        raise SetupError(f"circuit needs an SRS of 2^{circuit.num_vars} entries")
+    ints = forward(circuit, model.params, tok)
+    if witness_hook is not None:
+        witness_hook(ints)
+    vals = field_values(circuit, ints)
+    for name in circuit.key_tables:
+        if name not in pk.tables:
+            raise SetupError(f"proving key lacks table {name}")
+        vals[table_id(name)] = pk.tables[name][0]
+    st = TStatement(cm.digest(), [int(v) for v in tok.tolist()], int(ints["next"][0]))
+    t1 = time.perf_counter()
+    transcript = Transcript()
+    absorb_statement(transcript, pk.verifying_key().digest(), st, circuit)
+    ch = ProverChannel(transcript)
+    ctx = ProverCtx(ch=ch, specs=circuit.specs, values=vals, srs=pk.srs, rng=rng)
+    ctx.ints = ints
+    ctx.public = {"tokens": vals["tokens"], "next": vals["next"]}
+    ctx.producers = dict(circuit.producers)
+    for name, pt in zip(cm.names, cm.points):
+        ctx.commitments[name], ctx.blinds[name] = pt, model.blinds[name]
+    for name in circuit.key_tables:
+        ctx.commitments[table_id(name)], ctx.blinds[table_id(name)] = pk.tables[name][1], 0
+    run(ctx, circuit)
+    proof = Proof.from_items(circuit.digest(), ch.g1s, ch.frs)
+    t2 = time.perf_counter()
+    return TProveResult(proof, st, ints, {"forward_s": t1 - t0, "prove_s": t2 - t1}, ch.log)
+
+
+def verify(vk: VerifyingKey, commitment: TransformerCommitment, st: TStatement, proof_bytes: bytes) -> float:
+    """Raises on anything but a valid proof; returns the seconds spent."""
+    t0 = time.perf_counter()
+    proof = Proof.from_bytes(proof_bytes)
+    if commitment.digest() != st.model_digest:
+        raise VerificationError("statement", "the model commitment does not match the statement's model digest")
+    try:
+        circuit = compile_llama(commitment.cfg, len(st.tokens), commitment.tq)
+    except ValueError as e:
+        raise MalformedError(f"statement does not fit the model: {e}") from e
+    if proof.circuit_digest != circuit.digest():
+        raise VerificationError("circuit", "the proof was made for a different circuit")
+    if circuit.num_vars > vk.srs_vk.num_vars:
+        raise SetupError(f"verifying key supports 2^{vk.srs_vk.num_vars} entries")
+    transcript = Transcript()
+    absorb_statement(transcript, vk.digest(), st, circuit)
+    ch = VerifierChannel(transcript, proof.g1s, proof.g1_bytes, proof.frs)
+    ctx = VerifierCtx(ch=ch, specs=circuit.specs)
+    T = len(st.tokens)
+    ctx.public = {"tokens": pad_flat(np.array([v % R for v in st.tokens], dtype=object), (T,)),
+                  "next": [st.next_token % R]}
+    ctx.producers = dict(circuit.producers)
+    for name, pt in zip(commitment.names, commitment.points):
+        ctx.commitments[name] = pt
+    for name in circuit.key_tables:
+        if name not in vk.tables:
+            raise SetupError(f"verifying key lacks table {name}")
+        ctx.commitments[table_id(name)] = vk.tables[name]
+    run(ctx, circuit, vk.srs_vk)
+    ch.assert_consumed()
+    return time.perf_counter() - t0

@@ -1,0 +1,209 @@
+"""Whole-decoder proofs (tiny-llama): honest proofs verify, prove the quantized forward
+pass bit for bit, and tampered statements, witnesses or proof items are rejected."""
+import dataclasses
+
+import pytest
+import torch
+
+from prover.errors import MalformedProofError, VerificationError
+from prover.field import R
+from prover.model.loaders import build_model
+from prover.proof import Proof
+from prover.rng import seeded
+from prover.transformer import prove as tp
+from prover.transformer.compile import compile_llama, forward
+from tests.op_harness import lenient_multiplicities
+
+REJECT = (VerificationError, MalformedProofError)
+
+
+def _tokens(seed, n=16):
+    return torch.randint(0, 256, (n,), generator=torch.Generator().manual_seed(seed))
+
+
+@pytest.fixture(scope="module")
+def model2():
+    return build_model("tiny-llama", 0)
+
+
+@pytest.fixture(scope="module")
+def model1(model2):
+    return build_model(model2.cfg.with_(n_layers=1), 0)
+
+
+@pytest.fixture(scope="module")
+def pk(model2):
+    return tp.setup(model2.cfg, rng=seeded(3))
+
+
+@pytest.fixture(scope="module")
+def vk(pk):
+    return pk.verifying_key()
+
+
+@pytest.fixture(scope="module")
+def cm2(pk, model2):
+    return tp.commit_model(pk, model2, rng=seeded(4))
+
+
+@pytest.fixture(scope="module")
+def cm1(pk, model1):
+    return tp.commit_model(pk, model1, rng=seeded(6))
+
+
+@pytest.fixture(scope="module")
+def proved2(pk, cm2):
+    return tp.prove(pk, cm2, _tokens(1), rng=seeded(5))
+
+
+def _verify(vk, cm, st, proof_bytes):
+    return tp.verify(vk, cm.commitment, st, proof_bytes)
+
+
+def test_tiny_llama_proof_verifies(vk, cm2, proved2):
+    _verify(vk, cm2, proved2.statement, proved2.proof.to_bytes())
+
+
+def test_proven_computation_is_the_quantized_forward_pass(cm2, proved2):
+    st = proved2.statement
+    c = compile_llama(cm2.commitment.cfg, len(st.tokens), cm2.commitment.tq)
+    ints = forward(c, cm2.params, torch.tensor(st.tokens))
+    for tid in c.specs:
+        if tid in proved2.ints and isinstance(proved2.ints[tid], torch.Tensor):
+            assert torch.equal(ints[tid], proved2.ints[tid]), tid
+    logits = ints[c.logits_id][-1]
+    assert st.next_token == int(torch.argmax(logits))  # first index among ties, as Argmax
+    assert int(logits[st.next_token]) == int(logits.max())
+
+
+def test_one_layer_short_prompt_verifies(pk, vk, cm1):
+    res = tp.prove(pk, cm1, _tokens(2, 11), rng=seeded(7))  # T = 11: padded rows and keys
+    _verify(vk, cm1, res.statement, res.proof.to_bytes())
+
+
+def test_quantized_forward_tracks_float_model(model2, cm2):
+    cfg = model2.cfg
+    c = compile_llama(cfg, cfg.max_seq, cm2.commitment.tq)
+    errs, agree = [], 0
+    for seed in range(20):
+        tok = _tokens(100 + seed)
+        ints = forward(c, cm2.params, tok)
+        q = ints[c.logits_id][-1].double() / (1 << cm2.commitment.tq.act_frac)
+        ref = model2(tok)[-1].detach()
+        errs.append(float((q - ref).abs().max()))
+        agree += int(int(ints["next"][0]) == int(ref.argmax()))
+    print(f"max logit error {max(errs):.3g}, top-1 agreement {agree}/20")
+    assert max(errs) < 0.05 and agree >= 18
+
+
+def test_wrong_next_token_rejected(vk, cm2, proved2):
+    st = dataclasses.replace(proved2.statement, next_token=(proved2.statement.next_token + 1) % 256)
+    with pytest.raises(REJECT):
+        _verify(vk, cm2, st, proved2.proof.to_bytes())
+
+
+def test_wrong_prompt_token_rejected(vk, cm2, proved2):
+    tokens = list(proved2.statement.tokens)
+    tokens[3] = (tokens[3] + 1) % 256
+    st = dataclasses.replace(proved2.statement, tokens=tokens)
+    with pytest.raises(REJECT):
+        _verify(vk, cm2, st, proved2.proof.to_bytes())
+
+
+def test_cheating_prover_claims_runner_up_token(pk, vk, cm1, monkeypatch):
+    """The argmax digits of a non-maximal token are forged (two's complement low bits)."""
+    lenient_multiplicities(monkeypatch)
+
+    def hook(ints):
+        row = ints["head.q"][-1]
+        k = int(torch.argsort(row, descending=True)[1])
+        ints["next"] = torch.tensor([k])
+        diff = row[k] - row - (torch.arange(row.numel()) < k).to(torch.int64)
+        for m in range(3):
+            ints[f"am.d{m}"] = (diff >> (8 * m)) & 255
+
+    res = tp.prove(pk, cm1, _tokens(1), rng=seeded(8), witness_hook=hook)
+    with pytest.raises(VerificationError):
+        _verify(vk, cm1, res.statement, res.proof.to_bytes())
+
+
+def test_layer_advice_swapped_rejected(pk, vk, cm2):
+    """Every committed advice tensor of layer 0 traded with layer 1's (all lookups still hold)."""
+    tok = _tokens(1)
+    c = compile_llama(cm2.commitment.cfg, len(tok), cm2.commitment.tq)
+
+    def hook(ints):
+        for a, b in zip(c.layer_advice[0], c.layer_advice[1]):
+            assert a[3:] == b[3:]
+            ints[a], ints[b] = ints[b], ints[a]
+
+    res = tp.prove(pk, cm2, tok, rng=seeded(9), witness_hook=hook)
+    with pytest.raises(VerificationError):
+        _verify(vk, cm2, res.statement, res.proof.to_bytes())
+
+
+def test_altered_proof_items_rejected(vk, cm2, proved2):
+    """One item per distinct label (first and last occurrence), every label of the proof."""
+    proof = proved2.proof
+    picks = {}
+    for label, kind, idx in proved2.layout:
+        picks.setdefault((label, kind), []).append(idx)
+    cases = sorted({(kind, ix[0], label) for (label, kind), ix in picks.items()}
+                   | {(kind, ix[-1], label) for (label, kind), ix in picks.items()})
+    assert len(cases) > 40
+    for kind, idx, label in cases:
+        g1s, g1b, frs = list(proof.g1s), list(proof.g1_bytes), list(proof.frs)
+        if kind == "fr":
+            frs[idx] = (frs[idx] + 1) % R
+        else:
+            j = next(j for j in range(1, len(g1b)) if g1b[(idx + j) % len(g1b)] != g1b[idx])
+            g1s[idx], g1b[idx] = g1s[(idx + j) % len(g1s)], g1b[(idx + j) % len(g1b)]
+        bad = Proof(proof.circuit_digest, g1s, g1b, frs).to_bytes()
+        with pytest.raises(REJECT):
+            _verify(vk, cm2, proved2.statement, bad)
+
+
+def test_commitment_round_trip_verifies(vk, cm2, proved2):
+    dec = tp.TransformerCommitment.decode(cm2.commitment.encode())
+    assert dec.digest() == cm2.commitment.digest()
+    tp.verify(vk, dec, proved2.statement, proved2.proof.to_bytes())
+
+
+def test_other_model_commitment_rejected(pk, vk, model2, proved2):
+    other = tp.commit_model(pk, build_model(model2.cfg, 1), rng=seeded(10)).commitment
+    with pytest.raises(VerificationError):
+        tp.verify(vk, other, proved2.statement, proved2.proof.to_bytes())
+    st = dataclasses.replace(proved2.statement, model_digest=other.digest())
+    with pytest.raises(VerificationError):
+        tp.verify(vk, other, st, proved2.proof.to_bytes())
+
+
+def test_tables_come_from_the_verifying_key(vk, cm2, proved2):
+    """A verifying key whose SiLU / exp / RoPE table commitment differs rejects the proof, even
+    with the honest key's digest in the transcript: the openings use the key's commitments."""
+    from prover.keys import VerifyingKey
+    names = sorted(vk.tables)
+    for name in [n for n in names if n.startswith(("silu", "exp", "rope_cos_16"))]:
+        other = next(n for n in names if n != name)
+        bad = VerifyingKey(vk.srs_vk, {**vk.tables, name: vk.tables[other]})
+        bad.digest = vk.digest
+        with pytest.raises(VerificationError):
+            tp.verify(bad, cm2.commitment, proved2.statement, proved2.proof.to_bytes())
+
+
+def test_cheating_prover_publishes_other_prompt(pk, vk, cm1):
+    """The witness is the forward pass of prompt A, the statement (and transcript) says prompt B."""
+    a, b = _tokens(1), _tokens(1).clone()
+    b[5] = (b[5] + 7) % 256
+    c = compile_llama(cm1.commitment.cfg, len(a), cm1.commitment.tq)
+    ref = forward(c, cm1.params, a)
+
+    def hook(ints):
+        for k, v in ref.items():
+            if k != "tokens":
+                ints[k] = v
+
+    res = tp.prove(pk, cm1, b, rng=seeded(11), witness_hook=hook)
+    assert res.statement.tokens == b.tolist()
+    with pytest.raises(VerificationError, match="embed"):
+        _verify(vk, cm1, res.statement, res.proof.to_bytes())
