@@ -73,3 +73,54 @@ def run_mlp_bench(d_in: int = 64, d_hidden: int = 256, d_out: int = 64, act: str
             "setup_s": round(setup_s, 3), "commit_s": round(commit_s, 3), "prove_s": round(prove_s, 3),
             "verify_s": round(verify_s, 4), "proof_bytes": len(raw), "max_abs_err": err,
             "peak_rss_mb": round(peak_rss_mb(), 1), "verified": verified}
+
+
+def run_transformer_bench(model_name: str = "tiny-llama", overrides: dict | None = None, tokens: int | None = None,
+                          seed: int = 0, log=lambda msg: None) -> dict:
+    """Setup, commit, prove and verify one next-token inference of a transformer (off-chain).
+
+    ``verify_gas`` is null: the Solidity verifier does not cover the transformer ops yet.
+    """
+    from prover.errors import VerificationError, ZkllmError
+    from prover.model.configs import get_config
+    from prover.model.loaders import build_model
+    from prover.transformer import prove as tp
+
+    cfg = get_config(model_name)
+    if overrides:
+        cfg = cfg.with_(**{k: v for k, v in overrides.items() if v is not None})
+    if cfg.arch != "llama":
+        raise ZkllmError(f"proving the {cfg.arch} architecture is not supported yet (llama only)")
+    T = tokens or cfg.max_seq
+    if T > cfg.max_seq:
+        cfg = cfg.with_(max_seq=T)
+    model = build_model(cfg, seed)
+    t = time.perf_counter()
+    pk = tp.setup(cfg)
+    setup_s = time.perf_counter() - t
+    log(f"setup: SRS for 2^{pk.srs.num_vars} entries and {len(pk.tables)} tables in {setup_s:.1f}s")
+    t = time.perf_counter()
+    cm = tp.commit_model(pk, model)
+    commit_s = time.perf_counter() - t
+    params = sum(p.numel() for p in model.parameters())
+    log(f"commit: {params:,} parameters in {commit_s:.1f}s")
+    prompt = torch.randint(0, cfg.vocab_size, (T,), generator=torch.Generator().manual_seed(seed + 1))
+    t = time.perf_counter()
+    res = tp.prove(pk, cm, prompt)
+    prove_s = time.perf_counter() - t
+    raw = res.proof.to_bytes()
+    log(f"prove: {prove_s:.1f}s, proof {len(raw):,} bytes, next token {res.statement.next_token}")
+    t = time.perf_counter()
+    try:
+        tp.verify(pk.verifying_key(), cm.commitment, res.statement, raw)
+        verified = True
+    except VerificationError:
+        verified = False
+    verify_s = time.perf_counter() - t
+    with torch.no_grad():
+        ref = model(prompt)[-1]
+    return {"model": model_name, "arch": cfg.arch, "layers": cfg.n_layers, "tokens": T, "params": params,
+            "setup_s": round(setup_s, 3), "commit_s": round(commit_s, 3), "prove_s": round(prove_s, 3),
+            "verify_s": round(verify_s, 4), "proof_bytes": len(raw), "verify_gas": None, "calldata_bytes": None,
+            "next_token": res.statement.next_token, "float_next_token": int(ref.argmax()),
+            "peak_rss_mb": round(peak_rss_mb(), 1), "verified": verified}

@@ -127,9 +127,15 @@ def cmd_verify(a) -> dict:
 
 
 def cmd_bench(a) -> dict:
-    from .bench import run_mlp_bench
+    from .bench import run_mlp_bench, run_transformer_bench
     if a.model != "mlp":
-        raise SystemExit(f"error: unknown bench model {a.model!r} (available: mlp)")
+        from prover.errors import ZkllmError
+        from prover.model.configs import CONFIGS
+        if a.model not in CONFIGS:
+            raise ZkllmError(f"unknown bench model {a.model!r} (available: mlp, {', '.join(sorted(CONFIGS))})")
+        over = {"n_layers": a.layers, "d_model": a.d_model, "n_heads": a.heads, "n_kv_heads": a.kv_heads,
+                "d_ffn": a.ffn, "vocab_size": a.vocab}
+        return run_transformer_bench(a.model, over, a.tokens, a.seed, log=_log(a.quiet))
     return run_mlp_bench(a.d_in, a.d_hidden, a.d_out, a.act, a.rows, a.seed, log=_log(a.quiet),
                          onchain=not a.no_chain)
 
@@ -249,9 +255,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--statement", required=True, help="statement JSON written by `zkllm prove`")
     s.add_argument("--proof", required=True, help="proof file")
     s = add("bench", "benchmark setup/commit/prove/verify and print figures")
-    s.add_argument("--model", default="mlp", help="model to benchmark (default mlp)")
+    s.add_argument("--model", default="mlp", help="mlp (default), tiny-llama, tiny-gpt2 or smollm2-135m")
     s.add_argument("--rows", type=int, default=1, help="input rows proven at once (default 1)")
     s.add_argument("--no-chain", action="store_true", help="skip the on-chain verification (verify_gas)")
+    g = s.add_argument_group("transformer shape (with --model tiny-llama etc.)")
+    g.add_argument("--layers", type=int)
+    g.add_argument("--d-model", type=int)
+    g.add_argument("--heads", type=int)
+    g.add_argument("--kv-heads", type=int)
+    g.add_argument("--ffn", type=int)
+    g.add_argument("--vocab", type=int)
+    g.add_argument("--tokens", type=int, help="prompt length (default: the config's max_seq)")
     _mlp_args(s)
     s = add("deploy", "deploy the verifier, registry, attestations and example consumer")
     s.add_argument("--vk", required=True, help="vk.json written by `zkllm setup`")

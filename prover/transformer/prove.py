@@ -28,17 +28,17 @@ import numpy as np
 import torch
 
 from ..channel import ProverChannel, VerifierChannel
-from ..context import ProverCtx, VerifierCtx, attach_commit
+from ..context import ProverCtx, VerifierCtx
 from ..errors import MalformedError, SetupError, VerificationError
 from ..field import R
 from ..keys import ProvingKey, VerifyingKey
-from ..lookup import logup
 from ..model.configs import TransformerConfig
-from ..pcs import batch, kzg, srs as srs_mod
+from ..pcs import kzg, srs as srs_mod
 from ..pcs.curve import g1_from_bytes, g1_to_bytes, randbelow
 from ..poly.mle import pad_flat
 from ..proof import Proof
 from ..quant import quantize
+from ..circuit import run as circuit_run
 from ..rng import system as system_rng
 from ..transcript import Transcript, keccak256
 from .compile import (TQuant, TransformerCircuit, compile_llama, field_values, forward, key_table_values,
@@ -177,19 +177,8 @@ def absorb_statement(t: Transcript, vk_digest: bytes, st: TStatement, circuit: T
 
 
 def run(ctx, circuit: TransformerCircuit, vk=None) -> None:
-    for tid in circuit.witness:
-        attach_commit(ctx, tid, "witness")
-    for lk in circuit.lookups:
-        if ctx.is_prover:
-            ctx.values[lk.mult_id] = logup.multiplicities(lk, ctx.values)
-        attach_commit(ctx, lk.mult_id, "lookup/m")
-    for lk in circuit.lookups:
-        logup.commit_inverses(ctx, lk)
-    for lk in circuit.lookups:
-        logup.run_sumchecks(ctx, lk)
-    for r in reversed(circuit.roots):
-        r.root(ctx)
-    batch.open_claims(ctx, vk)
+    """The same schedule as the MLP (prover.circuit.run): witness, lookups, roots, opening."""
+    circuit_run(ctx, circuit, vk)
 
 
 def prove(pk: ProvingKey, model: CommittedTransformer, tokens, rng=None, witness_hook=None) -> TProveResult:
