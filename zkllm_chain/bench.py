@@ -89,11 +89,16 @@ def run_transformer_bench(model_name: str = "tiny-llama", overrides: dict | None
     cfg = get_config(model_name)
     if overrides:
         cfg = cfg.with_(**{k: v for k, v in overrides.items() if v is not None})
-    if cfg.arch != "llama":
-        raise ZkllmError(f"proving the {cfg.arch} architecture is not supported yet (llama only)")
+    if cfg.arch not in ("llama", "gpt2"):
+        raise ZkllmError(f"proving the {cfg.arch} architecture is not supported")
     T = tokens or cfg.max_seq
     if T > cfg.max_seq:
         cfg = cfg.with_(max_seq=T)
+    from prover.transformer.compile import compile_model
+    try:
+        compile_model(cfg, T)
+    except ValueError as e:
+        raise ZkllmError(f"{model_name} cannot be proven yet: {e}") from None
     model = build_model(cfg, seed)
     t = time.perf_counter()
     pk = tp.setup(cfg)

@@ -1,4 +1,5 @@
-"""The transformer compiler: a LLaMA-family config and a prompt length -> a circuit.
+"""The transformer compiler: a LLaMA- or GPT-2-family config and a prompt length -> a circuit
+(``compile_model`` dispatches on ``cfg.arch``; ``compile_gpt2`` documents the GPT-2 layout).
 
 ``compile_llama(cfg, T)`` lays out one proof for the whole decoder (no stacking
 across layers: every layer has its own tensors, ids prefixed ``L<l>.``):
@@ -43,14 +44,15 @@ from ..ops.argmax import Argmax
 from ..ops.embedding import Embedding
 from ..ops.hadamard import Hadamard
 from ..ops.matmul import MatMul
-from ..ops.norm import rms_norm
+from ..ops.linear import Linear
+from ..ops.norm import layer_norm, rms_norm
 from ..ops.rescale import Rescale
 from ..ops.rope import RoPE, rope_tables
 from ..ops.softmax import Softmax
 from ..poly.mle import log2_ceil, pad_flat
 from ..quant import QuantSpec
 from ..transcript import keccak256
-from .views import HeadMerge, HeadSplit, KVExpand, LinearNB, RangeBound, VTExpand
+from .views import HeadMerge, HeadSplit, KVExpand, LinearNB, PositionRows, RangeBound, VTExpand
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,10 @@ class TQuant:
 
     def silu_table(self) -> FunctionTable:
         return FunctionTable("silu", self.silu_in_bits, self.silu_in_frac, self.act_frac)
+
+    def gelu_table(self) -> FunctionTable:
+        """GPT-2's exact GELU at the same lookup input scale and range as SiLU."""
+        return FunctionTable("gelu", self.silu_in_bits, self.silu_in_frac, self.act_frac)
 
     def exp_tables(self):
         return exp_tables(self.digit_bits, self.exp_digits, self.score_frac, self.prob_frac)
@@ -126,7 +132,14 @@ class TransformerCircuit:
         return max(s.num_vars for s in self.specs.values() if s.kind != "virtual")
 
 
+GPT2_LAYER = ("g1", "b1", "wq", "bq", "wk", "bk", "wv", "bv", "wo", "bo",
+              "g2", "b2", "wfc", "bfc", "wpr", "bpr")
+
+
 def model_names(cfg: TransformerConfig) -> list[str]:
+    if cfg.arch == "gpt2":
+        return (["E", "P"] + [f"L{l}.{n}" for l in range(cfg.n_layers) for n in GPT2_LAYER]
+                + ["gf", "bf"])
     names = ["E"]
     for l in range(cfg.n_layers):
         names += [f"L{l}.{n}" for n in ("g1", "wq", "wk", "wv", "wo", "g2", "wg", "wu", "wd")]
@@ -321,10 +334,244 @@ def compile_llama(cfg: TransformerConfig, rows: int, tq: TQuant | None = None) -
                               layer_advice)
 
 
+class _Builder:
+    """Tensor specs, ops, roots, committed advice and lookup columns of one circuit."""
+
+    def __init__(self, cfg: TransformerConfig, tq: TQuant, rows: int):
+        self.cfg, self.tq, self.T = cfg, tq, rows
+        self.specs: dict[str, TensorSpec] = {}
+        self.ops, self.roots, self.witness, self.pads, self.producers = [], [], [], {}, {}
+        self.cols: dict[str, list] = {}
+        self.tables: dict[str, object] = {}
+        self.layer_advice: list[list[str]] = []
+        self.cur_layer: list[str] = []
+
+    def add(self, tid, shape, kind):
+        if tid in self.specs:
+            raise ValueError(f"duplicate tensor id {tid}")
+        self.specs[tid] = TensorSpec(tid, tuple(shape), kind)
+
+    def look(self, pairs):
+        for t, col in pairs:
+            self.tables.setdefault(t.name, t)
+            self.cols.setdefault(t.name, []).append(col)
+
+    def commit(self, *ids):
+        self.witness.extend(ids)
+        self.cur_layer.extend(ids)
+
+    def op(self, o, virtual=()):
+        self.ops.append(o)
+        for v in virtual:
+            self.producers[v] = o
+
+    def bound(self, q, label):
+        tq, bd = self.tq, self.tq.digit_bits
+        rb = RangeBound(q, [f"{q}.b{k}" for k in range(tq.bound_bits // bd)], tq.bound_bits, bd, label=label)
+        for did in rb.digit_ids:
+            self.add(did, self.specs[q].shape, "advice")
+        self.op(rb)
+        self.commit(*rb.digit_ids)
+        self.pads.update(rb.pad_values())
+        self.look(rb.lookups())
+        self.roots.append(rb)
+
+    def rescale(self, z, q, shape, shift, label, bounded=True):
+        bd = self.tq.digit_bits
+        if shift <= 0 or shift % bd:
+            raise ValueError(f"rescale shift {shift} of {q} must be a positive multiple of {bd}")
+        dids = [f"{q}.d{k}" for k in range(shift // bd)]
+        self.add(q, shape, "advice")
+        for did in dids:
+            self.add(did, shape, "advice")
+        rs = Rescale(z, q, dids, shift, bd)
+        self.op(rs)
+        self.commit(q, *dids)
+        self.pads.update(rs.pad_values())
+        self.look([(RangeTable(bd), (did,)) for did in dids])
+        self.roots.append(rs)
+        if bounded:
+            self.bound(q, label)
+
+    def linear(self, name, x, wid, bid, d_in, d_out, shift, bounded=True):
+        T = self.T
+        self.add(f"{name}.z", (T, d_out), "virtual")
+        if bid is None:
+            self.op(LinearNB(x, wid, f"{name}.z", T, d_in, d_out), [f"{name}.z"])
+        else:
+            self.op(Linear(x, wid, bid, f"{name}.z", T, d_in, d_out), [f"{name}.z"])
+        self.rescale(f"{name}.z", f"{name}.q", (T, d_out), shift, name[-10:], bounded)
+        return f"{name}.q"
+
+    def norm(self, n):
+        for tid, sp in n.specs().items():
+            self.add(tid, sp.shape, sp.kind)
+        self.op(n, n.virtuals())
+        self.commit(*n.witness())
+        self.pads.update(n.pad_values())
+        self.look(n.lookups())
+        self.roots.append(n)
+        self.bound(n.y, n.prefix[-10:])
+        return n.y
+
+    def softmax(self, p, s):
+        tq, bd = self.tq, self.tq.digit_bits
+        sm = Softmax(s, p + "p", self.cfg.n_heads, self.T, prefix=p + "sm", s_in=tq.score_frac,
+                     p_out=tq.prob_frac, digit_bits=bd, num_digits=tq.exp_digits, range_bits=bd)
+        for tid, sp in sm.tensor_specs().items():
+            self.add(tid, sp.shape, sp.kind)
+        self.op(sm)
+        self.commit(*sm.advice_ids())
+        self.pads.update(sm.pad_values())
+        self.look(sm.lookups())
+        self.roots.append(sm)
+        return p + "p"
+
+    def argmax(self, logits):
+        tq = self.tq
+        self.add("next", (1,), "output")
+        am = Argmax(logits, "next", [f"am.d{k}" for k in range(tq.argmax_digits)], self.cfg.vocab_size,
+                    tq.digit_bits, rows=self.T)
+        for did in am.digit_ids:
+            self.add(did, (self.cfg.vocab_size,), "advice")
+        self.op(am)
+        self.commit(*am.digit_ids)
+        self.look(am.lookups())
+        self.roots.append(am)
+
+    def finish(self, key_tables: list[str]) -> TransformerCircuit:
+        lookups = []
+        for name, t in self.tables.items():
+            pair = isinstance(t, FunctionTable)
+            if pair:
+                self.add(table_id(name), (t.size,), "table")
+            lk = logup.LookupInstance(f"lk{len(lookups)}", t, self.cols[name], table_id(name) if pair else None)
+            lk.mult_id = f"{lk.label}/m"
+            self.add(lk.mult_id, (t.size,), "advice")
+            lk.a_ids = [f"{lk.label}/A{c}" for c in range(len(lk.columns))]
+            for aid, col in zip(lk.a_ids, lk.columns):
+                self.add(aid, self.specs[col[0]].shape, "proof")
+            lk.b_id = f"{lk.label}/B"
+            self.add(lk.b_id, (t.size,), "proof")
+            lookups.append(lk)
+        key_tables = key_tables + [n for n, t in self.tables.items() if isinstance(t, FunctionTable)]
+        if model_names(self.cfg) != [s.id for s in self.specs.values() if s.kind == "model"]:
+            raise AssertionError("model tensor order drifted")
+        return TransformerCircuit(self.cfg, self.tq, self.T, self.specs, self.ops, self.roots, lookups,
+                                  self.witness, self.producers, self.pads, key_tables, self.layer_advice)
+
+
+def compile_gpt2(cfg: TransformerConfig, rows: int, tq: TQuant | None = None) -> TransformerCircuit:
+    """The GPT-2 decoder as one circuit (ids as in ``compile_llama``; model tensors in ``model_names``):
+
+        x0 = Embedding(tokens, E) + PositionRows(P)                    virtual
+        per layer: n1 = LayerNorm(x, g1, b1); q, k, v = Linear(n1.y, W, b) -> Rescale(w)
+                   s = MatMul(headsplit(q), headsplit(k)) -> Rescale;  p = Softmax(s)
+                   att = MatMul(p, vt(v)) -> Rescale;  xm = x + Linear(headmerge(att), Wo, bo) -> Rescale
+                   n2 = LayerNorm(xm, g2, b2); fc = Linear(n2.y, Wfc, bfc) -> Rescale to the GELU
+                   table input scale; g = GELU(fc) (lookup); x' = xm + Linear(g, Wpr, bpr) -> Rescale
+        nf = LayerNorm(x_L, gf, bf); logits = LinearNB(nf.y, E) -> Rescale;  next = Argmax(last row)
+
+    Linear biases are committed at scale 2^(a+w), LayerNorm biases at 2^a.
+    """
+    tq = tq or TQuant()
+    if cfg.arch != "gpt2":
+        raise ValueError("compile_gpt2 needs a gpt2 config")
+    if cfg.gelu_approx != "none":
+        raise ValueError("only the exact (erf) GELU has a lookup table")
+    if not cfg.tied_embeddings:
+        raise ValueError("only tied embeddings are supported")
+    if not 1 <= rows <= cfg.max_seq:
+        raise ValueError(f"prompt length must be in [1, {cfg.max_seq}]")
+    T, d, H, hd, ffn, V = rows, cfg.d_model, cfg.n_heads, cfg.head_dim, cfg.d_ffn, cfg.vocab_size
+    if hd & (hd - 1):
+        raise ValueError("head_dim must be a power of two")
+    if log2_ceil(hd) % 2:
+        raise ValueError("head_dim must be a power of four (1/sqrt(hd) is folded into a rescale shift)")
+    a, w = tq.act_frac, tq.weight_frac
+    qs = tq.quant_spec()
+    b = _Builder(cfg, tq, T)
+    xb = tq.bound_bits + (2 * cfg.n_layers + 2).bit_length() + 1
+
+    def lnorm(prefix, x, g, bias):
+        return b.norm(layer_norm(prefix, x, g, bias, T, d, cfg.norm_eps, qs, x_bits=xb,
+                                 precision=tq.norm_precision))
+
+    b.add("tokens", (T,), "input")
+    b.add("E", (V, d), "model")
+    b.add("P", (cfg.max_seq, d), "model")
+    b.add("e0", (T, d), "virtual")
+    b.op(Embedding("tokens", "E", "e0", T, V, d), ["e0"])
+    b.add("p0", (T, d), "virtual")
+    b.op(PositionRows("P", "p0", T, cfg.max_seq, d), ["p0"])
+    b.add("x0", (T, d), "virtual")
+    b.op(Add("e0", "p0", "x0"), ["x0"])
+    gelu = tq.gelu_table()
+    score_shift = 2 * a + log2_ceil(hd) // 2 - tq.score_frac
+    x = "x0"
+    for l in range(cfg.n_layers):
+        b.cur_layer = []
+        p = f"L{l}."
+        shapes = {"g1": (d,), "b1": (d,), "wq": (d, d), "bq": (d,), "wk": (d, d), "bk": (d,),
+                  "wv": (d, d), "bv": (d,), "wo": (d, d), "bo": (d,), "g2": (d,), "b2": (d,),
+                  "wfc": (ffn, d), "bfc": (ffn,), "wpr": (d, ffn), "bpr": (d,)}
+        for n_ in GPT2_LAYER:
+            b.add(p + n_, shapes[n_], "model")
+        y1 = lnorm(p + "n1", x, p + "g1", p + "b1")
+        q = b.linear(p + "q", y1, p + "wq", p + "bq", d, d, w)
+        k = b.linear(p + "k", y1, p + "wk", p + "bk", d, d, w)
+        v = b.linear(p + "v", y1, p + "wv", p + "bv", d, d, w)
+        for src, tag in ((q, "q"), (k, "k")):
+            b.add(p + tag + "h", (H, T, hd), "virtual")
+            b.op(HeadSplit(src, p + tag + "h", H, T, hd), [p + tag + "h"])
+        b.add(p + "s.z", (H, T, T), "virtual")
+        b.op(MatMul(p + "qh", p + "kh", p + "s.z", H, T, T, hd, label="qk"), [p + "s.z"])
+        b.rescale(p + "s.z", p + "s", (H, T, T), score_shift, p + "s")
+        pr = b.softmax(p, p + "s")
+        b.add(p + "vt", (H, hd, T), "virtual")
+        b.op(VTExpand(v, p + "vt", H, 1, T, hd), [p + "vt"])
+        b.add(p + "att.z", (H, T, hd), "virtual")
+        b.op(MatMul(pr, p + "vt", p + "att.z", H, T, hd, T, label="pv"), [p + "att.z"])
+        b.rescale(p + "att.z", p + "att", (H, T, hd), tq.prob_frac, p + "att")
+        b.add(p + "mix", (T, d), "virtual")
+        b.op(HeadMerge(p + "att", p + "mix", H, T, hd), [p + "mix"])
+        o = b.linear(p + "o", p + "mix", p + "wo", p + "bo", d, d, w)
+        b.add(p + "xm", (T, d), "virtual")
+        b.op(Add(x, o, p + "xm"), [p + "xm"])
+        y2 = lnorm(p + "n2", p + "xm", p + "g2", p + "b2")
+        fc = b.linear(p + "fc", y2, p + "wfc", p + "bfc", d, ffn, a + w - tq.silu_in_frac, bounded=False)
+        b.add(p + "gelu", (T, ffn), "advice")
+        b.op(Activation(fc, p + "gelu", gelu))
+        b.commit(p + "gelu")
+        b.look([(gelu, (fc, p + "gelu"))])
+        pj = b.linear(p + "pr", p + "gelu", p + "wpr", p + "bpr", ffn, d, w)
+        nxt = f"x{l + 1}"
+        b.add(nxt, (T, d), "virtual")
+        b.op(Add(p + "xm", pj, nxt), [nxt])
+        x = nxt
+        b.layer_advice.append(b.cur_layer)
+    b.cur_layer = []
+    b.add("gf", (d,), "model")
+    b.add("bf", (d,), "model")
+    yf = lnorm("nf", x, "gf", "bf")
+    logits = b.linear("head", yf, "E", None, d, V, w)
+    b.argmax(logits)
+    return b.finish([])
+
+
+def compile_model(cfg: TransformerConfig, rows: int, tq: TQuant | None = None) -> TransformerCircuit:
+    """The circuit of ``cfg``'s architecture for a prompt of ``rows`` tokens."""
+    return compile_gpt2(cfg, rows, tq) if cfg.arch == "gpt2" else compile_llama(cfg, rows, tq)
+
+
 def key_table_values(tq: TQuant, cfg: TransformerConfig) -> dict[str, list[int]]:
     """Every table a circuit of ``cfg`` may read, as padded field vectors (setup side)."""
     from ..field import R
     out = {}
+    if cfg.arch == "gpt2":
+        for t in [tq.gelu_table()] + list(tq.exp_tables()):
+            out[t.name] = [v % R for v in t.outputs()]
+        return out
     t = tq.silu_table()
     out[t.name] = [v % R for v in t.outputs()]
     for t in tq.exp_tables():
@@ -346,6 +593,10 @@ def forward(circuit: TransformerCircuit, params: dict[str, torch.Tensor], tokens
     c = circuit
     ints = dict(params)
     ints["tokens"] = tokens.to(torch.int64).reshape(-1)
+    if c.cfg.arch == "gpt2":
+        for o in c.ops:
+            o.forward(ints)
+        return ints
     hd, tp = c.cfg.head_dim, 1 << log2_ceil(c.rows)
     cos, sin = rope_table_values(c.tq, tp, hd, c.cfg.rope_base)
     cn, sn = (table_id(c.tq.rope_name(tp, hd, c.cfg.rope_base, w)) for w in ("cos", "sin"))

@@ -5,10 +5,10 @@ has next token ``next`` = argmax of the last position's logits (ties to the
 smallest id), where the logits are the quantized forward pass of ``compile``.
 
 * ``setup``: development-only SRS plus the setup-committed tables (SiLU, the
-  softmax exp digit tables, RoPE cos/sin for each padded length); the verifying
-  key carries their commitments.
-* ``commit_model``: quantize a ``prover.model.llama.Llama`` and commit every weight
-  tensor (hiding KZG commitments).
+  softmax exp digit tables, RoPE cos/sin for each padded length; GELU and exp for
+  GPT-2); the verifying key carries their commitments.
+* ``commit_model``: quantize a ``prover.model.llama.Llama`` or ``prover.model.gpt2.GPT2``
+  and commit every weight tensor (hiding KZG commitments).
 * ``prove``: quantized forward pass + proof; ``verify``: sees only the proof bytes,
   the statement, the model commitment and the verifying key.
 
@@ -41,7 +41,7 @@ from ..quant import quantize
 from ..circuit import run as circuit_run
 from ..rng import system as system_rng
 from ..transcript import Transcript, keccak256
-from .compile import (TQuant, TransformerCircuit, compile_llama, field_values, forward, key_table_values,
+from .compile import (TQuant, TransformerCircuit, compile_model, field_values, forward, key_table_values,
                       model_names, table_id)
 
 MAGIC = b"ZKLT"
@@ -53,7 +53,7 @@ VERSION = 1
 def setup(cfg: TransformerConfig, tq: TQuant | None = None, rng=None) -> ProvingKey:
     """Development-only: SRS sized for the longest prompt, plus the committed tables."""
     tq = tq or TQuant()
-    n = compile_llama(cfg, cfg.max_seq, tq).num_vars
+    n = compile_model(cfg, cfg.max_seq, tq).num_vars
     s = srs_mod.setup(n, rng=rng)
     tables = {}
     for name, vals in key_table_values(tq, cfg).items():
@@ -133,12 +133,40 @@ def quantize_llama(model, tq: TQuant) -> dict[str, torch.Tensor]:
     return p
 
 
+def quantize_gpt2(model, tq: TQuant) -> dict[str, torch.Tensor]:
+    """GPT-2 weights and gains at 2^w, LayerNorm biases at 2^a, linear biases at 2^(a+w)."""
+    if tq.act_frac != tq.weight_frac:
+        raise ValueError("the tied head reads E at the weight scale: act_frac must equal weight_frac")
+    if not model.cfg.tied_embeddings:
+        raise ValueError("only tied embeddings are supported")
+
+    def qw(t):
+        return quantize(t.detach(), tq.weight_frac, tq.weight_bits)
+
+    def qb(t):
+        return quantize(t.detach(), tq.act_frac + tq.weight_frac, tq.act_frac + tq.weight_bits)
+
+    def qn(t):
+        return quantize(t.detach(), tq.act_frac, tq.weight_bits)
+
+    p = {"E": qw(model.tok_emb.weight), "P": qw(model.pos_emb.weight)}
+    for l, blk in enumerate(model.blocks):
+        pre = f"L{l}."
+        p[pre + "g1"], p[pre + "b1"] = qw(blk.ln1.weight), qn(blk.ln1.bias)
+        for n, lin in (("q", blk.attn.wq), ("k", blk.attn.wk), ("v", blk.attn.wv), ("o", blk.attn.wo),
+                       ("fc", blk.mlp.fc), ("pr", blk.mlp.proj)):
+            p[pre + "w" + n], p[pre + "b" + n] = qw(lin.weight), qb(lin.bias)
+        p[pre + "g2"], p[pre + "b2"] = qw(blk.ln2.weight), qn(blk.ln2.bias)
+    p["gf"], p["bf"] = qw(model.ln_f.weight), qn(model.ln_f.bias)
+    return p
+
+
 def commit_model(pk: ProvingKey, model, tq: TQuant | None = None, rng=None) -> CommittedTransformer:
     tq = tq or TQuant()
     rng = rng or system_rng()
     cfg = model.cfg
-    params = quantize_llama(model, tq)
-    circuit = compile_llama(cfg, cfg.max_seq, tq)
+    params = quantize_gpt2(model, tq) if cfg.arch == "gpt2" else quantize_llama(model, tq)
+    circuit = compile_model(cfg, cfg.max_seq, tq)
     if circuit.num_vars > pk.srs.num_vars:
         raise SetupError(f"model needs an SRS of 2^{circuit.num_vars} entries")
     names = model_names(cfg)
@@ -187,7 +215,7 @@ def prove(pk: ProvingKey, model: CommittedTransformer, tokens, rng=None, witness
     cm = model.commitment
     t0 = time.perf_counter()
     tok = torch.as_tensor(tokens, dtype=torch.int64).reshape(-1)
-    circuit = compile_llama(cm.cfg, len(tok), cm.tq)
+    circuit = compile_model(cm.cfg, len(tok), cm.tq)
     if circuit.num_vars > pk.srs.num_vars:
         raise SetupError(f"circuit needs an SRS of 2^{circuit.num_vars} entries")
     ints = forward(circuit, model.params, tok)
@@ -224,7 +252,7 @@ def verify(vk: VerifyingKey, commitment: TransformerCommitment, st: TStatement, 
     if commitment.digest() != st.model_digest:
         raise VerificationError("statement", "the model commitment does not match the statement's model digest")
     try:
-        circuit = compile_llama(commitment.cfg, len(st.tokens), commitment.tq)
+        circuit = compile_model(commitment.cfg, len(st.tokens), commitment.tq)
     except ValueError as e:
         raise MalformedError(f"statement does not fit the model: {e}") from e
     if proof.circuit_digest != circuit.digest():

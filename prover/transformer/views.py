@@ -29,7 +29,7 @@ from .. import sumcheck
 from ..errors import QuantizationRangeError, VerificationError
 from ..field import R, fast
 from ..lookup.tables import RangeTable
-from ..poly.mle import eq_table, log2_ceil
+from ..poly.mle import eq_eval, eq_table, log2_ceil, prefix_indicator
 
 
 def _is_pow2(n: int) -> bool:
@@ -194,3 +194,47 @@ class RangeBound:
             acc += pow(2, k * self.digit_bits, R) * ctx.claim(did, r, f"{self.label}/digit")
         if not ctx.is_prover and (qv + (1 << (self.bits - 1)) - acc) % R:
             raise VerificationError("range-bound", f"'{self.q}' is not within its stated range")
+
+
+@dataclass
+class PositionRows:
+    """z = src[:T]: the first T rows of a committed (P, d) table, zero rows beyond T.
+
+    A claim z(r_t, r_d) = v becomes a claim on src with the high row bits set to 0;
+    when T is not a power of two the rows T..2^nt-1 are masked out by one degree-3
+    sumcheck over t:  v = sum_t eq(r_t, t) ind_T(t) src(0.., t, r_d).
+    """
+    src: str   # (P, d)
+    z: str     # (T, d)
+    rows: int
+    table_rows: int
+    dim: int
+    label: str = "pos"
+
+    def __post_init__(self):
+        if not 1 <= self.rows <= self.table_rows:
+            raise ValueError("position rows outside the position table")
+
+    def forward(self, ints):
+        ints[self.z] = ints[self.src][: self.rows].clone()
+
+    def reduce(self, ctx, tid, point, value):
+        nt, npos, nd = log2_ceil(self.rows), log2_ceil(self.table_rows), log2_ceil(self.dim)
+        hi = [0] * (npos - nt)
+        r_t, r_d = point[:nt], point[nt:]
+        if self.rows == 1 << nt:
+            ctx.reduce(self.src, hi + point, value)
+            return
+        if ctx.is_prover:
+            src = ctx.values[self.src]
+            ed = eq_table(r_d)
+            width = 1 << nd
+            pf = [sum(ed[j] * src[t * width + j] for j in range(width)) % R for t in range(1 << nt)]
+            mask = [1 if t < self.rows else 0 for t in range(1 << nt)]
+            s = sumcheck.prove(ctx.ch, self.label, nt, 3, [sumcheck.Term(1, [eq_table(r_t), mask, pf])]).point
+        else:
+            sub = sumcheck.verify(ctx.ch, self.label, nt, 3, value % R)
+            s = sub.point
+        pv = ctx.claim(self.src, hi + s + r_d, f"{self.label}/P")
+        if not ctx.is_prover and eq_eval(r_t, s) * prefix_indicator(self.rows, s) % R * pv % R != sub.expected:
+            raise VerificationError("position", f"final check of '{self.z}' = first rows of '{self.src}' failed")
