@@ -162,11 +162,14 @@ def forward(circuit: Circuit, params: dict[str, torch.Tensor], x: torch.Tensor) 
     return ints
 
 
-def field_values(circuit: Circuit, ints: dict[str, torch.Tensor]) -> dict[str, list[int]]:
-    """Padded flat field vectors; padded entries take the values the relations need."""
+def field_values(circuit, ints: dict[str, torch.Tensor], skip_kinds: tuple[str, ...] = ()) -> dict[str, list[int]]:
+    """Padded flat field vectors; padded entries take the values the relations need.
+
+    ``circuit`` is anything with ``specs`` and ``pad_values``; tensors whose kind is in
+    ``skip_kinds`` are left out (e.g. tables whose values come from the proving key)."""
     vals = {}
     for tid, spec in circuit.specs.items():
-        if tid in ints:
+        if tid in ints and spec.kind not in skip_kinds:
             flat = pad_flat(ints[tid], spec.shape)
             pv = circuit.pad_values.get(tid)
             if pv is not None:

@@ -607,14 +607,6 @@ def forward(circuit: TransformerCircuit, params: dict[str, torch.Tensor], tokens
 
 
 def field_values(circuit: TransformerCircuit, ints: dict) -> dict[str, list[int]]:
-    """Padded flat field vectors of every tensor in ``ints``; pads as the relations need."""
-    vals = {}
-    for tid, spec in circuit.specs.items():
-        if tid in ints and spec.kind != "table":
-            flat = pad_flat(ints[tid], spec.shape)
-            pv = circuit.pad_values.get(tid)
-            if pv is not None:
-                mask = pad_flat(torch.ones(spec.shape, dtype=torch.int64), spec.shape)
-                flat = [v if m else pv for v, m in zip(flat, mask)]
-            vals[tid] = flat
-    return vals
+    """Padded flat field vectors of every tensor in ``ints``; tables come from the key."""
+    from ..circuit import field_values as padded_values
+    return padded_values(circuit, ints, skip_kinds=("table",))
