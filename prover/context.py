@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from .errors import VerificationError
+from .field import R as _R
 from .poly.mle import evaluate
 
 PUBLIC = ("input", "output")
@@ -120,5 +121,3 @@ def attach_commit(ctx, tid: str, label: str) -> None:
     else:
         ctx.commitments[tid] = ctx.ch.recv_g1(label)
 
-
-from .field import R as _R  # noqa: E402

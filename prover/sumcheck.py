@@ -149,8 +149,6 @@ def prove(ch, label: str, n: int, degree: int, terms: list[Term]) -> SumcheckOut
             if mvars[ti] == k:
                 facs[ti] = [fold(f, r) for f in fs]
                 mvars[ti] = k - 1
-    for ti, t in enumerate(terms):
-        mvars[ti] = t.num_vars
     return SumcheckOutput(point=point, finals=[[f[0] for f in fs] for fs in facs])
 
 

@@ -140,11 +140,11 @@ def cmd_bench(a) -> dict:
                          onchain=not a.no_chain)
 
 
-def _chain(a, need_persistent: bool = True):
+def _chain(a):
     import os
     from .chain import connect
     url = a.rpc_url or os.environ.get("ZKLLM_RPC_URL")
-    if url is None and need_persistent:
+    if url is None:
         from prover.errors import ZkllmError
         raise ZkllmError(f"`zkllm {a.cmd}` needs --rpc-url: the embedded chain lives only inside one command "
                          f"(`zkllm demo` runs the whole flow on it)")

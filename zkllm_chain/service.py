@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from prover.field import R
+from .chain.verifier import field_words  # signed quantized ints -> uint256 words (x mod r)
 
 VERIFIER = "ZkllmVerifier"
 
@@ -26,11 +26,6 @@ class Contracts:
     gas: dict[str, int] = field(default_factory=dict)   # deployment gas by contract
     sizes: dict[str, int] = field(default_factory=dict)  # deployed bytecode size by contract
     records: dict[str, Path] = field(default_factory=dict)
-
-
-def field_words(values) -> list[int]:
-    """Signed quantized integers -> field elements as uint256 words (x mod r)."""
-    return [int(v) % R for v in values]
 
 
 def deploy_all(chain, vk, *, signer=None, directory=None, consumer_reward_wei: int = 0, log=lambda m: None) -> Contracts:

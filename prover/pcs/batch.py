@@ -19,7 +19,7 @@ from __future__ import annotations
 from ..errors import VerificationError
 from ..field import R
 from .. import sumcheck
-from ..poly.mle import eq_eval, eq_table, evaluate
+from ..poly.mle import eq_eval, eq_table
 from . import kzg
 from .curve import msm
 
@@ -108,5 +108,3 @@ def open_claims(ctx, vk=None) -> None:
         if not kzg.verify(vk, C, s, value, kzg.OpeningProof(quotients, pi_xi)):
             raise VerificationError("opening", "pairing check of the combined opening failed")
 
-
-__all__ = ["open_claims", "evaluate"]

@@ -56,14 +56,12 @@ def eq_table(point: Sequence[int]) -> list[int]:
     """[eq(b, point) for b in {0,1}^n], b's MSB paired with point[0]."""
     table = [1]
     for z in point:
-        one_minus = (1 - z) % R
         nxt = [0] * (2 * len(table))
         for i, e in enumerate(table):
             hi = e * z % R
             nxt[2 * i] = (e - hi) % R  # e * (1 - z)
             nxt[2 * i + 1] = hi
         table = nxt
-        del one_minus
     return table
 
 

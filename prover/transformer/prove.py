@@ -204,11 +204,6 @@ def absorb_statement(t: Transcript, vk_digest: bytes, st: TStatement, circuit: T
     t.absorb_frs("statement/next", [st.next_token % R])
 
 
-def run(ctx, circuit: TransformerCircuit, vk=None) -> None:
-    """The same schedule as the MLP (prover.circuit.run): witness, lookups, roots, opening."""
-    circuit_run(ctx, circuit, vk)
-
-
 def prove(pk: ProvingKey, model: CommittedTransformer, tokens, rng=None, witness_hook=None) -> TProveResult:
     """Prove the next token of ``tokens``. ``witness_hook(ints)`` lets tests play a cheating prover."""
     rng = rng or system_rng()
@@ -239,7 +234,7 @@ def prove(pk: ProvingKey, model: CommittedTransformer, tokens, rng=None, witness
         ctx.commitments[name], ctx.blinds[name] = pt, model.blinds[name]
     for name in circuit.key_tables:
         ctx.commitments[table_id(name)], ctx.blinds[table_id(name)] = pk.tables[name][1], 0
-    run(ctx, circuit)
+    circuit_run(ctx, circuit)
     proof = Proof.from_items(circuit.digest(), ch.g1s, ch.frs)
     t2 = time.perf_counter()
     return TProveResult(proof, st, ints, {"forward_s": t1 - t0, "prove_s": t2 - t1}, ch.log)
@@ -273,6 +268,6 @@ def verify(vk: VerifyingKey, commitment: TransformerCommitment, st: TStatement, 
         if name not in vk.tables:
             raise SetupError(f"verifying key lacks table {name}")
         ctx.commitments[table_id(name)] = vk.tables[name]
-    run(ctx, circuit, vk.srs_vk)
+    circuit_run(ctx, circuit, vk.srs_vk)
     ch.assert_consumed()
     return time.perf_counter() - t0
