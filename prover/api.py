@@ -18,9 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .channel import ProverChannel, VerifierChannel
-from .circuit import Circuit, absorb_statement, compile_mlp, field_values, forward, run, table_id
-from .context import ProverCtx, VerifierCtx
+from .circuit import Circuit, absorb_statement, compile_mlp, field_values, forward, prove_run, table_id, verify_run
 from .errors import MalformedError, SetupError, VerificationError
 from .field import R
 from .keys import ProvingKey, VerifyingKey
@@ -131,24 +129,13 @@ def prove(pk: ProvingKey, model: CommittedModel, x: torch.Tensor, rng=None, quan
     vk = pk.verifying_key()
     absorb_statement(transcript, vk.digest(), statement.model_digest, circuit,
                      [v % R for v in statement.input], [v % R for v in statement.output])
-    ch = ProverChannel(transcript)
-    ctx = ProverCtx(ch=ch, specs=circuit.specs, values=vals, srs=pk.srs, rng=rng)
-    ctx.ints = ints
-    ctx.public = {"x": vals["x"], out_id: vals[out_id]}
-    for op in circuit.ops:
-        if hasattr(op, "z") and hasattr(op, "reduce"):
-            ctx.producers[op.z] = op
-    for name, pt in zip(cm.names, cm.points):
-        ctx.commitments[name] = pt
-        ctx.blinds[name] = model.blinds[name]
-    for t in circuit.tables():
-        ctx.commitments[table_id(t)] = pk.tables[t.name][1]
-        ctx.blinds[table_id(t)] = 0
-    run(ctx, circuit)
-    proof = Proof.from_items(circuit.digest(), ch.g1s, ch.frs)
+    tables = {table_id(t): pk.tables[t.name][1] for t in circuit.tables()}
+    proof, layout = prove_run(circuit, transcript, vals, ints=ints, public={"x": vals["x"], out_id: vals[out_id]},
+                              srs=pk.srs, rng=rng, commitments={**dict(zip(cm.names, cm.points)), **tables},
+                              blinds={**model.blinds, **{t: 0 for t in tables}})
     t2 = time.perf_counter()
     out_f = dequantize(ints[out_id], cm.quant.act_frac_bits)
-    return ProveResult(proof, statement, out_f, {"forward_s": t1 - t0, "prove_s": t2 - t1}, ch.log)
+    return ProveResult(proof, statement, out_f, {"forward_s": t1 - t0, "prove_s": t2 - t1}, layout)
 
 
 def verify(vk: VerifyingKey, commitment: ModelCommitment, statement: Statement, proof_bytes: bytes) -> Verified:
@@ -170,20 +157,13 @@ def verify(vk: VerifyingKey, commitment: ModelCommitment, statement: Statement, 
     inp = [v % R for v in statement.input]
     out = [v % R for v in statement.output]
     absorb_statement(transcript, vk.digest(), statement.model_digest, circuit, inp, out)
-    ch = VerifierChannel(transcript, proof.g1s, proof.g1_bytes, proof.frs)
-    ctx = VerifierCtx(ch=ch, specs=circuit.specs)
     xs = circuit.specs["x"].shape
-    ctx.public = {"x": pad_flat(np.array(inp, dtype=object).reshape(xs), xs),
-                  circuit.output_id: pad_flat(np.array(out, dtype=object).reshape(out_spec.shape), out_spec.shape)}
-    for op in circuit.ops:
-        if hasattr(op, "z") and hasattr(op, "reduce"):
-            ctx.producers[op.z] = op
-    for name, pt in zip(commitment.names, commitment.points):
-        ctx.commitments[name] = pt
+    public = {"x": pad_flat(np.array(inp, dtype=object).reshape(xs), xs),
+              circuit.output_id: pad_flat(np.array(out, dtype=object).reshape(out_spec.shape), out_spec.shape)}
+    commitments = dict(zip(commitment.names, commitment.points))
     for t in circuit.tables():
         if t.name not in vk.tables:
             raise SetupError(f"verifying key lacks table {t.name}")
-        ctx.commitments[table_id(t)] = vk.tables[t.name]
-    run(ctx, circuit, vk.srs_vk)
-    ch.assert_consumed()
+        commitments[table_id(t)] = vk.tables[t.name]
+    verify_run(circuit, transcript, proof, public=public, commitments=commitments, srs_vk=vk.srs_vk)
     return Verified(statement, circuit.digest(), time.perf_counter() - t0)

@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .context import TensorSpec, attach_commit
+from .channel import ProverChannel, VerifierChannel
+from .context import ProverCtx, TensorSpec, VerifierCtx, attach_commit
 from .lookup import logup
 from .lookup.tables import FunctionTable, RangeTable
 from .ops.activation import Activation
@@ -30,6 +31,7 @@ from .ops.linear import Linear
 from .ops.rescale import Rescale
 from .pcs import batch
 from .poly.mle import pad_flat
+from .proof import Proof
 from .quant import QuantSpec
 from .transcript import keccak256
 
@@ -55,6 +57,11 @@ class Circuit:
     @property
     def output_id(self) -> str:
         return [s.id for s in self.specs.values() if s.kind == "output"][0]
+
+    @property
+    def producers(self) -> dict[str, object]:
+        """Virtual tensor -> the op that reduces claims on it."""
+        return {op.z: op for op in self.ops if hasattr(op, "reduce")}
 
     def model_tensors(self) -> list[str]:
         return [s.id for s in self.specs.values() if s.kind == "model"]
@@ -202,3 +209,27 @@ def run(ctx, circuit: Circuit, vk=None) -> None:
     for rs in reversed(circuit.roots):
         rs.root(ctx)
     batch.open_claims(ctx, vk)
+
+
+def prove_run(circuit, transcript, values: dict, *, ints: dict, public: dict, srs, rng,
+              commitments: dict, blinds: dict):
+    """Phases 1-5 on the prover side, after the statement has been absorbed.
+
+    ``circuit`` is any compiled circuit (MLP or transformer): specs, producers, witness,
+    lookups, roots and digest. ``commitments``/``blinds`` hold the commitments the prover
+    did not make in this run (model weights, key tables). Returns (proof, item layout)."""
+    ch = ProverChannel(transcript)
+    ctx = ProverCtx(ch=ch, specs=circuit.specs, producers=dict(circuit.producers), values=values,
+                    public=public, commitments=dict(commitments), blinds=dict(blinds), srs=srs, rng=rng)
+    ctx.ints = ints
+    run(ctx, circuit)
+    return Proof.from_items(circuit.digest(), ch.g1s, ch.frs), ch.log
+
+
+def verify_run(circuit, transcript, proof: Proof, *, public: dict, commitments: dict, srs_vk) -> None:
+    """Phases 1-5 on the verifier side over ``proof``'s items; raises unless all checks pass."""
+    ch = VerifierChannel(transcript, proof.g1s, proof.g1_bytes, proof.frs)
+    ctx = VerifierCtx(ch=ch, specs=circuit.specs, producers=dict(circuit.producers), public=public,
+                      commitments=dict(commitments))
+    run(ctx, circuit, srs_vk)
+    ch.assert_consumed()

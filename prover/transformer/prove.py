@@ -27,8 +27,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import torch
 
-from ..channel import ProverChannel, VerifierChannel
-from ..context import ProverCtx, VerifierCtx
+
 from ..errors import MalformedError, SetupError, VerificationError
 from ..field import R
 from ..keys import ProvingKey, VerifyingKey
@@ -38,7 +37,7 @@ from ..pcs.curve import g1_from_bytes, g1_to_bytes, randbelow
 from ..poly.mle import pad_flat
 from ..proof import Proof
 from ..quant import quantize
-from ..circuit import run as circuit_run
+from ..circuit import prove_run, verify_run
 from ..rng import system as system_rng
 from ..transcript import Transcript, keccak256
 from .compile import (TQuant, TransformerCircuit, compile_model, field_values, forward, key_table_values,
@@ -225,19 +224,13 @@ def prove(pk: ProvingKey, model: CommittedTransformer, tokens, rng=None, witness
     t1 = time.perf_counter()
     transcript = Transcript()
     absorb_statement(transcript, pk.verifying_key().digest(), st, circuit)
-    ch = ProverChannel(transcript)
-    ctx = ProverCtx(ch=ch, specs=circuit.specs, values=vals, srs=pk.srs, rng=rng)
-    ctx.ints = ints
-    ctx.public = {"tokens": vals["tokens"], "next": vals["next"]}
-    ctx.producers = dict(circuit.producers)
-    for name, pt in zip(cm.names, cm.points):
-        ctx.commitments[name], ctx.blinds[name] = pt, model.blinds[name]
-    for name in circuit.key_tables:
-        ctx.commitments[table_id(name)], ctx.blinds[table_id(name)] = pk.tables[name][1], 0
-    circuit_run(ctx, circuit)
-    proof = Proof.from_items(circuit.digest(), ch.g1s, ch.frs)
+    tables = {table_id(name): pk.tables[name][1] for name in circuit.key_tables}
+    proof, layout = prove_run(circuit, transcript, vals, ints=ints,
+                              public={"tokens": vals["tokens"], "next": vals["next"]}, srs=pk.srs, rng=rng,
+                              commitments={**dict(zip(cm.names, cm.points)), **tables},
+                              blinds={**model.blinds, **{t: 0 for t in tables}})
     t2 = time.perf_counter()
-    return TProveResult(proof, st, ints, {"forward_s": t1 - t0, "prove_s": t2 - t1}, ch.log)
+    return TProveResult(proof, st, ints, {"forward_s": t1 - t0, "prove_s": t2 - t1}, layout)
 
 
 def verify(vk: VerifyingKey, commitment: TransformerCommitment, st: TStatement, proof_bytes: bytes) -> float:
@@ -256,18 +249,13 @@ def verify(vk: VerifyingKey, commitment: TransformerCommitment, st: TStatement, 
         raise SetupError(f"verifying key supports 2^{vk.srs_vk.num_vars} entries")
     transcript = Transcript()
     absorb_statement(transcript, vk.digest(), st, circuit)
-    ch = VerifierChannel(transcript, proof.g1s, proof.g1_bytes, proof.frs)
-    ctx = VerifierCtx(ch=ch, specs=circuit.specs)
     T = len(st.tokens)
-    ctx.public = {"tokens": pad_flat(np.array([v % R for v in st.tokens], dtype=object), (T,)),
-                  "next": [st.next_token % R]}
-    ctx.producers = dict(circuit.producers)
-    for name, pt in zip(commitment.names, commitment.points):
-        ctx.commitments[name] = pt
+    public = {"tokens": pad_flat(np.array([v % R for v in st.tokens], dtype=object), (T,)),
+              "next": [st.next_token % R]}
+    commitments = dict(zip(commitment.names, commitment.points))
     for name in circuit.key_tables:
         if name not in vk.tables:
             raise SetupError(f"verifying key lacks table {name}")
-        ctx.commitments[table_id(name)] = vk.tables[name]
-    circuit_run(ctx, circuit, vk.srs_vk)
-    ch.assert_consumed()
+        commitments[table_id(name)] = vk.tables[name]
+    verify_run(circuit, transcript, proof, public=public, commitments=commitments, srs_vk=vk.srs_vk)
     return time.perf_counter() - t0
