@@ -15,7 +15,7 @@ from eth_utils import keccak, to_checksum_address
 
 from .accounts import Signer
 from .backend import Chain
-from .contracts import Deployment, TxResult, call, contract_at, deploy, transact
+from .contracts import ContractClient, TxResult, call, transact
 from .registry import to_bytes32
 
 __all__ = [
@@ -68,23 +68,13 @@ class AttestResult:
     tx: TxResult
 
 
-class InferenceAttestations:
+class InferenceAttestations(ContractClient):
     NAME = "InferenceAttestations"
-
-    def __init__(self, chain: Chain, address: str, signer: Signer | None = None):
-        self.chain = chain
-        self.address = to_checksum_address(address)
-        self.signer = signer
-        self.contract = contract_at(chain, self.NAME, self.address)
-        self.deployment: Deployment | None = None
 
     @classmethod
     def deploy(cls, chain: Chain, registry_address: str, signer: Signer | None = None,
                gas: int | None = None) -> "InferenceAttestations":
-        d = deploy(chain, cls.NAME, to_checksum_address(registry_address), signer=signer, gas=gas)
-        inst = cls(chain, d.address, signer)
-        inst.deployment = d
-        return inst
+        return cls._deploy(chain, to_checksum_address(registry_address), signer=signer, gas=gas)
 
     def registry_address(self) -> str:
         return to_checksum_address(call(self.chain, self.contract.functions.registry()))
@@ -119,24 +109,14 @@ class InferenceAttestations:
         return int(call(self.chain, self.contract.functions.attestationCount()))
 
 
-class ExampleConsumer:
+class ExampleConsumer(ContractClient):
     NAME = "ExampleConsumer"
-
-    def __init__(self, chain: Chain, address: str, signer: Signer | None = None):
-        self.chain = chain
-        self.address = to_checksum_address(address)
-        self.signer = signer
-        self.contract = contract_at(chain, self.NAME, self.address)
-        self.deployment: Deployment | None = None
 
     @classmethod
     def deploy(cls, chain: Chain, attestations_address: str, reward_wei: int = 0, signer: Signer | None = None,
                gas: int | None = None) -> "ExampleConsumer":
-        d = deploy(chain, cls.NAME, to_checksum_address(attestations_address), int(reward_wei), signer=signer,
-                   gas=gas)
-        inst = cls(chain, d.address, signer)
-        inst.deployment = d
-        return inst
+        return cls._deploy(chain, to_checksum_address(attestations_address), int(reward_wei), signer=signer,
+                           gas=gas)
 
     def claim_reward(self, model_id: int, input: Sequence[int], output: Sequence[int], *,
                      signer: Signer | None = None, gas: int | None = None) -> TxResult:

@@ -32,6 +32,7 @@ from .errors import (
 )
 
 __all__ = [
+    "ContractClient",
     "DEFAULT_GAS",
     "TxResult",
     "Deployment",
@@ -440,3 +441,25 @@ def deploy(chain: Chain, name: str, *args: Any, signer: Signer | None = None, ga
 
 def code_at(chain: Chain, address: str) -> bytes:
     return bytes(chain.w3.eth.get_code(Web3.to_checksum_address(address)))
+
+
+class ContractClient:
+    """Typed access to one deployed contract of ours; subclasses set ``NAME``.
+
+    ``signer`` is used for writes unless a call passes its own."""
+
+    NAME = ""
+
+    def __init__(self, chain: Chain, address: str, signer: Signer | None = None):
+        self.chain = chain
+        self.address = to_checksum_address(address)
+        self.signer = signer
+        self.contract = contract_at(chain, self.NAME, self.address)
+        self.deployment: Deployment | None = None
+
+    @classmethod
+    def _deploy(cls, chain: Chain, *args: Any, signer: Signer | None = None, gas: int | None = None):
+        d = deploy(chain, cls.NAME, *args, signer=signer, gas=gas)
+        inst = cls(chain, d.address, signer)
+        inst.deployment = d
+        return inst

@@ -14,7 +14,7 @@ from eth_utils import keccak, to_checksum_address
 
 from .accounts import Signer
 from .backend import Chain
-from .contracts import Deployment, TxResult, call, contract_at, deploy, transact
+from .contracts import ContractClient, TxResult, call, transact
 from .errors import TransactionRevertedError
 
 __all__ = ["ModelStatus", "ModelInfo", "Registration", "ModelRegistry", "model_digest", "to_bytes32"]
@@ -65,24 +65,14 @@ def model_digest(model_commitment: bytes) -> bytes:
     return keccak(bytes(model_commitment))
 
 
-class ModelRegistry:
+class ModelRegistry(ContractClient):
     """A deployed registry. ``signer`` is used for writes unless a call passes its own."""
 
     NAME = "ModelRegistry"
 
-    def __init__(self, chain: Chain, address: str, signer: Signer | None = None):
-        self.chain = chain
-        self.address = to_checksum_address(address)
-        self.signer = signer
-        self.contract = contract_at(chain, self.NAME, self.address)
-        self.deployment: Deployment | None = None
-
     @classmethod
     def deploy(cls, chain: Chain, signer: Signer | None = None, gas: int | None = None) -> "ModelRegistry":
-        d = deploy(chain, cls.NAME, signer=signer, gas=gas)
-        reg = cls(chain, d.address, signer)
-        reg.deployment = d
-        return reg
+        return cls._deploy(chain, signer=signer, gas=gas)
 
     def _tx(self, fn, signer: Signer | None, gas: int | None) -> TxResult:
         return transact(self.chain, fn, signer=signer or self.signer, gas=gas)
