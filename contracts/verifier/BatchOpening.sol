@@ -2,7 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {FrMath} from "./FrMath.sol";
-import {Channel} from "./Transcript.sol";
+import {VerifierChannel, Channel} from "./Transcript.sol";
 import {VerifierCtx} from "./Context.sol";
 import {Sumcheck} from "./Sumcheck.sol";
 import {Bls12381} from "./Bls12381.sol";
@@ -43,40 +43,58 @@ library BatchOpening {
         uint256 piXi;
     }
 
+    /// @notice The claims to open: `n` claims (tensor id, point, value) and, per tensor id
+    ///         (`nTensors` of them), the memory pointer of its G1 commitment.
+    struct ClaimSet {
+        uint256 n;
+        uint256[] tid;
+        uint256[][] point;
+        uint256[] value;
+        uint256 nTensors;
+        uint256[] commitment;
+    }
+
     function openClaims(VerifierCtx memory ctx, uint256 vk) internal view {
+        ClaimSet memory cs =
+            ClaimSet(ctx.nClaims, ctx.claimTid, ctx.claimPoint, ctx.claimValue, ctx.c.kind.length, ctx.c.commitment);
+        open(ctx.ch, cs, vk);
+    }
+
+    /// @notice `open_claims` for any claim store (the MLP and the transformer verifiers).
+    function open(VerifierChannel memory ch, ClaimSet memory cs, uint256 vk) internal view {
         Opening memory o;
-        _group(ctx, o);
-        uint256 alpha = Channel.challenge(ctx.ch, "open/alpha");
-        o.apow = FrMath.powers(alpha, ctx.nClaims);
-        uint256 h = FrMath.dot(o.apow, ctx.claimValue, ctx.nClaims);
+        _group(cs, o);
+        uint256 alpha = Channel.challenge(ch, "open/alpha");
+        o.apow = FrMath.powers(alpha, cs.n);
+        uint256 h = FrMath.dot(o.apow, cs.value, cs.n);
         uint256 subExpected;
-        (o.s, subExpected) = Sumcheck.verify(ctx.ch, "open/g", "open/r", o.n, 2, h);
+        (o.s, subExpected) = Sumcheck.verify(ch, "open/g", "open/r", o.n, 2, h);
         o.evals = new uint256[](o.nSlots);
         for (uint256 p = 0; p < o.nSlots; ++p) {
-            o.evals[p] = Channel.recvFr(ctx.ch, "open/eval");
+            o.evals[p] = Channel.recvFr(ch, "open/eval");
         }
-        if (_expected(ctx, o) != subExpected) revert BatchOpeningFailed();
+        if (_expected(cs, o) != subExpected) revert BatchOpeningFailed();
 
-        uint256 mu = Channel.challenge(ctx.ch, "open/mu");
+        uint256 mu = Channel.challenge(ch, "open/mu");
         o.mpow = FrMath.powers(mu, o.nSlots);
         o.value = FrMath.dot(o.mpow, o.evals, o.nSlots);
         o.quotients = new uint256[](o.n);
         for (uint256 i = 0; i < o.n; ++i) {
-            o.quotients[i] = Channel.recvG1(ctx.ch, "open/quotient");
+            o.quotients[i] = Channel.recvG1(ch, "open/quotient");
         }
-        o.piXi = Channel.recvG1(ctx.ch, "open/hiding");
-        if (!kzgVerify(ctx, o, vk)) revert PairingFailed();
+        o.piXi = Channel.recvG1(ch, "open/hiding");
+        if (!kzgVerify(cs, o, vk)) revert PairingFailed();
     }
 
     /// @dev `_group`: slots in first-claim order; m_p = length of the first claim's point;
     ///      n = max m_p.
-    function _group(VerifierCtx memory ctx, Opening memory o) private pure {
-        uint256 nc = ctx.nClaims;
-        o.slotOf = new uint256[](ctx.c.kind.length);
+    function _group(ClaimSet memory cs, Opening memory o) private pure {
+        uint256 nc = cs.n;
+        o.slotOf = new uint256[](cs.nTensors);
         o.orderTid = new uint256[](nc);
         o.mvars = new uint256[](nc);
-        uint256[] memory tids = ctx.claimTid;
-        uint256[][] memory points = ctx.claimPoint;
+        uint256[] memory tids = cs.tid;
+        uint256[][] memory points = cs.point;
         uint256[] memory slotOf = o.slotOf;
         uint256[] memory order = o.orderTid;
         uint256[] memory mvars = o.mvars;
@@ -101,8 +119,8 @@ library BatchOpening {
     }
 
     /// @dev sum_p term_weight(W_p, n, m_p) u_p.
-    function _expected(VerifierCtx memory ctx, Opening memory o) private pure returns (uint256 acc) {
-        uint256[] memory w = _weights(ctx, o);
+    function _expected(ClaimSet memory cs, Opening memory o) private pure returns (uint256 acc) {
+        uint256[] memory w = _weights(cs, o);
         uint256[] memory inv2 = FrMath.powers(FrMath.INV2, o.n + 1); // 2^-j
         uint256[] memory mvars = o.mvars;
         uint256[] memory evals = o.evals;
@@ -120,13 +138,13 @@ library BatchOpening {
 
     /// @dev W_p = sum_{k: p_k = p} alpha^k eq(z_k, s[n-m_p:]) for every slot p. Claims made
     ///      together share their point array; its eq value is then computed once.
-    function _weights(VerifierCtx memory ctx, Opening memory o) private pure returns (uint256[] memory w) {
+    function _weights(ClaimSet memory cs, Opening memory o) private pure returns (uint256[] memory w) {
         w = new uint256[](o.nSlots);
-        uint256[] memory tids = ctx.claimTid;
-        uint256[][] memory points = ctx.claimPoint;
+        uint256[] memory tids = cs.tid;
+        uint256[][] memory points = cs.point;
         uint256[] memory apow = o.apow;
         uint256[] memory slotOf = o.slotOf;
-        uint256 nc = ctx.nClaims;
+        uint256 nc = cs.n;
         uint256 sEnd;
         {
             uint256[] memory s = o.s;
@@ -176,7 +194,7 @@ library BatchOpening {
     }
 
     /// @notice `kzg.verify(vk, C, s, value, proof)` with C = sum_p mu^p C_p folded in.
-    function kzgVerify(VerifierCtx memory ctx, Opening memory o, uint256 vk) internal view returns (bool) {
+    function kzgVerify(ClaimSet memory cs, Opening memory o, uint256 vk) internal view returns (bool) {
         if (o.n > VerifierKeyData.numVars(vk)) return false;
         // one buffer serves the MSM input, then the pairing input
         uint256 buf;
@@ -187,19 +205,19 @@ library BatchOpening {
             buf := mload(0x40)
             mstore(0x40, add(buf, size))
         }
-        uint256 k = _msmInput(buf, ctx, o, vk);
+        uint256 k = _msmInput(buf, cs, o, vk);
         uint256 lhs = Bls12381.g1Msm(buf, k);
         _pairInput(buf, o, lhs, vk);
         return Bls12381.pairingCheck(buf, o.n + 2);
     }
 
     /// @dev (C_p, mu^p) for every slot, (g1, -value), (pi_i, s_i): k items of 160 bytes.
-    function _msmInput(uint256 buf, VerifierCtx memory ctx, Opening memory o, uint256 vk)
+    function _msmInput(uint256 buf, ClaimSet memory cs, Opening memory o, uint256 vk)
         private
         pure
         returns (uint256 k)
     {
-        uint256[] memory commitment = ctx.c.commitment;
+        uint256[] memory commitment = cs.commitment;
         uint256[] memory order = o.orderTid;
         uint256[] memory mpow = o.mpow;
         uint256 nSlots = o.nSlots;

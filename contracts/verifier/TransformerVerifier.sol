@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {IZkllmVerifier} from "../IZkllmVerifier.sol";
+import {VerifierChannel, Transcript, Channel} from "./Transcript.sol";
+import {BatchOpening} from "./BatchOpening.sol";
+import {VerifierKeyData} from "./VerifierKeyData.sol";
+import {KeyedVerifier} from "./KeyedVerifier.sol";
+import {TCircuit, TDescription} from "./transformer/TCircuit.sol";
+import {TCtx} from "./transformer/TContext.sol";
+import {TOps} from "./transformer/TOps.sol";
+import {TLogup} from "./transformer/TLogup.sol";
+import {TransformerModules, TModuleCall} from "./transformer/TransformerModules.sol";
+import {TransformerCircuits} from "./transformer/TransformerCircuits.sol";
+
+/// @title TransformerVerifier
+/// @notice On-chain verifier of zkllm decoder-only transformer proofs (`prover/transformer/
+///         prove.py`): it accepts exactly the proofs `prover.transformer.prove.verify` accepts,
+///         with the same transcript bytes and the same checks in the same order.
+///
+///         Circuits. The verifier does not compile: it interprets a circuit description
+///         (`prover/circuit_desc.py`), one per prompt length, registered by the deployer in
+///         `TransformerCircuits` and stored as contract code. Like the verifying key, a description is
+///         trusted setup data: anyone can recompute it from the model config
+///         (`transformer_description`) and compare `descriptionHash`. A proof selects its
+///         description by the circuit digest in its header; the description carries the
+///         keccak256 of the model commitment's header (config and quantization) and the prompt
+///         length, both checked against the statement, so a proof cannot borrow the circuit of
+///         another model or length (Python: VerificationError("circuit")).
+///
+///         Statement. `input` = the prompt tokens, `output` = [next token], each < r;
+///         `modelCommitment` = `TransformerCommitment.encode()`. On success the result is
+///         keccak256(abi.encode(modelDigest, keccak256(abi.encodePacked(input)),
+///                               keccak256(abi.encodePacked(output)))).
+///
+///         Rejections of the protocol's checks revert with `ProofRejected(check)`, `check` the
+///         name of Python's VerificationError; sumcheck rounds with `SumcheckRoundFailed`, the
+///         opening with `BatchOpeningFailed` / `PairingFailed`.
+contract TransformerVerifier is KeyedVerifier {
+    bytes32 public constant PROOF_SYSTEM_ID = "zkllm-transformer-logup-pst/v1";
+
+    /// @notice The registry of circuit descriptions (`TransformerCircuits`) this verifier reads.
+    address public immutable circuits;
+    /// @notice The `TransformerModules` contract this verifier calls.
+    address public immutable modules;
+
+    /// @notice The statement has not exactly one output word (the next token).
+    error OutputLength(uint256 length, uint256 expected);
+    /// @notice The key lacks a setup table the circuit reads (Python: SetupError).
+    error MissingTableHash(bytes32 nameHash);
+
+    /// @param modules_ a `TransformerModules` contract; @param circuits_ a `TransformerCircuits`
+    ///        registry (both deployed first; their code is part of what a user trusts).
+    constructor(
+        bytes memory srsVerifierKey,
+        string[] memory tableNames,
+        bytes memory tableCommitments,
+        address modules_,
+        address circuits_
+    ) KeyedVerifier(srsVerifierKey, tableNames, tableCommitments) {
+        modules = modules_;
+        circuits = circuits_;
+    }
+
+    function proofSystemId() external pure returns (bytes32) {
+        return PROOF_SYSTEM_ID;
+    }
+
+    // ------------------------------------------------------------------ verify
+
+    /// @inheritdoc IZkllmVerifier
+    function verify(
+        bytes32 modelDigest,
+        bytes calldata modelCommitment,
+        uint256[] calldata input,
+        uint256[] calldata output,
+        bytes calldata proof
+    ) external view returns (bytes32) {
+        TCtx memory ctx;
+        ctx.modules = modules;
+        bytes32 proofCircuit = parseProof(ctx.ch, proof);
+        uint256 pointsOff = _model(ctx, modelDigest, modelCommitment, proofCircuit, input.length);
+        _statement(ctx, input, output);
+        uint256 vk = VerifierKeyData.load(keyStore, keyBlobSize);
+        _attachCommitments(ctx.c, pointsOff, vk);
+        _absorbStatement(ctx, modelDigest);
+        _run(ctx, vk);
+        Channel.assertConsumed(ctx.ch);
+        return keccak256(abi.encode(modelDigest, keccak256(abi.encodePacked(input)), keccak256(abi.encodePacked(output))));
+    }
+
+    /// @notice The checks of `prove.verify` before the transcript, after the proof bytes: the
+    ///         model digest, the commitment's encoding, the circuit (registered, same model
+    ///         header, same prompt length). Returns the calldata offset of the commitment's points.
+    function _model(
+        TCtx memory ctx,
+        bytes32 modelDigest,
+        bytes calldata modelCommitment,
+        bytes32 proofCircuit,
+        uint256 nTokens
+    ) private view returns (uint256 pointsOff) {
+        bytes32 h = keccak256(modelCommitment);
+        if (h != modelDigest) revert ModelDigestMismatch(modelDigest, h);
+        bytes32 headerHash;
+        uint256 count;
+        (headerHash, pointsOff, count) = _decodeCommitment(modelCommitment);
+        TCircuit memory c = _parse(proofCircuit);
+        ctx.c = c;
+        if (c.headerHash != headerHash || c.rows != nTokens) revert CircuitMismatch(c.digest, proofCircuit);
+        if (count != c.nModel) revert MalformedCommitment(modelCommitment.length);
+        if (c.maxNumVars > keyNumVars) revert CircuitTooLarge(c.maxNumVars, keyNumVars);
+    }
+
+    function _parse(bytes32 proofCircuit) private view returns (TCircuit memory) {
+        (bool ok, bytes memory ret) =
+            circuits.staticcall(abi.encodeCall(TransformerCircuits.description, (proofCircuit)));
+        if (!ok) {
+            assembly ("memory-safe") {
+                revert(add(ret, 32), mload(ret))
+            }
+        }
+        bytes memory d = abi.decode(ret, (bytes));
+        uint256 ptr;
+        assembly ("memory-safe") {
+            ptr := add(d, 32)
+        }
+        return TDescription.parse(ptr, d.length);
+    }
+
+    /// @notice The statement's words: the tokens and exactly one next token, each < r.
+    function _statement(TCtx memory ctx, uint256[] calldata input, uint256[] calldata output) private pure {
+        if (output.length != 1) revert OutputLength(output.length, 1);
+        uint256 inOff;
+        uint256 outOff;
+        assembly ("memory-safe") {
+            inOff := input.offset
+            outOff := output.offset
+        }
+        ctx.tokensOffset = canonical(inOff, input.length, "input");
+        ctx.nTokens = input.length;
+        canonical(outOff, 1, "output");
+        ctx.next = output[0];
+    }
+
+    /// @notice `TransformerCommitment.decode`: "ZKLT" | version u16 (1) | header length u32 |
+    ///         header | count u16 | count x 128-byte G1 points (validated by the precompiles
+    ///         they enter). Returns keccak256(header), the points' offset and count.
+    function _decodeCommitment(bytes calldata enc) private pure returns (bytes32 headerHash, uint256 pointsOff, uint256 count) {
+        if (enc.length < 12 || bytes4(enc[0:4]) != "ZKLT") revert MalformedCommitment(0);
+        if (uint16(bytes2(enc[4:6])) != 1) revert MalformedCommitment(4);
+        uint256 hl = uint32(bytes4(enc[6:10]));
+        if (enc.length < 12 + hl) revert MalformedCommitment(6);
+        headerHash = keccak256(enc[10:10 + hl]);
+        count = uint16(bytes2(enc[10 + hl:12 + hl]));
+        if (enc.length != 12 + hl + 128 * count) revert MalformedCommitment(10 + hl);
+        assembly ("memory-safe") {
+            pointsOff := add(enc.offset, add(12, hl))
+        }
+    }
+
+    /// @notice Model tensors (in `specs` order, the commitment's order) and setup tables.
+    function _attachCommitments(TCircuit memory c, uint256 pointsOff, uint256 vk) private pure {
+        uint256 count = c.nModel;
+        uint256 mem;
+        assembly ("memory-safe") {
+            mem := mload(0x40)
+            mstore(0x40, add(mem, mul(count, 128)))
+            calldatacopy(mem, pointsOff, mul(count, 128))
+        }
+        uint256 j;
+        uint256 n = c.kind.length;
+        for (uint256 i = 0; i < n; ++i) {
+            if (c.kind[i] == TDescription.KIND_MODEL) {
+                c.commitment[i] = mem + 128 * j++;
+            }
+        }
+        for (uint256 i = 0; i < c.keyTid.length; ++i) {
+            uint256 ptr = VerifierKeyData.table(vk, c.keyName[i]);
+            if (ptr == 0) revert MissingTableHash(c.keyName[i]);
+            c.commitment[c.keyTid[i]] = ptr;
+        }
+    }
+
+    /// @notice `prove.absorb_statement`.
+    function _absorbStatement(TCtx memory ctx, bytes32 modelDigest) private view {
+        Transcript.absorbWord(ctx.ch, "statement/vk", vkDigest);
+        Transcript.absorbWord(ctx.ch, "statement/model", modelDigest);
+        Transcript.absorbWord(ctx.ch, "statement/circuit", ctx.c.digest);
+        Transcript.absorbCalldata(ctx.ch, "statement/tokens", ctx.tokensOffset, 32 * ctx.nTokens);
+        Transcript.absorbWord(ctx.ch, "statement/next", bytes32(ctx.next));
+    }
+
+    /// @notice `circuit.run`: phases 1-5 of the schedule over the description.
+    function _run(TCtx memory ctx, uint256 vk) private view {
+        TCircuit memory c = ctx.c;
+        for (uint256 i = 0; i < c.witness.length; ++i) {
+            c.commitment[c.witness[i]] = Channel.recvG1(ctx.ch, "witness");
+        }
+        for (uint256 l = 0; l < c.lookups.length; ++l) {
+            c.commitment[c.lookups[l].mult] = Channel.recvG1(ctx.ch, "lookup/m");
+        }
+        for (uint256 l = 0; l < c.lookups.length; ++l) {
+            TLogup.commitInverses(ctx, c.lookups[l]);
+        }
+        for (uint256 l = 0; l < c.lookups.length; ++l) {
+            TModuleCall.lookup(ctx, c.lookups[l]);
+        }
+        for (uint256 i = c.roots.length; i > 0; --i) {
+            TOps.root(ctx, c.ops[c.roots[i - 1]]);
+        }
+        BatchOpening.ClaimSet memory cs =
+            BatchOpening.ClaimSet(ctx.nClaims, ctx.claimTid, ctx.claimPoint, ctx.claimValue, c.kind.length, c.commitment);
+        BatchOpening.open(ctx.ch, cs, vk);
+    }
+}

@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+/// @notice One op of a circuit description (`prover/circuit_desc.py`): its type code, tensor
+///         ids and integer params in the order its encoder writes them, and its transcript
+///         label (ASCII, left-aligned in a word, `labelLen` bytes).
+struct TOp {
+    uint256 kind;
+    uint256[] t;
+    uint256[] p;
+    bytes32 label;
+    uint256 labelLen;
+}
+
+/// @notice `prover/lookup/logup.py` LookupInstance, with its per-run state.
+/// @dev tableKind: 0 range table, 1 function table (lo = -2^(bits-1)), 2 exp table (lo = 0).
+struct TLookup {
+    uint256 index;
+    uint256 tableKind;
+    uint256 bits;
+    uint256 tableOut;
+    uint256 mult;
+    uint256 bId;
+    uint256[] colIn;
+    uint256[] colOut;
+    uint256[] aIds;
+    uint256 beta;
+    uint256 gamma;
+    uint256 sigma;
+}
+
+/// @notice A parsed circuit description. Tensors are numbered in `specs` order; per tensor:
+///         kind (`Circuit.sol` KIND_*), num_vars, producer (op index + 1, 0: none) and
+///         commitment (memory pointer to a 128-byte G1 encoding, 0 while unknown).
+struct TCircuit {
+    bytes32 digest;
+    bytes32 headerHash;
+    uint256 rows;
+    uint256[] kind;
+    uint256[] numVars;
+    uint256[] producer;
+    uint256[] commitment;
+    uint256[] witness;
+    uint256[] keyTid;
+    bytes32[] keyName;
+    TLookup[] lookups;
+    TOp[] ops;
+    uint256[] roots;
+    uint256 maxNumVars; // over non-virtual tensors
+    uint256 nModel;
+}
+
+/// @title TDescription
+/// @notice Parses the bytes of `prover/circuit_desc.py` `describe` (layout documented there)
+///         from memory into a `TCircuit`.
+library TDescription {
+    /// @notice The stored description is malformed at byte `offset`.
+    error BadDescription(uint256 offset);
+
+    uint256 internal constant NONE = 0xffff;
+    uint256 internal constant KIND_MODEL = 3;
+    uint256 internal constant KIND_VIRTUAL = 7;
+
+    function _rd(uint256 p, uint256 n) private pure returns (uint256 v) {
+        assembly ("memory-safe") {
+            v := shr(sub(256, shl(3, n)), mload(p))
+        }
+    }
+
+    /// @notice The circuit digest of a description at memory `ptr` (bytes 5..37).
+    function digestOf(uint256 ptr) internal pure returns (bytes32 d) {
+        assembly ("memory-safe") {
+            d := mload(add(ptr, 5))
+        }
+    }
+
+    function parse(uint256 ptr, uint256 len) internal pure returns (TCircuit memory c) {
+        if (len < 75 || _rd(ptr, 4) != 0x5a4b4344 || _rd(ptr + 4, 1) != 1) revert BadDescription(0);
+        uint256 p = ptr + 5;
+        uint256 end = ptr + len;
+        assembly ("memory-safe") {
+            mstore(c, mload(p))
+            mstore(add(c, 32), mload(add(p, 32)))
+        }
+        c.rows = _rd(p + 64, 4);
+        p += 68;
+        p = _tensors(c, p);
+        uint256 n = _rd(p, 2);
+        p += 2;
+        c.witness = new uint256[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            c.witness[i] = _rd(p, 2);
+            p += 2;
+        }
+        n = _rd(p, 1);
+        p += 1;
+        c.keyTid = new uint256[](n);
+        c.keyName = new bytes32[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            c.keyTid[i] = _rd(p, 2);
+            c.keyName[i] = bytes32(_rd(p + 2, 32));
+            p += 34;
+        }
+        p = _lookups(c, p);
+        p = _ops(c, p);
+        n = _rd(p, 2);
+        p += 2;
+        c.roots = new uint256[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            c.roots[i] = _rd(p, 2);
+            if (c.roots[i] >= c.ops.length) revert BadDescription(p - ptr);
+            p += 2;
+        }
+        if (p != end) revert BadDescription(p - ptr);
+    }
+
+    function _tensors(TCircuit memory c, uint256 p) private pure returns (uint256) {
+        uint256 n = _rd(p, 2);
+        p += 2;
+        c.kind = new uint256[](n);
+        c.numVars = new uint256[](n);
+        c.producer = new uint256[](n);
+        c.commitment = new uint256[](n);
+        uint256 maxNv;
+        uint256 nModel;
+        for (uint256 i = 0; i < n; ++i) {
+            uint256 w = _rd(p, 4);
+            uint256 kind = w >> 24;
+            uint256 nv = (w >> 16) & 0xff;
+            c.kind[i] = kind;
+            c.numVars[i] = nv;
+            c.producer[i] = w & 0xffff;
+            if (kind != KIND_VIRTUAL && nv > maxNv) maxNv = nv;
+            if (kind == KIND_MODEL) ++nModel;
+            p += 4;
+        }
+        c.maxNumVars = maxNv;
+        c.nModel = nModel;
+        return p;
+    }
+
+    function _lookups(TCircuit memory c, uint256 p) private pure returns (uint256) {
+        uint256 n = _rd(p, 1);
+        p += 1;
+        c.lookups = new TLookup[](n);
+        for (uint256 l = 0; l < n; ++l) {
+            TLookup memory lk = c.lookups[l];
+            lk.index = l;
+            lk.tableKind = _rd(p, 1);
+            lk.bits = _rd(p + 1, 1);
+            lk.tableOut = _rd(p + 2, 2);
+            lk.mult = _rd(p + 4, 2);
+            lk.bId = _rd(p + 6, 2);
+            uint256 cols = _rd(p + 8, 2);
+            p += 10;
+            lk.colIn = new uint256[](cols);
+            lk.colOut = new uint256[](cols);
+            lk.aIds = new uint256[](cols);
+            for (uint256 j = 0; j < cols; ++j) {
+                lk.colIn[j] = _rd(p, 2);
+                lk.colOut[j] = _rd(p + 2, 2);
+                lk.aIds[j] = _rd(p + 4, 2);
+                p += 6;
+            }
+        }
+        return p;
+    }
+
+    function _ops(TCircuit memory c, uint256 p) private pure returns (uint256) {
+        uint256 n = _rd(p, 2);
+        p += 2;
+        c.ops = new TOp[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            TOp memory op = c.ops[i];
+            uint256 h = _rd(p, 4);
+            op.kind = h >> 24;
+            uint256 nt = (h >> 16) & 0xff;
+            uint256 np = (h >> 8) & 0xff;
+            uint256 ll = h & 0xff;
+            p += 4;
+            op.labelLen = ll;
+            bytes32 label;
+            assembly ("memory-safe") {
+                label := and(mload(p), not(shr(shl(3, ll), not(0))))
+            }
+            op.label = label;
+            p += ll;
+            op.t = new uint256[](nt);
+            for (uint256 j = 0; j < nt; ++j) {
+                op.t[j] = _rd(p, 2);
+                p += 2;
+            }
+            op.p = new uint256[](np);
+            for (uint256 j = 0; j < np; ++j) {
+                uint256 bl = _rd(p, 1);
+                op.p[j] = _rd(p + 1, bl);
+                p += 1 + bl;
+            }
+        }
+        return p;
+    }
+}

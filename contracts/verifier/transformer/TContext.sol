@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {FrMath} from "../FrMath.sol";
+import {VerifierChannel, Channel} from "../Transcript.sol";
+import {TCircuit, TOp} from "./TCircuit.sol";
+import {TOps} from "./TOps.sol";
+
+/// @notice `prover/context.py` VerifierCtx over a circuit description: the channel, the
+///         circuit, the statement's public words in calldata (tokens, next token) and the
+///         claim store.
+struct TCtx {
+    VerifierChannel ch;
+    TCircuit c;
+    uint256 tokensOffset; // calldata offset of the tokens (the public input)
+    uint256 nTokens;
+    uint256 next; // the public output word
+    address modules; // the `TransformerModules` contract (steps with committed claims only)
+    bool hasTail; // a module step's final reduction, deferred to the caller (`tail`)
+    uint256 tailTid;
+    uint256[] tailPoint;
+    uint256 tailValue;
+    uint256 nClaims;
+    uint256[] claimTid;
+    uint256[][] claimPoint;
+    uint256[] claimValue;
+}
+
+/// @title TContext
+/// @notice `claim` / `reduce` of `prover/context.py`: a public tensor is evaluated here, a
+///         virtual one is handed to its producer op (dispatched by type code in `TOps`), a
+///         committed one is recorded for the batch opening.
+library TContext {
+    uint256 internal constant KIND_INPUT = 1;
+    uint256 internal constant KIND_OUTPUT = 2;
+    uint256 internal constant KIND_VIRTUAL = 7;
+
+    function claim(TCtx memory ctx, uint256 tid, uint256[] memory point, bytes32 label)
+        internal
+        view
+        returns (uint256 v)
+    {
+        uint256 kind = ctx.c.kind[tid];
+        if (kind == KIND_INPUT || kind == KIND_OUTPUT) {
+            return publicEval(ctx, tid, point);
+        }
+        v = Channel.recvFr(ctx.ch, label);
+        reduce(ctx, tid, point, v);
+    }
+
+    function reduce(TCtx memory ctx, uint256 tid, uint256[] memory point, uint256 value) internal view {
+        uint256 kind = ctx.c.kind[tid];
+        if (kind == KIND_INPUT || kind == KIND_OUTPUT) {
+            if (publicEval(ctx, tid, point) != value) TOps.reject("public-tensor", tid);
+        } else if (kind == KIND_VIRTUAL) {
+            uint256 prod = ctx.c.producer[tid];
+            TOps.reduce(ctx, ctx.c.ops[prod - 1], tid, point, value);
+        } else {
+            record(ctx, tid, point, value);
+        }
+    }
+
+    /// @notice In a module step: the step's last action, `reduce(tid, point, value)`, handed
+    ///         back to the caller (which runs it right after recording the step's claims).
+    function tail(TCtx memory ctx, uint256 tid, uint256[] memory point, uint256 value) internal pure {
+        ctx.hasTail = true;
+        ctx.tailTid = tid;
+        ctx.tailPoint = point;
+        ctx.tailValue = value;
+    }
+
+    /// @notice `claim` of a tensor the caller knows is committed: receive and record.
+    function claimCommitted(TCtx memory ctx, uint256 tid, uint256[] memory point, bytes32 label)
+        internal
+        pure
+        returns (uint256 v)
+    {
+        v = Channel.recvFr(ctx.ch, label);
+        record(ctx, tid, point, v);
+    }
+
+    function record(TCtx memory ctx, uint256 tid, uint256[] memory point, uint256 value) internal pure {
+        uint256 k = ctx.nClaims;
+        if (k == ctx.claimTid.length) _grow(ctx);
+        uint256[] memory tids = ctx.claimTid;
+        uint256[][] memory points = ctx.claimPoint;
+        uint256[] memory values = ctx.claimValue;
+        assembly ("memory-safe") {
+            let at := shl(5, add(k, 1))
+            mstore(add(tids, at), tid)
+            mstore(add(points, at), point)
+            mstore(add(values, at), value)
+        }
+        ctx.nClaims = k + 1;
+    }
+
+    function _grow(TCtx memory ctx) private pure {
+        uint256 n = ctx.claimTid.length;
+        uint256 m = n == 0 ? 256 : 2 * n;
+        uint256[] memory tids = new uint256[](m);
+        uint256[][] memory points = new uint256[][](m);
+        uint256[] memory values = new uint256[](m);
+        uint256[] memory a = ctx.claimTid;
+        uint256[][] memory b = ctx.claimPoint;
+        uint256[] memory c = ctx.claimValue;
+        assembly ("memory-safe") {
+            let len := shl(5, n)
+            mcopy(add(tids, 32), add(a, 32), len)
+            mcopy(add(points, 32), add(b, 32), len)
+            mcopy(add(values, 32), add(c, 32), len)
+        }
+        ctx.claimTid = tids;
+        ctx.claimPoint = points;
+        ctx.claimValue = values;
+    }
+
+    /// @notice `evaluate(public[tid], point)`: the tokens (input) padded with zeros to
+    ///         2^len(point) entries, or the one output word.
+    function publicEval(TCtx memory ctx, uint256 tid, uint256[] memory point) internal pure returns (uint256 acc) {
+        bool out = ctx.c.kind[tid] == KIND_OUTPUT;
+        uint256 n = out ? 1 : ctx.nTokens;
+        uint256 size = uint256(1) << point.length;
+        if (n > size) TOps.reject("public-tensor", tid);
+        uint256[] memory f = new uint256[](size);
+        if (out) {
+            f[0] = ctx.next;
+        } else {
+            uint256 off = ctx.tokensOffset;
+            assembly ("memory-safe") {
+                calldatacopy(add(f, 32), off, shl(5, n))
+            }
+        }
+        assembly ("memory-safe") {
+            let r := 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001
+            let base := add(f, 32)
+            let half := shl(4, size)
+            let pz := add(point, 32)
+            let pend := add(pz, shl(5, mload(point)))
+            for {} lt(pz, pend) { pz := add(pz, 32) } {
+                let c := mload(pz)
+                let end := add(base, half)
+                for {
+                    let lo := base
+                    let hi := end
+                } lt(lo, end) {
+                    lo := add(lo, 32)
+                    hi := add(hi, 32)
+                } {
+                    let a := mload(lo)
+                    mstore(lo, addmod(a, mulmod(c, addmod(mload(hi), sub(r, a), r), r), r))
+                }
+                half := shr(1, half)
+            }
+            acc := mload(base)
+        }
+    }
+}

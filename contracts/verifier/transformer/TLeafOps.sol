@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {FrMath} from "../FrMath.sol";
+import {Channel} from "../Transcript.sol";
+import {Sumcheck} from "../Sumcheck.sol";
+import {TOp} from "./TCircuit.sol";
+import {TCtx, TContext} from "./TContext.sol";
+import {TOps} from "./TOps.sol";
+
+/// @title TLeafOps
+/// @notice The ops whose claims are all on committed tensors, except possibly one final
+///         reduction (`TContext.tail`): run by `TransformerModules` (see there). Same labels
+///         and checks as `prover/ops/*.py` and `prover/transformer/views.py`.
+library TLeafOps {
+    /// @dev sum_k 2^(base k) claim(ids[k], point).
+    function _sum(TCtx memory ctx, uint256[] memory ids, uint256 base, uint256[] memory point, bytes32 label)
+        private
+        pure
+        returns (uint256 acc)
+    {
+        for (uint256 k = 0; k < ids.length; ++k) {
+            uint256 v = TContext.claimCommitted(ctx, ids[k], point, label);
+            acc = FrMath.add(acc, FrMath.mul(FrMath.pow2(base * k), v));
+        }
+    }
+
+    /// @notice `RangeBound.root`: t = q, digits; p = bits, digit bits.
+    function rangeBound(TCtx memory ctx, TOp memory op) internal pure {
+        uint256 q = op.t[0];
+        uint256[] memory r = Channel.challenges(ctx.ch, TOps.lbl(op, "/r"), ctx.c.numVars[q]);
+        uint256 qv = TContext.claimCommitted(ctx, q, r, TOps.lbl(op, "/q"));
+        uint256 acc = _sum(ctx, TOps.seg(op.t, 1, op.t.length - 1), op.p[1], r, TOps.lbl(op, "/digit"));
+        if (FrMath.sub(FrMath.add(qv, FrMath.pow2(op.p[0] - 1)), acc) != 0) TOps.reject("range-bound", 0);
+    }
+
+    /// @notice `Argmax.root`: t = logits, k (public), digits; p = vocab, digit bits, rows.
+    function argmax(TCtx memory ctx, TOp memory op) internal pure {
+        uint256 vocab = op.p[0];
+        uint256 nv = TOps.lg(vocab);
+        uint256 rows = op.p[2];
+        uint256[] memory prefix = rows == 0 ? new uint256[](0) : TOps.bitsOf(rows - 1, TOps.lg(rows));
+        uint256 k = ctx.next;
+        if (k >= vocab) TOps.reject("argmax", 0);
+        uint256 logits = op.t[0];
+        uint256 lk = TContext.claimCommitted(ctx, logits, TOps.cat(prefix, TOps.bitsOf(k, nv)), TOps.lbl(op, "/top"));
+        uint256[] memory r = Channel.challenges(ctx.ch, TOps.lbl(op, "/r"), nv);
+        uint256 dv = _sum(ctx, TOps.seg(op.t, 2, op.t.length - 2), op.p[1], r, TOps.lbl(op, "/digit"));
+        uint256 lv = FrMath.sub(FrMath.sub(FrMath.mul(lk, TOps.ind(vocab, r)), TOps.ind(k, r)), dv);
+        TContext.tail(ctx, logits, TOps.cat(prefix, r), lv);
+    }
+
+    /// @notice `Hadamard.reduce`: t = x, y, z.
+    function hadamard(TCtx memory ctx, TOp memory op, uint256[] memory point, uint256 value) internal pure {
+        (uint256[] memory s, uint256 expected) =
+            Sumcheck.verify(ctx.ch, "hadamard/g", "hadamard/r", point.length, 3, value);
+        uint256 xv = TContext.claimCommitted(ctx, op.t[0], s, "hadamard/x");
+        uint256 yv = TContext.claimCommitted(ctx, op.t[1], s, "hadamard/y");
+        if (FrMath.mul(FrMath.mul(TOps.eq(point, s), xv), yv) != expected) TOps.reject("hadamard", 0);
+    }
+
+    /// @notice `Embedding.reduce`: t = tokens, E, x; p = rows, vocab, dim.
+    function embedding(TCtx memory ctx, TOp memory op, uint256[] memory point, uint256 value) internal pure {
+        uint256 rows = op.p[0];
+        uint256 nt = TOps.lg(rows);
+        uint256 nv = TOps.lg(op.p[1]);
+        if (ctx.nTokens < rows) TOps.reject("embedding", 0);
+        for (uint256 t = 0; t < rows; ++t) {
+            if (_token(ctx, t) >= op.p[1]) TOps.reject("embedding", 0);
+        }
+        uint256[] memory rT = TOps.seg(point, 0, nt);
+        uint256[] memory rD = FrMath.suffix(point, nt);
+        (uint256[] memory s, uint256 expected) = Sumcheck.verify(ctx.ch, TOps.lbl(op, "/g"), TOps.lbl(op, "/r"), nv, 2, value);
+        uint256 ev = TContext.claimCommitted(ctx, op.t[1], TOps.cat(s, rD), TOps.lbl(op, "/E"));
+        if (FrMath.mul(_onehot(ctx, rows, nv, rT, s), ev) != expected) TOps.reject("embedding", 0);
+    }
+
+    function _token(TCtx memory ctx, uint256 t) private pure returns (uint256 v) {
+        uint256 off = ctx.tokensOffset + 32 * t;
+        assembly ("memory-safe") {
+            v := calldataload(off)
+        }
+    }
+
+    /// @notice `embedding.onehot_eval`: sum_t TOps.eq(r_t, t) TOps.eq(bits(tok_t), s).
+    function _onehot(TCtx memory ctx, uint256 rows, uint256 nv, uint256[] memory rT, uint256[] memory s)
+        private
+        pure
+        returns (uint256 acc)
+    {
+        uint256 nt = rT.length;
+        for (uint256 t = 0; t < rows; ++t) {
+            uint256 e = 1;
+            for (uint256 i = 0; i < nt; ++i) {
+                uint256 z = rT[i];
+                e = FrMath.mul(e, (t >> (nt - 1 - i)) & 1 == 1 ? z : FrMath.sub(1, z));
+            }
+            uint256 tok = _token(ctx, t);
+            for (uint256 i = 0; i < nv; ++i) {
+                uint256 z = s[i];
+                e = FrMath.mul(e, (tok >> (nv - 1 - i)) & 1 == 1 ? z : FrMath.sub(1, z));
+            }
+            acc = FrMath.add(acc, e);
+        }
+    }
+
+    /// @notice `RoPE.reduce`: t = x, cos, sin, z; p = heads, rows, head_dim.
+    function rope(TCtx memory ctx, TOp memory op, uint256[] memory point, uint256 value) internal pure {
+        uint256 nht = TOps.lg(op.p[0]) + TOps.lg(op.p[1]);
+        (uint256[] memory s, uint256 expected) =
+            Sumcheck.verify(ctx.ch, TOps.lbl(op, "/g"), TOps.lbl(op, "/r"), nht + TOps.lg(op.p[2]), 3, value);
+        uint256 off = Channel.recvFrs(ctx.ch, TOps.lbl(op, "/x"), 2);
+        uint256 x0;
+        uint256 x1;
+        assembly ("memory-safe") {
+            x0 := calldataload(off)
+            x1 := calldataload(add(off, 32))
+        }
+        if (FrMath.mul(TOps.eq(point, s), _ropeTerms(ctx, op, s, x0, x1)) != expected) TOps.reject("rope", 0);
+        uint256 g = Channel.challenge(ctx.ch, TOps.lbl(op, "/gamma"));
+        uint256[] memory gp = new uint256[](1);
+        gp[0] = g;
+        TContext.tail(ctx, op.t[0], TOps.cat3(TOps.seg(s, 0, nht), gp, FrMath.suffix(s, nht + 1)),
+            FrMath.add(FrMath.mul(FrMath.sub(1, g), x0), FrMath.mul(g, x1)));
+    }
+
+    /// @dev ((1 - s_a) x0 + s_a x1) C(s_t, s_u) + (s_a x0 - (1 - s_a) x1) S(s_t, s_u), C and S claimed.
+    function _ropeTerms(TCtx memory ctx, TOp memory op, uint256[] memory s, uint256 x0, uint256 x1)
+        private
+        pure
+        returns (uint256)
+    {
+        uint256 nh = TOps.lg(op.p[0]);
+        uint256 nt = TOps.lg(op.p[1]);
+        uint256[] memory tu = TOps.cat(TOps.seg(s, nh, nt), FrMath.suffix(s, nh + nt + 1));
+        uint256 cv = TContext.claimCommitted(ctx, op.t[1], tu, TOps.lbl(op, "/cos"));
+        uint256 sv = TContext.claimCommitted(ctx, op.t[2], tu, TOps.lbl(op, "/sin"));
+        uint256 sA = s[nh + nt];
+        uint256 oneMinusA = FrMath.sub(1, sA);
+        uint256 xs = FrMath.add(FrMath.mul(oneMinusA, x0), FrMath.mul(sA, x1));
+        uint256 rs = FrMath.sub(FrMath.mul(sA, x0), FrMath.mul(oneMinusA, x1));
+        return FrMath.add(FrMath.mul(xs, cv), FrMath.mul(rs, sv));
+    }
+
+    /// @notice `PositionRows.reduce`: t = src, z; p = rows, table rows, dim.
+    function positionRows(TCtx memory ctx, TOp memory op, uint256[] memory point, uint256 value) internal pure {
+        uint256 rows = op.p[0];
+        uint256 nt = TOps.lg(rows);
+        uint256[] memory hi = new uint256[](TOps.lg(op.p[1]) - nt);
+        if (rows == uint256(1) << nt) {
+            TContext.tail(ctx, op.t[0], TOps.cat(hi, point), value);
+            return;
+        }
+        uint256[] memory rT = TOps.seg(point, 0, nt);
+        uint256[] memory rD = FrMath.suffix(point, nt);
+        (uint256[] memory s, uint256 expected) = Sumcheck.verify(ctx.ch, TOps.lbl(op, "/g"), TOps.lbl(op, "/r"), nt, 3, value);
+        uint256 pv = TContext.claimCommitted(ctx, op.t[0], TOps.cat3(hi, s, rD), TOps.lbl(op, "/P"));
+        if (FrMath.mul(FrMath.mul(TOps.eq(rT, s), TOps.ind(rows, s)), pv) != expected) TOps.reject("position", 0);
+    }}

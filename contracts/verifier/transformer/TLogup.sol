@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {FrMath} from "../FrMath.sol";
+import {Channel} from "../Transcript.sol";
+import {Sumcheck} from "../Sumcheck.sol";
+import {TLookup} from "./TCircuit.sol";
+import {TCtx, TContext} from "./TContext.sol";
+import {TOps} from "./TOps.sol";
+
+/// @title TLogup
+/// @notice `prover/lookup/logup.py` (verifier side) over a circuit description:
+///         `commit_inverses` (phase 2) and `run_sumchecks` (phase 3). Labels "lk<index>/...".
+library TLogup {
+    struct Ch {
+        uint256 lam;
+        uint256[] rhoW;
+        uint256 mu;
+        uint256[] rhoT;
+        uint256 nw;
+    }
+
+    /// @notice "lk<index>" followed by `suffix` (index < 100).
+    function label(uint256 index, bytes32 suffix) internal pure returns (bytes32) {
+        if (index < 10) return bytes32("lk0") | bytes32(index << 232) | (suffix >> 24);
+        return bytes32("lk00") | bytes32((index / 10) << 232) | bytes32((index % 10) << 224) | (suffix >> 32);
+    }
+
+    function commitInverses(TCtx memory ctx, TLookup memory lk) internal pure {
+        lk.beta = Channel.challenge(ctx.ch, label(lk.index, "/beta"));
+        bool pair = lk.tableKind != 0;
+        lk.gamma = pair ? Channel.challenge(ctx.ch, label(lk.index, "/gamma")) : 0;
+        bytes32 la = label(lk.index, "/A");
+        uint256[] memory commitment = ctx.c.commitment;
+        for (uint256 j = 0; j < lk.aIds.length; ++j) {
+            commitment[lk.aIds[j]] = Channel.recvG1(ctx.ch, la);
+        }
+        commitment[lk.bId] = Channel.recvG1(ctx.ch, label(lk.index, "/B"));
+        lk.sigma = Channel.recvFr(ctx.ch, label(lk.index, "/sigma"));
+    }
+
+    function runSumchecks(TCtx memory ctx, TLookup memory lk) internal pure {
+        Ch memory ch;
+        uint256[] memory nv = ctx.c.numVars;
+        for (uint256 j = 0; j < lk.colIn.length; ++j) {
+            uint256 m = nv[lk.colIn[j]];
+            if (m > ch.nw) ch.nw = m;
+        }
+        ch.lam = Channel.challenge(ctx.ch, label(lk.index, "/lambda"));
+        ch.rhoW = Channel.challenges(ctx.ch, label(lk.index, "/rho_w"), ch.nw);
+        ch.mu = Channel.challenge(ctx.ch, label(lk.index, "/mu"));
+        ch.rhoT = Channel.challenges(ctx.ch, label(lk.index, "/rho_t"), lk.bits);
+        _witnessSide(ctx, lk, ch);
+        _tableSide(ctx, lk, ch);
+    }
+
+    /// @dev Per suffix length m: the point suffix, eq(rho_w suffix, it) and 2^-(nw - m),
+    ///      computed once for all columns of that length.
+    struct Cols {
+        uint256[] point;
+        uint256[][] pts;
+        uint256[] eqs;
+        uint256[] wts;
+        bytes32 el;
+    }
+
+    function _witnessSide(TCtx memory ctx, TLookup memory lk, Ch memory ch) private pure {
+        Cols memory cs;
+        uint256 subExpected;
+        (cs.point, subExpected) =
+            Sumcheck.verify(ctx.ch, label(lk.index, "/w/g"), label(lk.index, "/w/r"), ch.nw, 3, lk.sigma);
+        cs.pts = new uint256[][](ch.nw + 1);
+        cs.eqs = new uint256[](ch.nw + 1);
+        cs.wts = new uint256[](ch.nw + 1);
+        cs.el = label(lk.index, "/eval");
+        uint256 expected;
+        uint256 lc = 1;
+        for (uint256 j = 0; j < lk.colIn.length; ++j) {
+            lc = FrMath.mul(lc, ch.lam);
+            expected = FrMath.add(expected, _column(ctx, lk, ch, cs, j, lc));
+        }
+        if (expected != subExpected) TOps.reject("lookup", lk.index);
+    }
+
+    /// @dev term_weight(1, nw, m) (a + lc eq (a (beta + key) - 1)) for column j.
+    function _column(TCtx memory ctx, TLookup memory lk, Ch memory ch, Cols memory cs, uint256 j, uint256 lc)
+        private
+        pure
+        returns (uint256)
+    {
+        uint256 m = ctx.c.numVars[lk.colIn[j]];
+        if (cs.wts[m] == 0) {
+            cs.pts[m] = FrMath.suffix(cs.point, ch.nw - m);
+            cs.eqs[m] = FrMath.eqEval(ch.rhoW, ch.nw - m, cs.pts[m], 0, m);
+            cs.wts[m] = FrMath.inv2Pow(ch.nw - m);
+        }
+        uint256[] memory p = cs.pts[m];
+        uint256 a = TContext.claimCommitted(ctx, lk.aIds[j], p, cs.el);
+        uint256 key = TContext.claimCommitted(ctx, lk.colIn[j], p, cs.el);
+        if (lk.tableKind != 0) key = FrMath.add(key, FrMath.mul(lk.gamma, TContext.claimCommitted(ctx, lk.colOut[j], p, cs.el)));
+        return FrMath.mul(cs.wts[m], _inner(a, lk.beta, key, 1, lc, cs.eqs[m]));
+    }
+
+    function _tableSide(TCtx memory ctx, TLookup memory lk, Ch memory ch) private pure {
+        (uint256[] memory point, uint256 subExpected) =
+            Sumcheck.verify(ctx.ch, label(lk.index, "/t/g"), label(lk.index, "/t/r"), lk.bits, 3, lk.sigma);
+        uint256 eqv = FrMath.eqEval(ch.rhoT, 0, point, 0, lk.bits);
+        bytes32 el = label(lk.index, "/eval");
+        uint256 b = TContext.claimCommitted(ctx, lk.bId, point, el);
+        uint256 mult = TContext.claimCommitted(ctx, lk.mult, point, el);
+        uint256 tkey = FrMath.rangeMle(point);
+        if (lk.tableKind == 1) tkey = FrMath.sub(tkey, FrMath.pow2(lk.bits - 1));
+        if (lk.tableKind != 0) tkey = FrMath.add(tkey, FrMath.mul(lk.gamma, TContext.claimCommitted(ctx, lk.tableOut, point, el)));
+        if (_inner(b, lk.beta, tkey, mult, ch.mu, eqv) != subExpected) TOps.reject("lookup", lk.index);
+    }
+
+    /// @dev x + coeff eq (x (beta + key) - minus).
+    function _inner(uint256 x, uint256 beta, uint256 key, uint256 minus, uint256 coeff, uint256 eqv)
+        private
+        pure
+        returns (uint256 v)
+    {
+        assembly ("memory-safe") {
+            let r := 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001
+            let t := addmod(mulmod(x, addmod(beta, key, r), r), sub(r, minus), r)
+            v := addmod(x, mulmod(mulmod(coeff, eqv, r), t, r), r)
+        }
+    }
+}

@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {IZkllmVerifier} from "../../IZkllmVerifier.sol";
+import {FrMath} from "../FrMath.sol";
+import {Channel} from "../Transcript.sol";
+import {Sumcheck} from "../Sumcheck.sol";
+import {Linear} from "../Ops.sol";
+import {TOp} from "./TCircuit.sol";
+import {TCtx, TContext} from "./TContext.sol";
+import {TNorm} from "./TNorm.sol";
+import {TModuleCall} from "./TransformerModules.sol";
+
+/// @title TOps
+/// @notice The verifier side of every op of `prover/ops/*.py` and `prover/transformer/views.py`
+///         a circuit description can name, dispatched by type code (`prover/circuit_desc.py`).
+///         Same transcript labels, same checks in the same order; a failed check reverts with
+///         `ProofRejected(check)`, `check` the name Python's VerificationError carries.
+library TOps {
+    uint256 internal constant RESCALE = 1;
+    uint256 internal constant RANGE_BOUND = 2;
+    uint256 internal constant LINEAR = 3;
+    uint256 internal constant LINEAR_NB = 4;
+    uint256 internal constant ADD = 5;
+    uint256 internal constant HADAMARD = 6;
+    uint256 internal constant MATMUL = 7;
+    uint256 internal constant EMBEDDING = 8;
+    uint256 internal constant ROPE = 9;
+    uint256 internal constant HEAD_SPLIT = 10;
+    uint256 internal constant HEAD_MERGE = 11;
+    uint256 internal constant KV_EXPAND = 12;
+    uint256 internal constant VT_EXPAND = 13;
+    uint256 internal constant POSITION_ROWS = 14;
+    uint256 internal constant NORM = 15;
+    uint256 internal constant SOFTMAX = 16;
+    uint256 internal constant ARGMAX = 17;
+
+    /// @notice An op type the verifier does not know (a description from a newer compiler).
+    error UnknownOp(uint256 kind);
+
+    function reject(bytes32 check, uint256) internal pure {
+        revert IZkllmVerifier.ProofRejected(check);
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    /// @notice The op's label followed by `suffix` (e.g. "L0.n1" + "/isqrt/g").
+    function lbl(TOp memory op, bytes32 suffix) internal pure returns (bytes32) {
+        return op.label | (suffix >> (op.labelLen * 8));
+    }
+
+    function seg(uint256[] memory a, uint256 start, uint256 len) internal pure returns (uint256[] memory) {
+        return FrMath.slice(a, start, len);
+    }
+
+    function cat(uint256[] memory a, uint256[] memory b) internal pure returns (uint256[] memory) {
+        return FrMath.concat(a, a.length, b);
+    }
+
+    function cat3(uint256[] memory a, uint256[] memory b, uint256[] memory c) internal pure returns (uint256[] memory) {
+        return FrMath.concat(FrMath.concat(a, a.length, b), a.length + b.length, c);
+    }
+
+    function eq(uint256[] memory a, uint256[] memory b) internal pure returns (uint256) {
+        return FrMath.eqEval(a, 0, b, 0, a.length);
+    }
+
+    function ind(uint256 count, uint256[] memory point) internal pure returns (uint256) {
+        return Linear.prefixIndicator(count, point);
+    }
+
+    /// @notice The n bits of idx, most significant first, as field elements.
+    function bitsOf(uint256 idx, uint256 n) internal pure returns (uint256[] memory out) {
+        out = new uint256[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            out[i] = (idx >> (n - 1 - i)) & 1;
+        }
+    }
+
+    function lg(uint256 n) internal pure returns (uint256) {
+        return FrMath.log2Ceil(n);
+    }
+
+    /// @notice sum_k 2^(base k) claim(ids[k], point): a value from its committed digits.
+    function digitSum(TCtx memory ctx, uint256[] memory ids, uint256 base, uint256[] memory point, bytes32 label)
+        internal
+        view
+        returns (uint256 acc)
+    {
+        for (uint256 k = 0; k < ids.length; ++k) {
+            uint256 v = TContext.claim(ctx, ids[k], point, label);
+            acc = FrMath.add(acc, FrMath.mul(FrMath.pow2(base * k), v));
+        }
+    }
+
+    // ------------------------------------------------------------------ dispatch
+
+    function reduce(TCtx memory ctx, TOp memory op, uint256 tid, uint256[] memory point, uint256 value)
+        internal
+        view
+    {
+        uint256 k = op.kind;
+        if (k == LINEAR_NB) _linearNb(ctx, op, point, value);
+        else if (k == LINEAR) _linear(ctx, op, point, value);
+        else if (k == ADD) _add(ctx, op, point, value);
+
+        else if (k == MATMUL) _matmul(ctx, op, point, value);
+        else if (k == EMBEDDING || k == ROPE || k == HADAMARD || k == POSITION_ROWS) TModuleCall.step(ctx, op, point, value);
+        else if (k == HEAD_SPLIT || k == HEAD_MERGE || k == KV_EXPAND || k == VT_EXPAND) _view(ctx, op, point, value);
+        else if (k == NORM) TNorm.reduce(ctx, op, tid, point, value);
+        else revert UnknownOp(k);
+    }
+
+    function root(TCtx memory ctx, TOp memory op) internal view {
+        uint256 k = op.kind;
+        if (k == RESCALE) rescaleRoot(ctx, op, 0);
+        else if (k == RANGE_BOUND || k == ARGMAX) TModuleCall.step(ctx, op, new uint256[](0), 0);
+        else if (k == NORM) TNorm.root(ctx, op);
+        else if (k == SOFTMAX) TModuleCall.softmax(ctx, op);
+        else revert UnknownOp(k);
+    }
+
+    // ------------------------------------------------------------------ roots
+
+    /// @notice `Rescale.root` with tids t[at..]: z, q, digits (the rest of t from at + 2, or
+    ///         the op's own digit range for a norm); p: shift, digit bits (at p[0], p[1] for a
+    ///         plain rescale). Labels "rescale/...".
+    function rescaleRoot(TCtx memory ctx, TOp memory op, uint256) internal view {
+        _rescale(ctx, op.t[0], op.t[1], op.t, 2, op.t.length - 2, op.p[0], op.p[1]);
+    }
+
+    function _rescale(TCtx memory ctx, uint256 z, uint256 q, uint256[] memory t, uint256 from, uint256 count,
+        uint256 shift, uint256 bd) internal view
+    {
+        uint256[] memory r = Channel.challenges(ctx.ch, "rescale/r", ctx.c.numVars[z]);
+        uint256 v = FrMath.mul(FrMath.pow2(shift), TContext.claim(ctx, q, r, "rescale/q"));
+        v = FrMath.add(v, digitSum(ctx, seg(t, from, count), bd, r, "rescale/digit"));
+        TContext.reduce(ctx, z, r, FrMath.sub(v, FrMath.pow2(shift - 1)));
+    }
+
+    // ------------------------------------------------------------------ reductions
+
+    /// @notice `LinearNB.reduce`: t = x, w, z; p = rows, d_in, d_out.
+    function _linearNb(TCtx memory ctx, TOp memory op, uint256[] memory point, uint256 value) private view {
+        uint256 nt = lg(op.p[0]);
+        uint256[] memory rT = seg(point, 0, nt);
+        uint256[] memory rO = FrMath.suffix(point, nt);
+        (uint256[] memory s, uint256 expected) =
+            Sumcheck.verify(ctx.ch, lbl(op, "/g"), lbl(op, "/r"), lg(op.p[1]), 2, value);
+        uint256 xv = TContext.claim(ctx, op.t[0], cat(rT, s), lbl(op, "/x"));
+        uint256 wv = TContext.claim(ctx, op.t[1], cat(rO, s), lbl(op, "/w"));
+        if (FrMath.mul(xv, wv) != expected) reject("linear", 0);
+    }
+
+    /// @notice `Linear.reduce` (with bias): t = x, w, b, z; p = rows, d_in, d_out.
+    function _linear(TCtx memory ctx, TOp memory op, uint256[] memory point, uint256 value) private view {
+        uint256 nt = lg(op.p[0]);
+        uint256[] memory rT = seg(point, 0, nt);
+        uint256[] memory rO = FrMath.suffix(point, nt);
+        uint256 bval = TContext.claim(ctx, op.t[2], rO, "linear/bias");
+        uint256 target = FrMath.sub(value, FrMath.mul(ind(op.p[0], rT), bval));
+        (uint256[] memory s, uint256 expected) = Sumcheck.verify(ctx.ch, "linear/g", "linear/r", lg(op.p[1]), 2, target);
+        uint256 xv = TContext.claim(ctx, op.t[0], cat(rT, s), "linear/x");
+        uint256 wv = TContext.claim(ctx, op.t[1], cat(rO, s), "linear/w");
+        if (FrMath.mul(xv, wv) != expected) reject("linear", 0);
+    }
+
+    /// @notice `Add.reduce`: t = x, y, z.
+    function _add(TCtx memory ctx, TOp memory op, uint256[] memory point, uint256 value) private view {
+        uint256 xv = TContext.claim(ctx, op.t[0], point, "add/x");
+        TContext.reduce(ctx, op.t[1], point, FrMath.sub(value, xv));
+    }
+
+    /// @notice `MatMul.reduce`: t = x, y, z; p = batch, rows, cols, inner.
+    function _matmul(TCtx memory ctx, TOp memory op, uint256[] memory point, uint256 value) private view {
+        uint256 nb = lg(op.p[0]);
+        (uint256[] memory s, uint256 expected) =
+            Sumcheck.verify(ctx.ch, lbl(op, "/g"), lbl(op, "/r"), nb + lg(op.p[3]), 3, value);
+        uint256[] memory sB = seg(s, 0, nb);
+        uint256 xy = _matmulClaims(ctx, op, point, s, nb);
+        if (FrMath.mul(eq(seg(point, 0, nb), sB), xy) != expected) reject("matmul", 0);
+    }
+
+    /// @dev X(s_b, r_t, s_i) Y(s_b, r_o, s_i), both claimed.
+    function _matmulClaims(TCtx memory ctx, TOp memory op, uint256[] memory point, uint256[] memory s, uint256 nb)
+        private
+        view
+        returns (uint256)
+    {
+        uint256 nt = lg(op.p[1]);
+        uint256[] memory sB = seg(s, 0, nb);
+        uint256[] memory sI = FrMath.suffix(s, nb);
+        uint256 xv = TContext.claim(ctx, op.t[0], cat3(sB, seg(point, nb, nt), sI), lbl(op, "/x"));
+        uint256 yv = TContext.claim(ctx, op.t[1], cat3(sB, FrMath.suffix(point, nb + nt), sI), lbl(op, "/y"));
+        return FrMath.mul(xv, yv);
+    }
+
+    /// @notice The zero-cost views of `views.py`: t = src, z.
+    ///         HeadSplit (heads, rows, hd): src point = r[nh:nh+nt] + r[:nh] + r[nh+nt:];
+    ///         HeadMerge (heads, rows, hd): src point = r[nt:nt+nh] + r[:nt] + r[nt+nh:];
+    ///         KVExpand (kv_heads, group): src point = r[:nh-g] + r[nh:];
+    ///         VTExpand (kv_heads, group, rows, hd): src point = r_t + r_h[:nh-g] + r_j.
+    function _view(TCtx memory ctx, TOp memory op, uint256[] memory point, uint256 value) private view {
+        uint256 k = op.kind;
+        uint256[] memory src;
+        if (k == HEAD_SPLIT) {
+            uint256 nh = lg(op.p[0]);
+            uint256 nt = lg(op.p[1]);
+            src = cat3(seg(point, nh, nt), seg(point, 0, nh), FrMath.suffix(point, nh + nt));
+        } else if (k == HEAD_MERGE) {
+            uint256 nh = lg(op.p[0]);
+            uint256 nt = lg(op.p[1]);
+            src = cat3(seg(point, nt, nh), seg(point, 0, nt), FrMath.suffix(point, nt + nh));
+        } else if (k == KV_EXPAND) {
+            uint256 nh = lg(op.p[0] * op.p[1]);
+            uint256 g = lg(op.p[1]);
+            src = cat(seg(point, 0, nh - g), FrMath.suffix(point, nh));
+        } else {
+            uint256 nh = lg(op.p[0] * op.p[1]);
+            uint256 g = lg(op.p[1]);
+            uint256 nj = lg(op.p[3]);
+            src = cat3(FrMath.suffix(point, nh + nj), seg(point, 0, nh - g), seg(point, nh, nj));
+        }
+        TContext.reduce(ctx, op.t[0], src, value);
+    }
+
+
+}
