@@ -41,6 +41,7 @@ from .ops.norm import Norm
 from .ops.rescale import Rescale
 from .ops.rope import RoPE
 from .ops.softmax import Softmax
+from .poly.mle import batch_dims, batch_vars, log2_ceil
 from .transcript import keccak256
 
 MAGIC = b"ZKCD"
@@ -52,6 +53,7 @@ KINDS = {"input": 1, "output": 2, "model": 3, "advice": 4, "table": 5, "proof": 
 # op type codes (TOps.sol has the same constants)
 RESCALE, RANGE_BOUND, LINEAR, LINEAR_NB, ADD, HADAMARD, MATMUL, EMBEDDING, ROPE = range(1, 10)
 HEAD_SPLIT, HEAD_MERGE, KV_EXPAND, VT_EXPAND, POSITION_ROWS, NORM, SOFTMAX, ARGMAX = range(10, 18)
+LAYER_SLICE, BIAS_ADD, RESIDUAL_CHAIN = range(18, 21)
 
 
 def _views():
@@ -86,8 +88,18 @@ def _hadamard(o: Hadamard):
     return HADAMARD, [o.x, o.y, o.z], [], "hadamard"
 
 
+def _nl(layers: int) -> int:
+    return log2_ceil(layers) if layers else 0
+
+
+def _pow2_group(o) -> None:
+    if o.group & (o.group - 1):
+        raise ValueError("grouped-query expansion with a group that is not a power of two has no on-chain encoder yet")
+
+
 def _matmul(o: MatMul):
-    return MATMUL, [o.x, o.y, o.z], [o.batch, o.rows, o.cols, o.inner], o.label
+    """ints: batch variables, rows, cols, inner."""
+    return MATMUL, [o.x, o.y, o.z], [batch_vars(o.batch), o.rows, o.cols, o.inner], o.label
 
 
 def _embedding(o: Embedding):
@@ -95,23 +107,38 @@ def _embedding(o: Embedding):
 
 
 def _rope(o: RoPE):
-    return ROPE, [o.x, o.cos, o.sin, o.z], [o.heads, o.rows, o.head_dim], o.label
+    """ints: batch (layer and head) variables, rows, head dim."""
+    return ROPE, [o.x, o.cos, o.sin, o.z], [batch_vars(o.heads), o.rows, o.head_dim], o.label
 
 
 def _head_split(o):
-    return HEAD_SPLIT, [o.src, o.z], [o.heads, o.rows, o.head_dim], ""
+    return HEAD_SPLIT, [o.src, o.z], [o.heads, o.rows, o.head_dim, _nl(o.layers)], ""
 
 
 def _head_merge(o):
-    return HEAD_MERGE, [o.src, o.z], [o.heads, o.rows, o.head_dim], ""
+    return HEAD_MERGE, [o.src, o.z], [o.heads, o.rows, o.head_dim, _nl(o.layers)], ""
 
 
 def _kv_expand(o):
-    return KV_EXPAND, [o.src, o.z], [o.kv_heads, o.group], ""
+    _pow2_group(o)
+    return KV_EXPAND, [o.src, o.z], [o.kv_heads, o.group, _nl(o.layers)], ""
 
 
 def _vt_expand(o):
-    return VT_EXPAND, [o.src, o.z], [o.kv_heads, o.group, o.rows, o.head_dim], ""
+    _pow2_group(o)
+    return VT_EXPAND, [o.src, o.z], [o.kv_heads, o.group, o.rows, o.head_dim, _nl(o.layers)], ""
+
+
+def _layer_slice(o):
+    return LAYER_SLICE, [o.src, o.z], [o.layer, _nl(o.layers)], ""
+
+
+def _bias_add(o):
+    return BIAS_ADD, [o.zz, o.b, o.z], [o.rows, _nl(o.layers)], o.label
+
+
+def _residual_chain(o):
+    return RESIDUAL_CHAIN, [o.x, o.x0, o.y], [o.layers], o.label
 
 
 def _position_rows(o):
@@ -124,18 +151,20 @@ def _norm(o: Norm):
     tids = [o.x, o.g, o.b, o.y, o.inv, o.m, o.z, o.c, *o.inv_digits, *o.lo_digits, *o.hi_digits,
             *o.y_digits]
     ints = [o.rows, o.dim, int(o.center), o.digit_bits, o.C, o.eps_term, o.shift,
-            len(o.inv_digits), len(o.lo_digits), len(o.hi_digits)]
+            len(o.inv_digits), len(o.lo_digits), len(o.hi_digits), o.groups]
     return NORM, tids, ints, o.label
 
 
 def _softmax(o: Softmax):
     """tids: S, P, z, d_k (K), F_k (K), then per k >= 1: g_k digits, rem_k digits; ulo, uhi;
-    ints: heads, T, K, p_out, range bits, digit bits, bound B, #g, #rem, #u digits."""
+    ints: T, K, p_out, range bits, digit bits, bound B, #g, #rem, #u digits, then the batch
+    axes (heads, or layers and heads)."""
     tids = [o.s, o.p, o.z, *o.d, *o.f]
     for k in range(1, o.num_digits):
         tids += o.g[k] + o.r[k]
     tids += o.ulo + o.uhi
-    ints = [o.heads, o.T, o.num_digits, o.p_out, o.range_bits, o.digit_bits, o.bound, o.n_g, o.n_rem, o.n_u]
+    ints = [o.T, o.num_digits, o.p_out, o.range_bits, o.digit_bits, o.bound, o.n_g, o.n_rem, o.n_u,
+            *batch_dims(o.heads)]
     return SOFTMAX, tids, ints, "softmax"
 
 
@@ -149,7 +178,8 @@ def encoders() -> dict[type, Callable]:
             Add: _add, Hadamard: _hadamard, MatMul: _matmul, Embedding: _embedding, RoPE: _rope,
             v.HeadSplit: _head_split, v.HeadMerge: _head_merge, v.KVExpand: _kv_expand,
             v.VTExpand: _vt_expand, v.PositionRows: _position_rows, Norm: _norm, Softmax: _softmax,
-            Argmax: _argmax}
+            Argmax: _argmax, v.LayerSlice: _layer_slice, v.BiasAdd: _bias_add,
+            v.ResidualChain: _residual_chain}
 
 
 def _int(v: int) -> bytes:
@@ -181,7 +211,8 @@ def describe(circuit, model_header_hash: bytes = b"\0" * 32) -> bytes:
 
     enc = encoders()
     listed = [o for o in circuit.ops if hasattr(o, "reduce") or hasattr(o, "root")]
-    index = {id(o): i for i, o in enumerate(listed)}
+    listed += [r for r in circuit.roots if not any(r is o for o in listed)]
+    index = {id(o): i for i, o in enumerate(listed)}  # the ops outlive this call
     producer_of = {name: index[id(o)] + 1 for name, o in circuit.producers.items()}
     out = bytearray(MAGIC + bytes([VERSION]))
     out += circuit.digest() + bytes(model_header_hash) + struct.pack(">I", circuit.rows)

@@ -111,20 +111,24 @@ contract TransformerVerifier is KeyedVerifier {
         if (c.maxNumVars > keyNumVars) revert CircuitTooLarge(c.maxNumVars, keyNumVars);
     }
 
-    function _parse(bytes32 proofCircuit) private view returns (TCircuit memory) {
-        (bool ok, bytes memory ret) =
-            circuits.staticcall(abi.encodeCall(TransformerCircuits.description, (proofCircuit)));
-        if (!ok) {
-            assembly ("memory-safe") {
-                revert(add(ret, 32), mload(ret))
-            }
-        }
-        bytes memory d = abi.decode(ret, (bytes));
-        uint256 ptr;
+    /// @notice The registered description of `proofCircuit`, parsed by the registry straight
+    ///         into this call's memory (`TransformerCircuits.parsed`).
+    function _parse(bytes32 proofCircuit) private view returns (TCircuit memory c) {
+        address reg = circuits;
+        bool ok;
         assembly ("memory-safe") {
-            ptr := add(d, 32)
+            let base := mload(0x40)
+            mstore(base, shl(224, 0x06599d36)) // parsed(bytes32,uint256)
+            mstore(add(base, 4), proofCircuit)
+            mstore(add(base, 36), base)
+            ok := staticcall(gas(), reg, base, 68, 0, 0)
+            let size := returndatasize()
+            returndatacopy(base, 0, size)
+            if iszero(ok) { revert(base, size) }
+            if lt(size, 64) { revert(0, 0) }
+            c := mload(add(base, sub(size, 64)))
+            mstore(0x40, mload(add(base, sub(size, 32))))
         }
-        return TDescription.parse(ptr, d.length);
     }
 
     /// @notice The statement's words: the tokens and exactly one next token, each < r.

@@ -106,7 +106,7 @@ library TLeafOps {
 
     /// @notice `RoPE.reduce`: t = x, cos, sin, z; p = heads, rows, head_dim.
     function rope(TCtx memory ctx, TOp memory op, uint256[] memory point, uint256 value) internal pure {
-        uint256 nht = TOps.lg(op.p[0]) + TOps.lg(op.p[1]);
+        uint256 nht = op.p[0] + TOps.lg(op.p[1]);
         (uint256[] memory s, uint256 expected) =
             Sumcheck.verify(ctx.ch, TOps.lbl(op, "/g"), TOps.lbl(op, "/r"), nht + TOps.lg(op.p[2]), 3, value);
         uint256 off = Channel.recvFrs(ctx.ch, TOps.lbl(op, "/x"), 2);
@@ -130,7 +130,7 @@ library TLeafOps {
         pure
         returns (uint256)
     {
-        uint256 nh = TOps.lg(op.p[0]);
+        uint256 nh = op.p[0];
         uint256 nt = TOps.lg(op.p[1]);
         uint256[] memory tu = TOps.cat(TOps.seg(s, nh, nt), FrMath.suffix(s, nh + nt + 1));
         uint256 cv = TContext.claimCommitted(ctx, op.t[1], tu, TOps.lbl(op, "/cos"));
@@ -156,4 +156,24 @@ library TLeafOps {
         (uint256[] memory s, uint256 expected) = Sumcheck.verify(ctx.ch, TOps.lbl(op, "/g"), TOps.lbl(op, "/r"), nt, 3, value);
         uint256 pv = TContext.claimCommitted(ctx, op.t[0], TOps.cat3(hi, s, rD), TOps.lbl(op, "/P"));
         if (FrMath.mul(FrMath.mul(TOps.eq(rT, s), TOps.ind(rows, s)), pv) != expected) TOps.reject("position", 0);
-    }}
+    }
+    /// @notice `BiasAdd.reduce`: t = zz, b, z; p = rows, nl. z = zz + [t < rows] b.
+    function biasAdd(TCtx memory ctx, TOp memory op, uint256[] memory point, uint256 value) internal pure {
+        uint256 nl = op.p[1];
+        uint256 nt = TOps.lg(op.p[0]);
+        uint256 bv = TContext.claimCommitted(ctx, op.t[1], TOps.cat(TOps.seg(point, 0, nl), FrMath.suffix(point, nl + nt)),
+            TOps.lbl(op, "/b"));
+        TContext.tail(ctx, op.t[0], point, FrMath.sub(value, FrMath.mul(TOps.ind(op.p[0], TOps.seg(point, nl, nt)), bv)));
+    }
+
+    /// @notice `Rescale.root`: t = z, q, digits; p = shift, digit bits; label "rescale". At a
+    ///         fresh point z(r) = 2^S q(r) + sum_k 2^(b k) d_k(r) - 2^(S-1), handed on to z.
+    function rescale(TCtx memory ctx, TOp memory op) internal pure {
+        uint256 z = op.t[0];
+        uint256 shift = op.p[0];
+        uint256[] memory r = Channel.challenges(ctx.ch, "rescale/r", ctx.c.numVars[z]);
+        uint256 v = FrMath.mul(FrMath.pow2(shift), TContext.claimCommitted(ctx, op.t[1], r, "rescale/q"));
+        v = FrMath.add(v, _sum(ctx, TOps.seg(op.t, 2, op.t.length - 2), op.p[1], r, "rescale/digit"));
+        TContext.tail(ctx, z, r, FrMath.sub(v, FrMath.pow2(shift - 1)));
+    }
+}

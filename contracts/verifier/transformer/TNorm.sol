@@ -7,12 +7,14 @@ import {Sumcheck} from "../Sumcheck.sol";
 import {TOp} from "./TCircuit.sol";
 import {TCtx, TContext} from "./TContext.sol";
 import {TOps} from "./TOps.sol";
+import {TModuleCall} from "./TransformerModules.sol";
 
 /// @title TNorm
 /// @notice `prover/ops/norm.py` Norm (RMSNorm and LayerNorm), verifier side.
 ///         t: x, g, b (NONE for RMSNorm), y, inv, m, z, c (= x for RMSNorm), inv digits,
 ///            lo digits, hi digits, y digits;
-///         p: rows, dim, center, digit bits, C, eps term, shift, #inv, #lo, #hi digits.
+///         p: rows, dim, center, digit bits, C, eps term, shift, #inv, #lo, #hi digits, layer
+///            groups (0: x is (T, d); L: x is a stack (L, T, d) with per-layer gains and biases).
 library TNorm {
     uint256 private constant X = 0;
     uint256 private constant G = 1;
@@ -26,14 +28,30 @@ library TNorm {
 
     /// @notice `Norm.root`: the inverse-square-root inequalities at a fresh point, then the
     ///         output rescale.
+    /// @dev Layer bits of a stacked input (0 if none).
+    function _ng(TOp memory op) private pure returns (uint256) {
+        return op.p[10] == 0 ? 0 : TOps.lg(op.p[10]);
+    }
+
+    /// @dev Row variables: the layer bits, then the row bits.
+    function _nt(TOp memory op) private pure returns (uint256) {
+        return _ng(op) + TOps.lg(op.p[0]);
+    }
+
+    /// @dev `batch_indicator(row_shape, r)`: [layer < L][row < T] on the row variables.
+    function _rowInd(TOp memory op, uint256[] memory r) private pure returns (uint256) {
+        uint256 ng = _ng(op);
+        uint256 v = TOps.ind(op.p[0], FrMath.suffix(r, ng));
+        return ng == 0 ? v : FrMath.mul(v, TOps.ind(op.p[10], TOps.seg(r, 0, ng)));
+    }
+
     function root(TCtx memory ctx, TOp memory op) internal view {
-        uint256 nt = TOps.lg(op.p[0]);
+        uint256 nt = _nt(op);
         uint256[] memory r = Channel.challenges(ctx.ch, TOps.lbl(op, "/r"), nt);
         uint256 rho = Channel.challenge(ctx.ch, TOps.lbl(op, "/rho"));
         uint256 claimV = _slacks(ctx, op, r, rho);
         _isqrt(ctx, op, r, rho, claimV);
-        uint256 from = DIGITS + op.p[7] + op.p[8] + op.p[9];
-        TOps._rescale(ctx, op.t[Z], op.t[Y], op.t, from, op.t.length - from, op.p[6], op.p[3]);
+        TModuleCall.step(ctx, _rescaleOp(op), new uint256[](0), 0);
     }
 
     /// @dev inv(r) against its digits, then lo + rho hi - C + rho (C + 1) from the slack digits.
@@ -61,6 +79,24 @@ library TNorm {
         if (FrMath.mul(FrMath.mul(TOps.eq(r, s), mS), poly) != expected) TOps.reject("norm-isqrt", 0);
     }
 
+    /// @dev The norm's output `Rescale` (z, y, y digits; shift, digit bits) as an op.
+    function _rescaleOp(TOp memory op) private pure returns (TOp memory rs) {
+        uint256 from = DIGITS + op.p[7] + op.p[8] + op.p[9];
+        uint256 n = op.t.length - from;
+        rs.kind = TOps.RESCALE;
+        rs.t = new uint256[](n + 2);
+        rs.t[0] = op.t[Z];
+        rs.t[1] = op.t[Y];
+        for (uint256 i = 0; i < n; ++i) {
+            rs.t[2 + i] = op.t[from + i];
+        }
+        rs.p = new uint256[](2);
+        rs.p[0] = op.p[6];
+        rs.p[1] = op.p[3];
+        rs.label = "rescale";
+        rs.labelLen = 7;
+    }
+
     function reduce(TCtx memory ctx, TOp memory op, uint256 tid, uint256[] memory point, uint256 value)
         internal view
     {
@@ -70,26 +106,31 @@ library TNorm {
     }
 
     function _reduceZ(TCtx memory ctx, TOp memory op, uint256[] memory point, uint256 value) private view {
-        uint256 nt = TOps.lg(op.p[0]);
+        uint256 nt = _nt(op);
         uint256 ni = TOps.lg(op.p[1]);
         uint256 target = value;
         if (op.p[2] == 1) {
-            uint256 bv = TContext.claim(ctx, op.t[B], FrMath.suffix(point, nt), TOps.lbl(op, "/bias"));
-            uint256 sh = FrMath.mul(FrMath.pow2(op.p[6]), TOps.ind(op.p[0], TOps.seg(point, 0, nt)));
+            uint256[] memory bp = TOps.cat(TOps.seg(point, 0, _ng(op)), FrMath.suffix(point, nt));
+            uint256 bv = TContext.claim(ctx, op.t[B], bp, TOps.lbl(op, "/bias"));
+            uint256 sh = FrMath.mul(FrMath.pow2(op.p[6]), _rowInd(op, TOps.seg(point, 0, nt)));
             target = FrMath.sub(value, FrMath.mul(sh, bv));
         }
         (uint256[] memory s, uint256 expected) =
             Sumcheck.verify(ctx.ch, TOps.lbl(op, "/out/g"), TOps.lbl(op, "/out/r"), nt + ni, 4, target);
+        if (FrMath.mul(TOps.eq(point, s), _outClaims(ctx, op, s, nt)) != expected) TOps.reject("norm-output", 0);
+    }
+
+    /// @dev c(s) g(s_layer, s_i) inv(s_rows), all claimed.
+    function _outClaims(TCtx memory ctx, TOp memory op, uint256[] memory s, uint256 nt) private view returns (uint256) {
         uint256 cv = TContext.claim(ctx, op.t[C], s, TOps.lbl(op, "/c"));
-        uint256 gv = TContext.claim(ctx, op.t[G], FrMath.suffix(s, nt), TOps.lbl(op, "/gain"));
+        uint256[] memory gp = TOps.cat(TOps.seg(s, 0, _ng(op)), FrMath.suffix(s, nt));
+        uint256 gv = TContext.claim(ctx, op.t[G], gp, TOps.lbl(op, "/gain"));
         uint256 iv = TContext.claim(ctx, op.t[INV], TOps.seg(s, 0, nt), TOps.lbl(op, "/inv"));
-        if (FrMath.mul(FrMath.mul(FrMath.mul(TOps.eq(point, s), cv), gv), iv) != expected) {
-            TOps.reject("norm-output", 0);
-        }
+        return FrMath.mul(FrMath.mul(cv, gv), iv);
     }
 
     function _reduceM(TCtx memory ctx, TOp memory op, uint256[] memory point, uint256 value) private view {
-        uint256 nt = TOps.lg(op.p[0]);
+        uint256 nt = _nt(op);
         uint256 ni = TOps.lg(op.p[1]);
         uint256 target = FrMath.sub(value, op.p[5] % FrMath.R);
         (uint256[] memory u, uint256 expected) =
@@ -101,7 +142,7 @@ library TNorm {
     }
 
     function _reduceC(TCtx memory ctx, TOp memory op, uint256[] memory point, uint256 value) private view {
-        uint256 nt = TOps.lg(op.p[0]);
+        uint256 nt = _nt(op);
         uint256 ni = TOps.lg(op.p[1]);
         uint256 xa = TContext.claim(ctx, op.t[X], point, TOps.lbl(op, "/x"));
         uint256[] memory half = new uint256[](ni);

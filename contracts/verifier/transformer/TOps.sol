@@ -34,6 +34,9 @@ library TOps {
     uint256 internal constant NORM = 15;
     uint256 internal constant SOFTMAX = 16;
     uint256 internal constant ARGMAX = 17;
+    uint256 internal constant LAYER_SLICE = 18;
+    uint256 internal constant BIAS_ADD = 19;
+    uint256 internal constant RESIDUAL_CHAIN = 20;
 
     /// @notice An op type the verifier does not know (a description from a newer compiler).
     error UnknownOp(uint256 kind);
@@ -105,38 +108,23 @@ library TOps {
         else if (k == ADD) _add(ctx, op, point, value);
 
         else if (k == MATMUL) _matmul(ctx, op, point, value);
-        else if (k == EMBEDDING || k == ROPE || k == HADAMARD || k == POSITION_ROWS) TModuleCall.step(ctx, op, point, value);
-        else if (k == HEAD_SPLIT || k == HEAD_MERGE || k == KV_EXPAND || k == VT_EXPAND) _view(ctx, op, point, value);
+        else if (k == EMBEDDING || k == ROPE || k == HADAMARD || k == POSITION_ROWS || k == BIAS_ADD) {
+            TModuleCall.step(ctx, op, point, value);
+        }
+        else if (k >= HEAD_SPLIT && k <= VT_EXPAND || k == LAYER_SLICE) _view(ctx, op, point, value);
         else if (k == NORM) TNorm.reduce(ctx, op, tid, point, value);
         else revert UnknownOp(k);
     }
 
     function root(TCtx memory ctx, TOp memory op) internal view {
         uint256 k = op.kind;
-        if (k == RESCALE) rescaleRoot(ctx, op, 0);
-        else if (k == RANGE_BOUND || k == ARGMAX) TModuleCall.step(ctx, op, new uint256[](0), 0);
+        if (k == RESCALE || k == RANGE_BOUND || k == ARGMAX || k == SOFTMAX) TModuleCall.step(ctx, op, new uint256[](0), 0);
         else if (k == NORM) TNorm.root(ctx, op);
-        else if (k == SOFTMAX) TModuleCall.softmax(ctx, op);
+        else if (k == RESIDUAL_CHAIN) _residualChain(ctx, op);
         else revert UnknownOp(k);
     }
 
     // ------------------------------------------------------------------ roots
-
-    /// @notice `Rescale.root` with tids t[at..]: z, q, digits (the rest of t from at + 2, or
-    ///         the op's own digit range for a norm); p: shift, digit bits (at p[0], p[1] for a
-    ///         plain rescale). Labels "rescale/...".
-    function rescaleRoot(TCtx memory ctx, TOp memory op, uint256) internal view {
-        _rescale(ctx, op.t[0], op.t[1], op.t, 2, op.t.length - 2, op.p[0], op.p[1]);
-    }
-
-    function _rescale(TCtx memory ctx, uint256 z, uint256 q, uint256[] memory t, uint256 from, uint256 count,
-        uint256 shift, uint256 bd) internal view
-    {
-        uint256[] memory r = Channel.challenges(ctx.ch, "rescale/r", ctx.c.numVars[z]);
-        uint256 v = FrMath.mul(FrMath.pow2(shift), TContext.claim(ctx, q, r, "rescale/q"));
-        v = FrMath.add(v, digitSum(ctx, seg(t, from, count), bd, r, "rescale/digit"));
-        TContext.reduce(ctx, z, r, FrMath.sub(v, FrMath.pow2(shift - 1)));
-    }
 
     // ------------------------------------------------------------------ reductions
 
@@ -173,7 +161,7 @@ library TOps {
 
     /// @notice `MatMul.reduce`: t = x, y, z; p = batch, rows, cols, inner.
     function _matmul(TCtx memory ctx, TOp memory op, uint256[] memory point, uint256 value) private view {
-        uint256 nb = lg(op.p[0]);
+        uint256 nb = op.p[0];
         (uint256[] memory s, uint256 expected) =
             Sumcheck.verify(ctx.ch, lbl(op, "/g"), lbl(op, "/r"), nb + lg(op.p[3]), 3, value);
         uint256[] memory sB = seg(s, 0, nb);
@@ -195,34 +183,83 @@ library TOps {
         return FrMath.mul(xv, yv);
     }
 
-    /// @notice The zero-cost views of `views.py`: t = src, z.
+    /// @notice The zero-cost views of `views.py`: t = src, z; the last param is nl, the layer
+    ///         bits passed through in front (LayerSlice: the layer index, then nl).
     ///         HeadSplit (heads, rows, hd): src point = r[nh:nh+nt] + r[:nh] + r[nh+nt:];
     ///         HeadMerge (heads, rows, hd): src point = r[nt:nt+nh] + r[:nt] + r[nt+nh:];
-    ///         KVExpand (kv_heads, group): src point = r[:nh-g] + r[nh:];
-    ///         VTExpand (kv_heads, group, rows, hd): src point = r_t + r_h[:nh-g] + r_j.
+    ///         KVExpand (kv_heads, group): src point = r[:nkv] + r[nh:] (power-of-two groups);
+    ///         VTExpand (kv_heads, group, rows, hd): src point = r_t + r_h[:nkv] + r_j;
+    ///         LayerSlice (layer): src point = bits(layer) + r.
     function _view(TCtx memory ctx, TOp memory op, uint256[] memory point, uint256 value) private view {
         uint256 k = op.kind;
+        uint256[] memory p = op.p;
+        uint256 nl = p[p.length - 1];
+        if (k == LAYER_SLICE) {
+            TContext.reduce(ctx, op.t[0], cat(bitsOf(p[0], nl), point), value);
+            return;
+        }
+        uint256[] memory r = FrMath.suffix(point, nl);
         uint256[] memory src;
         if (k == HEAD_SPLIT) {
-            uint256 nh = lg(op.p[0]);
-            uint256 nt = lg(op.p[1]);
-            src = cat3(seg(point, nh, nt), seg(point, 0, nh), FrMath.suffix(point, nh + nt));
+            uint256 nh = lg(p[0]);
+            uint256 nt = lg(p[1]);
+            src = cat3(seg(r, nh, nt), seg(r, 0, nh), FrMath.suffix(r, nh + nt));
         } else if (k == HEAD_MERGE) {
-            uint256 nh = lg(op.p[0]);
-            uint256 nt = lg(op.p[1]);
-            src = cat3(seg(point, nt, nh), seg(point, 0, nt), FrMath.suffix(point, nt + nh));
+            uint256 nh = lg(p[0]);
+            uint256 nt = lg(p[1]);
+            src = cat3(seg(r, nt, nh), seg(r, 0, nt), FrMath.suffix(r, nt + nh));
         } else if (k == KV_EXPAND) {
-            uint256 nh = lg(op.p[0] * op.p[1]);
-            uint256 g = lg(op.p[1]);
-            src = cat(seg(point, 0, nh - g), FrMath.suffix(point, nh));
+            src = cat(seg(r, 0, lg(p[0])), FrMath.suffix(r, lg(p[0] * p[1])));
         } else {
-            uint256 nh = lg(op.p[0] * op.p[1]);
-            uint256 g = lg(op.p[1]);
-            uint256 nj = lg(op.p[3]);
-            src = cat3(FrMath.suffix(point, nh + nj), seg(point, 0, nh - g), seg(point, nh, nj));
+            uint256 nh = lg(p[0] * p[1]);
+            uint256 nj = lg(p[3]);
+            src = cat3(FrMath.suffix(r, nh + nj), seg(r, 0, lg(p[0])), seg(r, nh, nj));
         }
-        TContext.reduce(ctx, op.t[0], src, value);
+        TContext.reduce(ctx, op.t[0], cat(seg(point, 0, nl), src), value);
     }
 
+    /// @notice `ResidualChain.root`: t = X, x0, Y; p = layers. X(r_l, r) - eq(r_l, 0) x0(r)
+    ///         = sum_m next(r_l, m) [m < L-1] Y(m, r), one degree-3 sumcheck over the layer bits.
+    function _residualChain(TCtx memory ctx, TOp memory op) private view {
+        uint256 layers = op.p[0];
+        uint256 nl = lg(layers);
+        uint256[] memory r = Channel.challenges(ctx.ch, lbl(op, "/r"), ctx.c.numVars[op.t[0]]);
+        uint256 xv = TContext.claim(ctx, op.t[0], r, lbl(op, "/x"));
+        uint256 x0v = TContext.claim(ctx, op.t[1], FrMath.suffix(r, nl), lbl(op, "/x0"));
+        uint256 target = FrMath.sub(xv, FrMath.mul(eq(seg(r, 0, nl), new uint256[](nl)), x0v));
+        if (layers == 1) {
+            if (target != 0) reject("residual-chain", 0);
+            return;
+        }
+        (uint256[] memory s, uint256 expected) = Sumcheck.verify(ctx.ch, lbl(op, "/g"), lbl(op, "/r"), nl, 3, target);
+        if (_chainFinal(ctx, op, r, s) != expected) reject("residual-chain", 0);
+    }
 
+    /// @dev next(r_l, s) [s < L-1] Y(s, r_rest), Y claimed.
+    function _chainFinal(TCtx memory ctx, TOp memory op, uint256[] memory r, uint256[] memory s)
+        private
+        view
+        returns (uint256)
+    {
+        uint256 nl = s.length;
+        uint256 yv = TContext.claim(ctx, op.t[2], cat(s, FrMath.suffix(r, nl)), lbl(op, "/y"));
+        return FrMath.mul(FrMath.mul(nextEval(seg(r, 0, nl), s), ind(op.p[0] - 1, s)), yv);
+    }
+
+    /// @notice `mle.next_eval(a, b)`: MLE of [int(a) = int(b) + 1], O(n).
+    function nextEval(uint256[] memory a, uint256[] memory b) internal pure returns (uint256 acc) {
+        uint256 n = a.length;
+        uint256[] memory hi = new uint256[](n + 1);
+        hi[0] = 1;
+        for (uint256 i = 0; i < n; ++i) {
+            hi[i + 1] = FrMath.mul(hi[i], FrMath.eqEval(a, i, b, i, 1));
+        }
+        uint256 low = 1;
+        for (uint256 i = n; i > 0; --i) {
+            uint256 ai = a[i - 1];
+            uint256 bi = b[i - 1];
+            acc = FrMath.add(acc, FrMath.mul(FrMath.mul(FrMath.mul(hi[i - 1], ai), FrMath.sub(1, bi)), low));
+            low = FrMath.mul(FrMath.mul(low, bi), FrMath.sub(1, ai));
+        }
+    }
 }

@@ -11,7 +11,8 @@ import {TOps} from "./TOps.sol";
 /// @title TSoftmax
 /// @notice `prover/ops/softmax.py` Softmax.root (zkAttn), verifier side.
 ///         t: S, P, z, d_k (K), F_k (K), per k >= 1: g_k digits, rem_k digits; ulo, uhi;
-///         p: heads, T, K, p_out, range bits, digit bits, bound B, #g, #rem, #u digits.
+///         p: T, K, p_out, range bits, digit bits, bound B, #g, #rem, #u digits, then the
+///            batch axes (heads, or layers and heads).
 library TSoftmax {
     struct V {
         uint256 nh;
@@ -35,12 +36,14 @@ library TSoftmax {
     /// @dev Every tensor of the op is committed (the caller checks), so claims are recorded.
     function root(TCtx memory ctx, TOp memory op) internal pure {
         V memory v;
-        v.nh = TOps.lg(op.p[0]);
-        v.nt = TOps.lg(op.p[1]);
-        v.k = op.p[2];
-        v.rb = op.p[4];
-        v.nG = op.p[7];
-        v.nRem = op.p[8];
+        for (uint256 i = 9; i < op.p.length; ++i) {
+            v.nh += TOps.lg(op.p[i]);
+        }
+        v.nt = TOps.lg(op.p[0]);
+        v.k = op.p[1];
+        v.rb = op.p[3];
+        v.nG = op.p[6];
+        v.nRem = op.p[7];
         uint256 n = v.nh + 2 * v.nt;
         uint256[] memory r = Channel.challenges(ctx.ch, "softmax/r", n);
         v.al = FrMath.powers(Channel.challenge(ctx.ch, "softmax/alpha"), v.k + 1);
@@ -55,7 +58,7 @@ library TSoftmax {
         uint256 k = v.k;
         v.sv = TContext.claimCommitted(ctx, t[0], v.s, "softmax/S");
         v.zv = TContext.claimCommitted(ctx, t[2], TOps.seg(v.s, 0, v.nh + v.nt), "softmax/z");
-        v.dv = _sum(ctx, TOps.seg(t, 3, k), op.p[5], v.s, "softmax/d");
+        v.dv = _sum(ctx, TOps.seg(t, 3, k), op.p[4], v.s, "softmax/d");
         v.fv = new uint256[](k);
         for (uint256 i = 0; i < k; ++i) {
             v.fv[i] = TContext.claimCommitted(ctx, t[3 + k + i], v.s, "softmax/F");
@@ -77,11 +80,11 @@ library TSoftmax {
     /// @dev M A + L + sum_k alpha^k G_{k-1} F_k at the sumcheck's point.
     function _relation(TOp memory op, V memory v) private pure returns (uint256) {
         uint256 k = v.k;
-        uint256 one = FrMath.pow2(op.p[3]);
-        uint256 half = FrMath.pow2(op.p[3] - 1);
+        uint256 one = FrMath.pow2(op.p[2]);
+        uint256 half = FrMath.pow2(op.p[2] - 1);
         uint256 mv = FrMath.mul(
-            TOps.ind(op.p[0], TOps.seg(v.s, 0, v.nh)),
-            causalMask(op.p[1], TOps.seg(v.s, v.nh, v.nt), FrMath.suffix(v.s, v.nh + v.nt))
+            _batchInd(op, v.s),
+            causalMask(op.p[0], TOps.seg(v.s, v.nh, v.nt), FrMath.suffix(v.s, v.nh + v.nt))
         );
         uint256 av = FrMath.sub(FrMath.sub(FrMath.add(v.dv, v.sv), v.zv), FrMath.mul(v.al[k], v.gv[k - 1]));
         uint256 lv = FrMath.mul(v.al[k], v.pv);
@@ -104,15 +107,27 @@ library TSoftmax {
         }
         uint256 psum = FrMath.mul(FrMath.pow2(nt), TContext.claimCommitted(ctx, op.t[1], TOps.cat(rr, half), "softmax/Psum"));
         uint256 uBase = 3 + 2 * v.k + (v.k - 1) * (v.nG + v.nRem);
-        uint256 nU = op.p[9];
+        uint256 nU = op.p[8];
         uint256 ulo = _sum(ctx, TOps.seg(op.t, uBase, nU), v.rb, rr, "softmax/u");
         uint256 uhi = _sum(ctx, TOps.seg(op.t, uBase + nU, nU), v.rb, rr, "softmax/u");
-        uint256 indv = FrMath.mul(TOps.ind(op.p[0], TOps.seg(rr, 0, nh)), TOps.ind(op.p[1], FrMath.suffix(rr, nh)));
-        uint256 bound = op.p[6];
-        uint256 one = FrMath.pow2(op.p[3]);
+        uint256 indv = FrMath.mul(_batchInd(op, rr), TOps.ind(op.p[0], FrMath.suffix(rr, nh)));
+        uint256 bound = op.p[5];
+        uint256 one = FrMath.pow2(op.p[2]);
         bool bad = FrMath.sub(FrMath.sub(psum, FrMath.mul(indv, FrMath.sub(one, bound))), ulo) != 0
             || FrMath.sub(FrMath.add(ulo, uhi), FrMath.mul(FrMath.mul(2, bound), indv)) != 0;
         if (bad) TOps.reject("softmax-rowsum", 0);
+    }
+
+    /// @dev `mle.batch_indicator(axes, point)`: the product over the batch axes of the prefix
+    ///      indicator of each axis on its coordinates (the leading ones of `point`).
+    function _batchInd(TOp memory op, uint256[] memory point) private pure returns (uint256 acc) {
+        acc = 1;
+        uint256 off;
+        for (uint256 i = 9; i < op.p.length; ++i) {
+            uint256 k = TOps.lg(op.p[i]);
+            acc = FrMath.mul(acc, TOps.ind(op.p[i], TOps.seg(point, off, k)));
+            off += k;
+        }
     }
 
     /// @dev sum_k 2^(base k) claim(ids[k], point).

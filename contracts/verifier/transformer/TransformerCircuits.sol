@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
-import {TDescription} from "./TCircuit.sol";
+import {TCircuit, TDescription} from "./TCircuit.sol";
 
 /// @title TransformerCircuits
 /// @notice The circuit descriptions (`prover/circuit_desc.py`) a `TransformerVerifier` may
@@ -66,8 +66,32 @@ contract TransformerCircuits {
         return _circuits[circuitDigest].descriptionHash;
     }
 
+    /// @notice The description of `circuitDigest` parsed into a `TCircuit` laid out in memory
+    ///         from address `base` on, returned raw: the memory image [base, end) followed by
+    ///         two words, the address of the `TCircuit` and `end`. A caller whose free memory
+    ///         starts at `base` copies the image there and uses it as is (every pointer in it is
+    ///         absolute), so the verifier carries no parser.
+    function parsed(bytes32 circuitDigest, uint256 base) external view {
+        if (base < 0x80) revert UnknownCircuit(circuitDigest);
+        assembly ("memory-safe") {
+            mstore(0x40, base)
+        }
+        bytes memory d = description(circuitDigest);
+        uint256 ptr;
+        assembly ("memory-safe") {
+            ptr := add(d, 32)
+        }
+        TCircuit memory c = TDescription.parse(ptr, d.length);
+        assembly ("memory-safe") {
+            let end := mload(0x40)
+            mstore(end, c)
+            mstore(add(end, 32), end)
+            return(base, add(sub(end, base), 64))
+        }
+    }
+
     /// @notice The description registered for `circuitDigest`.
-    function description(bytes32 circuitDigest) external view returns (bytes memory d) {
+    function description(bytes32 circuitDigest) public view returns (bytes memory d) {
         Stored storage st = _circuits[circuitDigest];
         uint256 len = st.size;
         if (len == 0) revert UnknownCircuit(circuitDigest);

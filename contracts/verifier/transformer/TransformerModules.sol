@@ -8,34 +8,8 @@ import {TLogup} from "./TLogup.sol";
 import {TLeafOps} from "./TLeafOps.sol";
 import {TOps} from "./TOps.sol";
 
-/// @notice What a module step returns: the transcript state after it, the bytes of the
-///         field-element stream it read, and its claims in order (points deduplicated:
-///         claim k is on tids[k] at pts[pidx[k]] with value values[k]).
-struct StepClaims {
-    bytes32 state;
-    uint256 used;
-    uint256[] tids;
-    uint256[] pidx;
-    uint256[][] pts;
-    uint256[] values;
-    bool hasTail;
-    uint256 tailTid;
-    uint256[] tailPoint;
-    uint256 tailValue;
-}
-
-/// @notice The input of an op step: the op, num_vars of each of its tensors (aligned with
-///         op.t), the claim being reduced (empty point for a root) and the statement words.
-struct StepIn {
-    bytes32 state;
-    bytes frs;
-    TOp op;
-    uint256[] tNumVars;
-    uint256[] point;
-    uint256 value;
-    uint256[] tokens;
-    uint256 next;
-}
+/// @dev The op type code of a lookup's two sumchecks as a module step (`TModuleCall.lookup`).
+uint256 constant LOOKUP = 0xff;
 
 /// @title TransformerModules
 /// @notice The steps of the transformer verifier whose claims are all on committed tensors
@@ -45,22 +19,19 @@ struct StepIn {
 ///         and the op: it returns the new state and the claims for the caller to record, so the
 ///         transcript and the claim order are exactly those of running it inline.
 contract TransformerModules {
-    function softmaxRoot(bytes32 state, bytes calldata frs, TOp calldata opc)
-        external
-        pure
-        returns (StepClaims memory)
-    {
-        TCtx memory ctx = _ctx(state, frs);
-        TOp memory op = opc;
-        TSoftmax.root(ctx, op);
-        return _out(ctx, frs);
-    }
 
-    /// @notice Embedding, RoPE, Hadamard, PositionRows reductions; RangeBound, Argmax roots.
-    function opStep(StepIn calldata inp) external pure returns (StepClaims memory) {
-        TCtx memory ctx = _opCtx(inp);
-        _dispatch(ctx, inp.op, inp.point, inp.value);
-        return _out(ctx, inp.frs);
+    /// @notice One step: the Embedding, RoPE, Hadamard, PositionRows and BiasAdd reductions;
+    ///         the Rescale, RangeBound, Argmax and Softmax roots; a lookup's sumchecks.
+    /// @notice Runs one step. `input` (32-byte words): transcript state, op type, label
+    ///         length, label, [n, op tensor ids], [n, op ints], [n, num_vars of each op tensor],
+    ///         [n, the claim's point] (empty for a root), the claim's value, [n, tokens], the
+    ///         next token, then the raw field elements the step may read. Output (words): state,
+    ///         bytes read, n, n x (tensor id, point index, value), the distinct points as
+    ///         [length, coordinates], has-tail, tail tensor, tail value, [length, tail point].
+    function run(bytes calldata input) external pure returns (bytes memory) {
+        (TCtx memory ctx, TOp memory op, uint256[] memory point, uint256 value) = _decode(input);
+        _dispatch(ctx, op, point, value);
+        return _encode(ctx);
     }
 
     function _dispatch(TCtx memory ctx, TOp memory op, uint256[] memory point, uint256 value) private pure {
@@ -71,79 +42,99 @@ contract TransformerModules {
         else if (k == TOps.POSITION_ROWS) TLeafOps.positionRows(ctx, op, point, value);
         else if (k == TOps.RANGE_BOUND) TLeafOps.rangeBound(ctx, op);
         else if (k == TOps.ARGMAX) TLeafOps.argmax(ctx, op);
+        else if (k == TOps.BIAS_ADD) TLeafOps.biasAdd(ctx, op, point, value);
+        else if (k == TOps.RESCALE) TLeafOps.rescale(ctx, op);
+        else if (k == TOps.SOFTMAX) TSoftmax.root(ctx, op);
+        else if (k == LOOKUP) _lookup(ctx, op);
         else revert TOps.UnknownOp(k);
     }
 
-    function _opCtx(StepIn calldata inp) private pure returns (TCtx memory ctx) {
-        ctx = _ctx(inp.state, inp.frs);
-        uint256[] calldata t = inp.op.t;
-        uint256 top;
-        for (uint256 i = 0; i < t.length; ++i) {
-            if (t[i] > top && t[i] != 0xffff) top = t[i];
-        }
-        uint256[] memory nv = new uint256[](top + 1);
-        for (uint256 i = 0; i < t.length; ++i) {
-            if (t[i] != 0xffff) nv[t[i]] = inp.tNumVars[i];
-        }
-        ctx.c.numVars = nv;
-        uint256[] calldata tokens = inp.tokens;
-        uint256 tokOff;
-        assembly ("memory-safe") {
-            tokOff := tokens.offset
-        }
-        ctx.tokensOffset = tokOff;
-        ctx.nTokens = tokens.length;
-        ctx.next = inp.next;
-    }
-
-    /// @param colVars num_vars of each witness column (`colIn`), in order.
-    function lookupSumchecks(bytes32 state, bytes calldata frs, TLookup calldata lkc, uint256[] calldata colVars)
-        external
+    function _decode(bytes calldata input)
+        private
         pure
-        returns (StepClaims memory)
+        returns (TCtx memory ctx, TOp memory op, uint256[] memory point, uint256 value)
     {
-        TCtx memory ctx = _ctx(state, frs);
-        TLookup memory lk = lkc;
+        uint256 p;
+        assembly ("memory-safe") {
+            p := input.offset
+        }
+        ctx.ch.state = bytes32(_w(p));
+        op.kind = _w(p + 32);
+        op.labelLen = _w(p + 64);
+        op.label = bytes32(_w(p + 96));
+        (op.t, p) = _arr(p + 128);
+        (op.p, p) = _arr(p);
+        uint256[] memory tNumVars;
+        (tNumVars, p) = _arr(p);
+        (point, p) = _arr(p);
+        value = _w(p);
+        ctx.nTokens = _w(p + 32);
+        ctx.tokensOffset = p + 64;
+        p += 64 + 32 * ctx.nTokens;
+        ctx.next = _w(p);
+        p += 32;
+        ctx.ch.frNext = p;
+        ctx.ch.g1Next = p; // where the field elements start (no G1 point is read in a step)
+        ctx.ch.frEnd = _offset(input) + input.length;
         uint256 top;
-        for (uint256 j = 0; j < lk.colIn.length; ++j) {
-            if (lk.colIn[j] > top) top = lk.colIn[j];
+        for (uint256 i = 0; i < op.t.length; ++i) {
+            if (op.t[i] > top && op.t[i] != 0xffff) top = op.t[i];
         }
         uint256[] memory nv = new uint256[](top + 1);
-        for (uint256 j = 0; j < lk.colIn.length; ++j) {
-            nv[lk.colIn[j]] = colVars[j];
+        for (uint256 i = 0; i < op.t.length; ++i) {
+            if (op.t[i] != 0xffff) nv[op.t[i]] = tNumVars[i];
         }
         ctx.c.numVars = nv;
+    }
+
+    function _offset(bytes calldata b) private pure returns (uint256 o) {
+        assembly ("memory-safe") {
+            o := b.offset
+        }
+    }
+
+    function _w(uint256 p) private pure returns (uint256 v) {
+        assembly ("memory-safe") {
+            v := calldataload(p)
+        }
+    }
+
+    /// @dev A [length, words] array of calldata at p, copied; returns the offset after it.
+    function _arr(uint256 p) private pure returns (uint256[] memory a, uint256 next) {
+        uint256 n = _w(p);
+        a = new uint256[](n);
+        assembly ("memory-safe") {
+            calldatacopy(add(a, 32), add(p, 32), shl(5, n))
+        }
+        next = p + 32 + 32 * n;
+    }
+
+    /// @dev A lookup passed as an op (`TModuleCall.lookup`).
+    function _lookup(TCtx memory ctx, TOp memory op) private pure {
+        TLookup memory lk;
+        uint256 cols = (op.t.length - 3) / 3;
+        lk.tableOut = op.t[0];
+        lk.mult = op.t[1];
+        lk.bId = op.t[2];
+        lk.colIn = TOps.seg(op.t, 3, cols);
+        lk.colOut = TOps.seg(op.t, 3 + cols, cols);
+        lk.aIds = TOps.seg(op.t, 3 + 2 * cols, cols);
+        lk.index = op.p[0];
+        lk.tableKind = op.p[1];
+        lk.bits = op.p[2];
+        lk.beta = op.p[3];
+        lk.gamma = op.p[4];
+        lk.sigma = op.p[5];
         TLogup.runSumchecks(ctx, lk);
-        return _out(ctx, frs);
     }
 
-    function _ctx(bytes32 state, bytes calldata frs) private pure returns (TCtx memory ctx) {
-        uint256 off;
-        assembly ("memory-safe") {
-            off := frs.offset
-        }
-        ctx.ch.state = state;
-        ctx.ch.frNext = off;
-        ctx.ch.frEnd = off + frs.length;
-    }
-
-    function _out(TCtx memory ctx, bytes calldata frs) private pure returns (StepClaims memory out) {
-        uint256 off;
-        assembly ("memory-safe") {
-            off := frs.offset
-        }
+    function _encode(TCtx memory ctx) private pure returns (bytes memory out) {
         uint256 n = ctx.nClaims;
-        out.state = ctx.ch.state;
-        out.used = ctx.ch.frNext - off;
-        out.tids = new uint256[](n);
-        out.pidx = new uint256[](n);
-        out.values = new uint256[](n);
-        uint256[][] memory pts = new uint256[][](n);
+        uint256[] memory pidx = new uint256[](n);
         uint256[] memory ptrs = new uint256[](n); // memory addresses of the distinct points
         uint256 np;
+        uint256 words = 8 + 3 * n + ctx.tailPoint.length;
         for (uint256 k = 0; k < n; ++k) {
-            out.tids[k] = ctx.claimTid[k];
-            out.values[k] = ctx.claimValue[k];
             uint256[] memory pt = ctx.claimPoint[k];
             uint256 addr;
             assembly ("memory-safe") {
@@ -152,20 +143,54 @@ contract TransformerModules {
             uint256 i = np;
             while (i > 0 && ptrs[i - 1] != addr) --i;
             if (i == 0) {
-                pts[np] = pt;
                 ptrs[np] = addr;
                 i = ++np;
+                words += 1 + pt.length;
             }
-            out.pidx[k] = i - 1;
+            pidx[k] = i - 1;
         }
+        out = new bytes(32 * words);
+        uint256 o;
         assembly ("memory-safe") {
-            mstore(pts, np)
+            o := add(out, 32)
         }
-        out.pts = pts;
-        out.hasTail = ctx.hasTail;
-        out.tailTid = ctx.tailTid;
-        out.tailPoint = ctx.tailPoint;
-        out.tailValue = ctx.tailValue;
+        o = _put(o, uint256(ctx.ch.state));
+        o = _put(o, ctx.ch.frNext - ctx.ch.g1Next);
+        o = _put(o, n);
+        for (uint256 k = 0; k < n; ++k) {
+            o = _put(o, ctx.claimTid[k]);
+            o = _put(o, pidx[k]);
+            o = _put(o, ctx.claimValue[k]);
+        }
+        o = _put(o, np);
+        for (uint256 i = 0; i < np; ++i) {
+            o = _putArr(o, ptrs[i]);
+        }
+        o = _put(o, ctx.hasTail ? 1 : 0);
+        o = _put(o, ctx.tailTid);
+        o = _put(o, ctx.tailValue);
+        uint256[] memory tp = ctx.tailPoint;
+        uint256 tpa;
+        assembly ("memory-safe") {
+            tpa := tp
+        }
+        _putArr(o, tpa);
+    }
+
+    function _put(uint256 o, uint256 v) private pure returns (uint256) {
+        assembly ("memory-safe") {
+            mstore(o, v)
+        }
+        return o + 32;
+    }
+
+    /// @dev Copies the memory array at `a` (length word and elements) to `o`.
+    function _putArr(uint256 o, uint256 a) private pure returns (uint256 next) {
+        assembly ("memory-safe") {
+            let len := add(32, shl(5, mload(a)))
+            mcopy(o, a, len)
+            next := add(o, len)
+        }
     }
 }
 
@@ -180,31 +205,30 @@ library TModuleCall {
     ///         modules cannot run).
     error NotCommitted(uint256 tid);
 
-    function softmax(TCtx memory ctx, TOp memory op) internal view {
-        _committed(ctx, op.t);
-        uint256 n = _lg(op.p[0]) + 2 * _lg(op.p[1]);
-        uint256 k = op.p[2];
-        uint256 need = 4 * n + 4 + 2 * k + (k - 1) * (op.p[7] + op.p[8]) + 2 * op.p[9];
-        bytes calldata frs = _slice(ctx, need);
-        _apply(ctx, _call(ctx.modules, abi.encodeCall(TransformerModules.softmaxRoot, (ctx.ch.state, frs, op))));
-    }
-
+    /// @notice A lookup's two sumchecks (`logup.run_sumchecks`) as a module step: the lookup is
+    ///         passed as an op with t = table-out, m, B, the in columns, the out columns, the A
+    ///         columns and p = index, table kind, bits, beta, gamma, sigma.
     function lookup(TCtx memory ctx, TLookup memory lk) internal view {
         uint256 cols = lk.colIn.length;
-        bool pair = lk.tableKind != 0;
-        _committed(ctx, lk.colIn);
-        _committed(ctx, lk.aIds);
-        if (pair) _committed(ctx, lk.colOut);
-        uint256[] memory colVars = new uint256[](cols);
-        uint256 nw;
+        TOp memory op;
+        op.kind = LOOKUP;
+        op.t = new uint256[](3 + 3 * cols);
+        op.t[0] = lk.tableOut;
+        op.t[1] = lk.mult;
+        op.t[2] = lk.bId;
         for (uint256 j = 0; j < cols; ++j) {
-            colVars[j] = ctx.c.numVars[lk.colIn[j]];
-            if (colVars[j] > nw) nw = colVars[j];
+            op.t[3 + j] = lk.colIn[j];
+            op.t[3 + cols + j] = lk.colOut[j];
+            op.t[3 + 2 * cols + j] = lk.aIds[j];
         }
-        uint256 per = pair ? 3 : 2;
-        uint256 need = 4 * nw + cols * per + 4 * lk.bits + per;
-        bytes calldata frs = _slice(ctx, need);
-        _apply(ctx, _call(ctx.modules, abi.encodeCall(TransformerModules.lookupSumchecks, (ctx.ch.state, frs, lk, colVars))));
+        op.p = new uint256[](6);
+        op.p[0] = lk.index;
+        op.p[1] = lk.tableKind;
+        op.p[2] = lk.bits;
+        op.p[3] = lk.beta;
+        op.p[4] = lk.gamma;
+        op.p[5] = lk.sigma;
+        step(ctx, op, new uint256[](0), 0);
     }
 
     /// @notice An op step (`TransformerModules.opStep`): `point`/`value` the claim reduced
@@ -225,54 +249,115 @@ library TModuleCall {
             _committedAt(ctx, t, 0);
             _committedAt(ctx, t, 1);
             need = 4 * point.length + 2;
+        } else if (k == TOps.BIAS_ADD) {
+            _committedAt(ctx, t, 1);
+            need = 1;
         } else if (k == TOps.POSITION_ROWS) {
             uint256 nt = _lg(op.p[0]);
             if (op.p[0] != uint256(1) << nt) {
                 _committedAt(ctx, t, 0);
                 need = 4 * nt + 1;
             }
+        } else if (k == TOps.SOFTMAX) {
+            _committed(ctx, t);
+            uint256 n = 2 * _lg(op.p[0]);
+            for (uint256 i = 9; i < op.p.length; ++i) {
+                n += _lg(op.p[i]);
+            }
+            uint256 kd = op.p[1];
+            need = 4 * n + 4 + 2 * kd + (kd - 1) * (op.p[6] + op.p[7]) + 2 * op.p[8];
+        } else if (k == LOOKUP) {
+            _committed(ctx, t);
+            uint256 cols = (t.length - 3) / 3;
+            uint256 nw;
+            for (uint256 j = 0; j < cols; ++j) {
+                uint256 m = ctx.c.numVars[t[3 + j]];
+                if (m > nw) nw = m;
+            }
+            uint256 per = op.p[1] != 0 ? 3 : 2;
+            need = 4 * nw + cols * per + 4 * op.p[2] + per;
         } else {
-            // RangeBound (q, digits) / Argmax (logits, k, digits): every claim is committed
-            _committed(ctx, TOps.seg(t, k == TOps.ARGMAX ? 2 : 0, k == TOps.ARGMAX ? t.length - 2 : t.length));
+            // Rescale (z, q, digits) / RangeBound (q, digits) / Argmax (logits, k, digits): every
+            // claim is committed (Rescale's z and Argmax's logits get the final reduction)
+            uint256 from = k == TOps.RANGE_BOUND ? 0 : 1;
             if (k == TOps.ARGMAX) _committedAt(ctx, t, 0);
-            need = k == TOps.ARGMAX ? t.length - 1 : t.length;
+            _committed(ctx, TOps.seg(t, k == TOps.ARGMAX ? 2 : from, t.length - (k == TOps.ARGMAX ? 2 : from)));
+            need = t.length - from;
         }
-        uint256[] memory tNumVars = new uint256[](t.length);
-        for (uint256 i = 0; i < t.length; ++i) {
-            if (t[i] < ctx.c.numVars.length) tNumVars[i] = ctx.c.numVars[t[i]];
-        }
-        StepIn memory inp;
-        inp.state = ctx.ch.state;
-        inp.frs = _slice(ctx, need);
-        inp.op = op;
-        inp.tNumVars = tNumVars;
-        inp.point = point;
-        inp.value = value;
-        inp.tokens = _tokens(ctx);
-        inp.next = ctx.next;
-        _apply(ctx, _call(ctx.modules, abi.encodeCall(TransformerModules.opStep, (inp))));
+        _exec(ctx, op, point, value, need);
     }
 
-    function _tokens(TCtx memory ctx) private pure returns (uint256[] memory tk) {
-        uint256 n = ctx.nTokens;
-        uint256 off = ctx.tokensOffset;
-        tk = new uint256[](n);
+    /// @dev Encodes the step's input (see `TransformerModules.run`), calls the module, applies
+    ///      its output: the claims are recorded, their points used in place in the returned
+    ///      words, then the final reduction runs. The input buffer is released afterwards.
+    function _exec(TCtx memory ctx, TOp memory op, uint256[] memory point, uint256 value, uint256 need)
+        private
+        view
+    {
+        uint256 frsLen = 32 * need;
+        if (ctx.ch.frNext + frsLen > ctx.ch.frEnd) frsLen = ctx.ch.frEnd - ctx.ch.frNext;
+        uint256 nt = op.t.length;
+        uint256 base;
         assembly ("memory-safe") {
-            calldatacopy(add(tk, 32), off, shl(5, n))
+            base := mload(0x40)
         }
+        uint256 o = base + 4 + 64; // selector, ABI offset and length of `input`
+        o = _put(o, uint256(ctx.ch.state));
+        o = _put(o, op.kind);
+        o = _put(o, op.labelLen);
+        o = _put(o, uint256(op.label));
+        o = _putArr(o, op.t);
+        o = _putArr(o, op.p);
+        o = _put(o, nt);
+        for (uint256 i = 0; i < nt; ++i) {
+            o = _put(o, op.t[i] < ctx.c.numVars.length ? ctx.c.numVars[op.t[i]] : 0);
+        }
+        o = _putArr(o, point);
+        o = _put(o, value);
+        o = _put(o, ctx.nTokens);
+        uint256 tokOff = ctx.tokensOffset;
+        uint256 tokLen = 32 * ctx.nTokens;
+        uint256 frOff = ctx.ch.frNext;
+        assembly ("memory-safe") {
+            calldatacopy(o, tokOff, tokLen)
+        }
+        o = _put(o + tokLen, ctx.next);
+        assembly ("memory-safe") {
+            calldatacopy(o, frOff, frsLen)
+        }
+        o += frsLen;
+        _call(ctx, base, o);
+    }
+
+    function _call(TCtx memory ctx, uint256 base, uint256 end) private view {
+        address module = ctx.modules;
+        bool ok;
+        uint256 ret;
+        assembly ("memory-safe") {
+            let len := sub(end, add(base, 68))
+            mstore(base, shl(224, 0x3a276523)) // run(bytes)
+            mstore(add(base, 4), 32)
+            mstore(add(base, 36), len)
+            ok := staticcall(gas(), module, base, sub(end, base), 0, 0)
+            // the input is garbage now: the output takes its place
+            ret := base
+            returndatacopy(ret, 0, returndatasize())
+            mstore(0x40, add(ret, returndatasize()))
+            if iszero(ok) { revert(ret, returndatasize()) }
+        }
+        _apply(ctx, ret + 64);
+    }
+
+    function _put(uint256 o, uint256 v) private pure returns (uint256) {
+        assembly ("memory-safe") {
+            mstore(o, v)
+        }
+        return o + 32;
     }
 
     function _committedAt(TCtx memory ctx, uint256[] memory t, uint256 i) private pure {
         uint256 kind = ctx.c.kind[t[i]];
         if (kind < KIND_MODEL || kind > KIND_PROOF) revert NotCommitted(t[i]);
-    }
-
-    function _lg(uint256 n) private pure returns (uint256 k) {
-        uint256 v = n - 1;
-        while (v != 0) {
-            ++k;
-            v >>= 1;
-        }
     }
 
     function _committed(TCtx memory ctx, uint256[] memory tids) private pure {
@@ -284,35 +369,57 @@ library TModuleCall {
         }
     }
 
-    /// @dev The next `need` bytes' worth of field elements (fewer if the proof has fewer: the
-    ///      step then fails as running out of items).
-    function _slice(TCtx memory ctx, uint256 need) private pure returns (bytes calldata frs) {
-        uint256 off = ctx.ch.frNext;
-        uint256 len = 32 * need;
-        if (off + len > ctx.ch.frEnd) len = ctx.ch.frEnd - off;
+    function _lg(uint256 n) private pure returns (uint256 k) {
+        uint256 v = n - 1;
+        while (v != 0) {
+            ++k;
+            v >>= 1;
+        }
+    }
+
+    function _putArr(uint256 o, uint256[] memory a) private pure returns (uint256 next) {
         assembly ("memory-safe") {
-            frs.offset := off
-            frs.length := len
+            let len := add(32, shl(5, mload(a)))
+            mcopy(o, a, len)
+            next := add(o, len)
         }
     }
 
-    function _call(address module, bytes memory data) private view returns (bytes memory ret) {
-        bool ok;
-        (ok, ret) = module.staticcall(data);
-        if (!ok) {
+    function _rd(uint256 o) private pure returns (uint256 v) {
+        assembly ("memory-safe") {
+            v := mload(o)
+        }
+    }
+
+    /// @dev The module's output words at memory `o` (layout in `TransformerModules.run`).
+    function _apply(TCtx memory ctx, uint256 o) private view {
+        ctx.ch.state = bytes32(_rd(o));
+        ctx.ch.frNext += _rd(o + 32);
+        uint256 n = _rd(o + 64);
+        uint256 claims = o + 96;
+        o = claims + 96 * n;
+        uint256 np = _rd(o);
+        uint256[] memory pts = new uint256[](np);
+        o += 32;
+        for (uint256 i = 0; i < np; ++i) {
+            pts[i] = o;
+            o += 32 + 32 * _rd(o);
+        }
+        for (uint256 k = 0; k < n; ++k) {
+            uint256 c = claims + 96 * k;
+            uint256 at = pts[_rd(c + 32)];
+            uint256[] memory pt;
             assembly ("memory-safe") {
-                revert(add(ret, 32), mload(ret))
+                pt := at
             }
+            TContext.record(ctx, _rd(c), pt, _rd(c + 64));
         }
-    }
-
-    function _apply(TCtx memory ctx, bytes memory ret) private view {
-        StepClaims memory c = abi.decode(ret, (StepClaims));
-        ctx.ch.state = c.state;
-        ctx.ch.frNext += c.used;
-        for (uint256 k = 0; k < c.tids.length; ++k) {
-            TContext.record(ctx, c.tids[k], c.pts[c.pidx[k]], c.values[k]);
+        if (_rd(o) != 0) {
+            uint256[] memory tp;
+            assembly ("memory-safe") {
+                tp := add(o, 96)
+            }
+            TContext.reduce(ctx, _rd(o + 32), tp, _rd(o + 64));
         }
-        if (c.hasTail) TContext.reduce(ctx, c.tailTid, c.tailPoint, c.tailValue);
     }
 }
