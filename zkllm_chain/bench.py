@@ -27,6 +27,26 @@ def onchain_verify_gas(vk, commitment, statement, proof_bytes: bytes) -> dict:
             "verifier_bytes": len(chain.w3.eth.get_code(dep.address))}
 
 
+def onchain_transformer_gas(vk, commitment, statement, proof_bytes: bytes) -> dict:
+    """Deploy the transformer verifier on a fresh embedded chain, register the statement's
+    circuit and send one verification transaction."""
+    from .chain import connect, load_signer
+    from .chain.transformer_verifier import (TRANSFORMER_VERIFY_GAS, add_circuits, deploy_transformer_verifier,
+                                             transformer_calldata)
+    from .chain.verifier import verify_transaction
+    chain = connect()
+    signer = load_signer(chain)
+    dep = deploy_transformer_verifier(chain, vk, signer=signer)
+    add_circuits(chain, dep, commitment, [len(statement.tokens)], signer=signer)
+    tx = verify_transaction(chain, dep.verifier, transformer_calldata(statement, commitment, proof_bytes),
+                            signer=signer, gas=TRANSFORMER_VERIFY_GAS)
+    size = lambda a: len(chain.w3.eth.get_code(a))  # noqa: E731
+    return {"verify_gas": tx.gas_used, "calldata_bytes": tx.calldata_bytes,
+            "verifier_deploy_gas": dep.verifier.tx.gas_used + dep.modules.tx.gas_used + dep.circuits.tx.gas_used,
+            "verifier_bytes": size(dep.verifier.address), "modules_bytes": size(dep.modules.address),
+            "circuits_bytes": size(dep.circuits.address)}
+
+
 def run_mlp_bench(d_in: int = 64, d_hidden: int = 256, d_out: int = 64, act: str = "gelu",
                   rows: int = 1, seed: int = 0, log=lambda msg: None, onchain: bool = True) -> dict:
     from prover import api, keys
@@ -76,11 +96,9 @@ def run_mlp_bench(d_in: int = 64, d_hidden: int = 256, d_out: int = 64, act: str
 
 
 def run_transformer_bench(model_name: str = "tiny-llama", overrides: dict | None = None, tokens: int | None = None,
-                          seed: int = 0, log=lambda msg: None) -> dict:
-    """Setup, commit, prove and verify one next-token inference of a transformer (off-chain).
-
-    ``verify_gas`` is null: the Solidity verifier does not cover the transformer ops yet.
-    """
+                          seed: int = 0, log=lambda msg: None, onchain: bool = True) -> dict:
+    """Setup, commit, prove and verify one next-token inference of a transformer, off-chain
+    and (unless ``onchain`` is false) with the Solidity verifier on the embedded chain."""
     from prover.errors import VerificationError, ZkllmError
     from prover.model.configs import get_config
     from prover.model.loaders import build_model
@@ -122,10 +140,16 @@ def run_transformer_bench(model_name: str = "tiny-llama", overrides: dict | None
     except VerificationError:
         verified = False
     verify_s = time.perf_counter() - t
+    chain_figures = {"verify_gas": None, "calldata_bytes": None}
+    if onchain:
+        t = time.perf_counter()
+        chain_figures = onchain_transformer_gas(pk.verifying_key(), cm.commitment, res.statement, raw)
+        log(f"on-chain verify (embedded chain): {chain_figures['verify_gas']:,} gas, "
+            f"{chain_figures['calldata_bytes']:,} calldata bytes in {time.perf_counter() - t:.1f}s")
     with torch.no_grad():
         ref = model(prompt)[-1]
     return {"model": model_name, "arch": cfg.arch, "layers": cfg.n_layers, "tokens": T, "params": params,
             "setup_s": round(setup_s, 3), "commit_s": round(commit_s, 3), "prove_s": round(prove_s, 3),
-            "verify_s": round(verify_s, 4), "proof_bytes": len(raw), "verify_gas": None, "calldata_bytes": None,
+            "verify_s": round(verify_s, 4), "proof_bytes": len(raw), **chain_figures,
             "next_token": res.statement.next_token, "float_next_token": int(ref.argmax()),
             "peak_rss_mb": round(peak_rss_mb(), 1), "verified": verified}

@@ -135,7 +135,7 @@ def cmd_bench(a) -> dict:
             raise ZkllmError(f"unknown bench model {a.model!r} (available: mlp, {', '.join(sorted(CONFIGS))})")
         over = {"n_layers": a.layers, "d_model": a.d_model, "n_heads": a.heads, "n_kv_heads": a.kv_heads,
                 "d_ffn": a.ffn, "vocab_size": a.vocab}
-        return run_transformer_bench(a.model, over, a.tokens, a.seed, log=_log(a.quiet))
+        return run_transformer_bench(a.model, over, a.tokens, a.seed, log=_log(a.quiet), onchain=not a.no_chain)
     return run_mlp_bench(a.d_in, a.d_hidden, a.d_out, a.act, a.rows, a.seed, log=_log(a.quiet),
                          onchain=not a.no_chain)
 

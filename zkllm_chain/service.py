@@ -54,14 +54,42 @@ def deploy_all(chain, vk, *, signer=None, directory=None, consumer_reward_wei: i
     return c
 
 
-def register_model(c: Contracts, commitment, vk, *, uri: str = "", signer=None) -> int:
-    """Register a model commitment; returns its model id."""
-    from prover.model.arch import encode_arch
+def statement_words(statement) -> tuple[list[int], list[int]]:
+    """The (input, output) words of a statement as the verifiers take them: an MLP's input and
+    output, or a transformer's prompt tokens and [next token]."""
+    if hasattr(statement, "tokens"):
+        return field_words(statement.tokens), field_words([statement.next_token])
+    return field_words(statement.input), field_words(statement.output)
+
+
+def deploy_transformer(chain, vk, commitment, rows, *, signer=None, log=lambda m: None):
+    """Deploy the transformer verifier for ``vk`` and register the circuit descriptions of
+    ``commitment``'s model for the prompt lengths ``rows``; returns the deployment."""
+    from .chain.transformer_verifier import add_circuits, deploy_transformer_verifier
+    dep = deploy_transformer_verifier(chain, vk, signer=signer)
+    add_circuits(chain, dep, commitment, rows, signer=signer)
+    log(f"deployed TransformerVerifier at {dep.address} ({dep.verifier.gas_used:,} gas), "
+        f"circuits for {len(list(rows))} prompt lengths")
+    return dep
+
+
+def register_model(c: Contracts, commitment, vk, *, uri: str = "", signer=None, verifier: str | None = None) -> int:
+    """Register a model commitment (MLP or transformer); returns its model id. ``verifier``
+    defaults to the deployed MLP verifier; pass the transformer verifier's address for a
+    transformer commitment."""
+    import json
+    from dataclasses import asdict
+
     from prover.transcript import keccak256
-    quant_digest = keccak256(commitment.quant.to_json().encode())
-    circuit_digest = keccak256(encode_arch(commitment.arch, commitment.quant))
-    reg = c.registry.register(commitment.digest(), circuit_digest, quant_digest, vk.digest(), c.verifier, 1, uri,
-                              signer=signer)
+    if hasattr(commitment, "cfg"):  # transformer: its header holds the config and quantization
+        quant_digest = keccak256(json.dumps(asdict(commitment.tq), sort_keys=True).encode())
+        circuit_digest = keccak256(commitment._header())
+    else:
+        from prover.model.arch import encode_arch
+        quant_digest = keccak256(commitment.quant.to_json().encode())
+        circuit_digest = keccak256(encode_arch(commitment.arch, commitment.quant))
+    reg = c.registry.register(commitment.digest(), circuit_digest, quant_digest, vk.digest(), verifier or c.verifier,
+                              1, uri, signer=signer)
     return reg.model_id
 
 
@@ -77,15 +105,16 @@ class AttestOutcome:
 def attest(c: Contracts, model_id: int, commitment, statement, proof_bytes: bytes, *, signer=None,
            gas: int = 15_000_000) -> AttestOutcome:
     """Send the proof to ``InferenceAttestations.attest``: the chain verifies it, then records it."""
-    r = c.attestations.attest(model_id, commitment.encode(), field_words(statement.input),
-                              field_words(statement.output), proof_bytes, signer=signer, gas=gas)
+    words_in, words_out = statement_words(statement)
+    r = c.attestations.attest(model_id, commitment.encode(), words_in, words_out, proof_bytes, signer=signer,
+                              gas=gas)
     tx = c.chain.w3.eth.get_transaction(r.tx.tx_hash)
     return AttestOutcome(r.uid, r.created, r.tx.gas_used, r.tx.tx_hash, len(bytes(tx["input"])))
 
 
 def check(c: Contracts, model_id: int, statement) -> dict:
     """What a dApp asks: is (model, input, output) attested, and by whom?"""
-    words_in, words_out = field_words(statement.input), field_words(statement.output)
+    words_in, words_out = statement_words(statement)
     ok = c.attestations.is_attested(model_id, words_in, words_out)
     out = {"attested": ok, "model_id": model_id}
     if ok:

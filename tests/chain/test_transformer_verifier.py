@@ -1,0 +1,265 @@
+"""The Solidity transformer verifier against the Python one, on real tiny-llama / tiny-gpt2 proofs.
+
+Valid proofs are accepted by both; tampered statements, commitments and proof items, and
+cheating provers, are rejected by both, with the same named check where Python names one
+(the contract's ``ProofRejected(check)`` carries Python's ``VerificationError.check``).
+Cases are chosen to fail before the pairing where possible: py-evm pairings are slow.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+
+from prover.circuit_desc import transformer_description
+from prover.errors import MalformedError, SetupError, VerificationError
+from prover.field import R
+from prover.model.loaders import build_model
+from prover.proof import Proof
+from prover.rng import seeded
+from prover.transformer import prove as tp
+from prover.transformer.compile import compile_model, forward
+from tests.chain.verifier_helpers import other_point
+from tests.op_harness import lenient_multiplicities
+from zkllm_chain.chain import connect, load_signer
+from zkllm_chain.chain.errors import TransactionRevertedError
+from zkllm_chain.chain.transformer_verifier import (TRANSFORMER_VERIFY_GAS, add_circuits, deploy_transformer_verifier,
+                                                    transformer_calldata)
+from zkllm_chain.chain.verifier import verify_call, verify_transaction
+
+#: Python's VerificationError.check -> the contract errors that name the same check (besides
+#: ProofRejected(check), which names it directly).
+CHECK_TO_ERROR = {
+    "statement": {"ModelDigestMismatch"},
+    "circuit": {"CircuitMismatch", "UnknownCircuit"},
+    "sumcheck": {"SumcheckRoundFailed"},
+    "opening": {"BatchOpeningFailed", "PairingFailed"},
+}
+
+
+def _tokens(seed: int, n: int) -> torch.Tensor:
+    return torch.randint(0, 256, (n,), generator=torch.Generator().manual_seed(seed))
+
+
+@dataclasses.dataclass
+class Setup:
+    pk: object
+    vk: object
+    cm: object
+    res: object
+
+    @property
+    def raw(self) -> bytes:
+        return self.res.proof.to_bytes()
+
+
+def _setup(name: str, n_layers: int | None, tokens: torch.Tensor, seed: int) -> Setup:
+    model = build_model(name, 0)
+    if n_layers is not None:
+        model = build_model(model.cfg.with_(n_layers=n_layers), 0)
+    pk = tp.setup(model.cfg, rng=seeded(seed))
+    cm = tp.commit_model(pk, model, rng=seeded(seed + 1))
+    res = tp.prove(pk, cm, tokens, rng=seeded(seed + 2))
+    return Setup(pk, pk.verifying_key(), cm, res)
+
+
+@pytest.fixture(scope="module")
+def llama():
+    return _setup("tiny-llama", None, _tokens(1, 16), 30)
+
+
+@pytest.fixture(scope="module")
+def gpt2():
+    return _setup("tiny-gpt2", None, _tokens(2, 11), 40)
+
+
+@pytest.fixture(scope="module")
+def chain():
+    return connect()
+
+
+def _deploy(chain, s: Setup, rows):
+    dep = deploy_transformer_verifier(chain, s.vk, signer=load_signer(chain))
+    add_circuits(chain, dep, s.cm.commitment, rows)
+    return dep
+
+
+@pytest.fixture(scope="module")
+def llama_dep(chain, llama):
+    return _deploy(chain, llama, [16, 11])
+
+
+def python_verdict(s: Setup, calldata):
+    digest, enc, tokens, out, proof = calldata
+    try:
+        cm = tp.TransformerCommitment.decode(enc)
+        st = tp.TStatement(digest, list(tokens), out[0])
+        tp.verify(s.vk, cm, st, proof)
+    except VerificationError as e:
+        return ("reject", e.check)
+    except (MalformedError, SetupError) as e:
+        return ("reject", type(e).__name__)
+    return ("accept", None)
+
+
+def chain_verdict(chain, dep, calldata):
+    try:
+        return ("accept", verify_call(chain, dep.verifier, calldata, gas=TRANSFORMER_VERIFY_GAS))
+    except TransactionRevertedError as e:
+        if e.error_name == "ProofRejected":
+            return ("reject", bytes(e.error_args[0]).rstrip(b"\0").decode())
+        return ("reject", e.error_name)
+
+
+def assert_same_rejection(chain, s: Setup, dep, calldata):
+    py = python_verdict(s, calldata)
+    ch = chain_verdict(chain, dep, calldata)
+    assert py[0] == "reject" and ch[0] == "reject", (py, ch)
+    assert ch[1] == py[1] or ch[1] in CHECK_TO_ERROR.get(py[1], ()), (py, ch)
+
+
+# ------------------------------------------------------------------ acceptance
+
+def test_description_is_deterministic_and_bound_to_the_model(llama):
+    a = transformer_description(llama.cm.commitment, 16)
+    assert a == transformer_description(llama.cm.commitment, 16)
+    assert a != transformer_description(llama.cm.commitment, 11)
+    assert a[5:37] == compile_model(llama.cm.commitment.cfg, 16, llama.cm.commitment.tq).digest()
+
+
+def test_tiny_llama_proof_verifies_on_chain(chain, llama, llama_dep):
+    cd = transformer_calldata(llama.res.statement, llama.cm.commitment, llama.raw)
+    assert python_verdict(llama, cd) == ("accept", None)
+    tx = verify_transaction(chain, llama_dep.verifier, cd, gas=TRANSFORMER_VERIFY_GAS)
+    assert 0 < tx.gas_used < TRANSFORMER_VERIFY_GAS
+    assert len(chain.w3.eth.get_code(llama_dep.address)) <= 24_576
+
+
+def test_tiny_gpt2_short_prompt_verifies_on_chain(chain, gpt2):
+    """T = 11: padded rows and keys, the position-rows sumcheck, LayerNorm, biases."""
+    dep = _deploy(chain, gpt2, [11])
+    cd = transformer_calldata(gpt2.res.statement, gpt2.cm.commitment, gpt2.raw)
+    assert python_verdict(gpt2, cd) == ("accept", None)
+    assert chain_verdict(chain, dep, cd)[0] == "accept"
+
+
+# ------------------------------------------------------------------ statement and commitment
+
+def test_wrong_next_token_and_prompt_rejected(chain, llama, llama_dep):
+    d, enc, tok, out, proof = transformer_calldata(llama.res.statement, llama.cm.commitment, llama.raw)
+    assert_same_rejection(chain, llama, llama_dep, (d, enc, tok, [(out[0] + 1) % 256], proof))
+    bad = list(tok)
+    bad[3] = (bad[3] + 1) % 256
+    assert_same_rejection(chain, llama, llama_dep, (d, enc, bad, out, proof))
+
+
+def test_other_commitment_and_prompt_length_rejected(chain, llama, llama_dep):
+    d, enc, tok, out, proof = transformer_calldata(llama.res.statement, llama.cm.commitment, llama.raw)
+    other = tp.commit_model(llama.pk, build_model("tiny-llama", 1), rng=seeded(9)).commitment
+    assert_same_rejection(chain, llama, llama_dep, (d, other.encode(), tok, out, proof))          # statement
+    assert_same_rejection(chain, llama, llama_dep, (other.digest(), other.encode(), tok, out, proof))
+    assert_same_rejection(chain, llama, llama_dep, (d, enc, tok[:11], out, proof))               # circuit
+
+
+def test_unregistered_circuit_rejected(chain, llama):
+    dep = deploy_transformer_verifier(chain, llama.vk)  # no descriptions registered
+    cd = transformer_calldata(llama.res.statement, llama.cm.commitment, llama.raw)
+    assert chain_verdict(chain, dep, cd) == ("reject", "UnknownCircuit")
+
+
+def test_only_the_owner_registers_circuits(chain, llama, llama_dep):
+    from zkllm_chain.chain.accounts import dev_signers
+    from zkllm_chain.chain.contracts import transact
+    c = llama_dep.circuits.contract(chain)
+    with pytest.raises(TransactionRevertedError) as info:
+        transact(chain, c.functions.addCircuit(transformer_description(llama.cm.commitment, 5)),
+                 signer=dev_signers(chain)[1])
+    assert info.value.error_name == "NotOwner"
+
+
+# ------------------------------------------------------------------ proof items
+
+def _altered(proof: Proof, kind: str, idx: int) -> bytes:
+    g1s, g1b, frs = list(proof.g1s), list(proof.g1_bytes), list(proof.frs)
+    if kind == "fr":
+        frs[idx] = (frs[idx] + 1) % R
+    else:
+        g1b[idx] = other_point(idx)
+        from prover.pcs.curve import g1_from_bytes
+        g1s[idx] = g1_from_bytes(g1b[idx])
+    return Proof(proof.circuit_digest, g1s, g1b, frs).to_bytes()
+
+
+#: Labels whose first field element is altered (each fails before the pairing).
+FR_LABELS = ("lk0/sigma", "lk0/w/g", "lk0/eval", "lk1/t/g", "argmax/digit", "softmax/zero/g", "softmax/u",
+             "rescale/q", "chain/g", "rope/x", "open/g", "open/eval")
+
+
+def test_altered_field_elements_rejected_with_the_same_check(chain, llama, llama_dep):
+    first = {}
+    for label, kind, idx in llama.res.layout:
+        first.setdefault((label, kind), idx)
+    labels = [lb for lb in FR_LABELS if (lb, "fr") in first]
+    assert len(labels) >= 10, sorted({lb for lb, _ in first})
+    d, enc, tok, out, _ = transformer_calldata(llama.res.statement, llama.cm.commitment, llama.raw)
+    for label in labels:
+        bad = _altered(llama.res.proof, "fr", first[(label, "fr")])
+        assert_same_rejection(chain, llama, llama_dep, (d, enc, tok, out, bad))
+
+
+def test_altered_witness_commitment_rejected(chain, llama, llama_dep):
+    """A different (valid) point for one committed tensor: only the pairing can tell."""
+    idx = next(i for label, kind, i in llama.res.layout if kind == "g1" and label == "witness")
+    d, enc, tok, out, _ = transformer_calldata(llama.res.statement, llama.cm.commitment, llama.raw)
+    bad = _altered(llama.res.proof, "g1", idx + 3)
+    assert_same_rejection(chain, llama, llama_dep, (d, enc, tok, out, bad))
+
+
+def test_truncated_and_non_canonical_proofs_rejected(chain, llama, llama_dep):
+    d, enc, tok, out, raw = transformer_calldata(llama.res.statement, llama.cm.commitment, llama.raw)
+    assert chain_verdict(chain, llama_dep, (d, enc, tok, out, raw[:-32]))[1] == "MalformedProof"
+    bad = raw[:-32] + R.to_bytes(32, "big")
+    assert chain_verdict(chain, llama_dep, (d, enc, tok, out, bad))[1] == "NotCanonical"
+    assert python_verdict(llama, (d, enc, tok, out, bad))[0] == "reject"
+
+
+# ------------------------------------------------------------------ cheating provers
+
+@pytest.fixture(scope="module")
+def one_layer(chain):
+    s = _setup("tiny-llama", 1, _tokens(3, 11), 50)
+    return s, _deploy(chain, s, [11])
+
+
+def test_cheating_prover_claims_runner_up_token(chain, one_layer, monkeypatch):
+    s, dep = one_layer
+    lenient_multiplicities(monkeypatch)
+
+    def hook(ints):
+        row = ints["head.q"][-1]
+        k = int(torch.argsort(row, descending=True)[1])
+        ints["next"] = torch.tensor([k])
+        diff = row[k] - row - (torch.arange(row.numel()) < k).to(torch.int64)
+        for m in range(3):
+            ints[f"am.d{m}"] = (diff >> (8 * m)) & 255
+
+    res = tp.prove(s.pk, s.cm, torch.tensor(s.res.statement.tokens), rng=seeded(8), witness_hook=hook)
+    assert_same_rejection(chain, s, dep, transformer_calldata(res.statement, s.cm.commitment, res.proof.to_bytes()))
+
+
+def test_cheating_prover_publishes_other_prompt(chain, one_layer):
+    """The witness is the forward pass of prompt A, the statement says prompt B."""
+    s, dep = one_layer
+    a = torch.tensor(s.res.statement.tokens)
+    b = a.clone()
+    b[5] = (b[5] + 7) % 256
+    ref = forward(compile_model(s.cm.commitment.cfg, len(a), s.cm.commitment.tq), s.cm.params, a)
+
+    def hook(ints):
+        for k, v in ref.items():
+            if k != "tokens":
+                ints[k] = v
+
+    res = tp.prove(s.pk, s.cm, b, rng=seeded(11), witness_hook=hook)
+    assert_same_rejection(chain, s, dep, transformer_calldata(res.statement, s.cm.commitment, res.proof.to_bytes()))
