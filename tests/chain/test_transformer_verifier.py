@@ -263,3 +263,31 @@ def test_cheating_prover_publishes_other_prompt(chain, one_layer):
 
     res = tp.prove(s.pk, s.cm, b, rng=seeded(11), witness_hook=hook)
     assert_same_rejection(chain, s, dep, transformer_calldata(res.statement, s.cm.commitment, res.proof.to_bytes()))
+
+
+# ------------------------------------------------------------------ attestation on a real node
+
+def test_attest_transformer_on_anvil(anvil_node, llama):
+    """service: deploy, register the model with the transformer verifier, attest (the node
+    verifies the proof inside the transaction), check; a second attest is idempotent."""
+    from zkllm_chain import service
+    from zkllm_chain.chain.accounts import dev_signers
+    snapshot = anvil_node.rpc("evm_snapshot")
+    try:
+        ch = anvil_node.connect(expected_chain_id=31337)
+        signer = dev_signers(ch)[0]
+        c = service.deploy_all(ch, llama.vk, signer=signer)
+        tdep = service.deploy_transformer(ch, llama.vk, llama.cm.commitment, [16], signer=signer)
+        mid = service.register_model(c, llama.cm.commitment, llama.vk, signer=signer, verifier=tdep.address)
+        st = llama.res.statement
+        assert service.check(c, mid, st)["attested"] is False
+        out = service.attest(c, mid, llama.cm.commitment, st, llama.raw, signer=signer, gas=25_000_000)
+        assert out.created and out.gas_used > 1_000_000
+        again = service.attest(c, mid, llama.cm.commitment, st, llama.raw, signer=signer, gas=25_000_000)
+        assert not again.created and again.uid == out.uid
+        assert service.check(c, mid, st)["attested"] is True
+        bad = dataclasses.replace(st, next_token=(st.next_token + 1) % 256)
+        with pytest.raises(TransactionRevertedError):
+            service.attest(c, mid, llama.cm.commitment, bad, llama.raw, signer=signer, gas=25_000_000)
+    finally:
+        anvil_node.rpc("evm_revert", snapshot)
