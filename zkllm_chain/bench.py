@@ -93,7 +93,10 @@ def run_transformer_bench(model_name: str = "tiny-llama", overrides: dict | None
 
     cfg = get_config(model_name)
     if overrides:
-        cfg = cfg.with_(**{k: v for k, v in overrides.items() if v is not None})
+        try:
+            cfg = cfg.with_(**{k: v for k, v in overrides.items() if v is not None})
+        except ValueError as e:
+            raise ZkllmError(f"invalid transformer shape: {e}") from None
     if cfg.arch not in ("llama", "gpt2"):
         raise ZkllmError(f"proving the {cfg.arch} architecture is not supported")
     T = tokens or cfg.max_seq

@@ -128,12 +128,18 @@ def cmd_verify(a) -> dict:
 
 def cmd_bench(a) -> dict:
     from .bench import run_mlp_bench, run_transformer_bench
+    if a.arch:
+        if a.model not in ("mlp", f"tiny-{a.arch}"):
+            from prover.errors import ZkllmError
+            raise ZkllmError("--arch gives a free shape; do not combine it with --model")
+        a.model = f"tiny-{a.arch}"
     if a.model != "mlp":
         from prover.errors import ZkllmError
         from prover.model.configs import CONFIGS
         if a.model not in CONFIGS:
             raise ZkllmError(f"unknown bench model {a.model!r} (available: mlp, {', '.join(sorted(CONFIGS))})")
-        over = {"n_layers": a.layers, "d_model": a.d_model, "n_heads": a.heads, "n_kv_heads": a.kv_heads,
+        kv = a.kv_heads if a.kv_heads or a.model.endswith("llama") else a.heads  # GPT-2: kv = heads
+        over = {"n_layers": a.layers, "d_model": a.d_model, "n_heads": a.heads, "n_kv_heads": kv,
                 "d_ffn": a.ffn, "vocab_size": a.vocab}
         return run_transformer_bench(a.model, over, a.tokens, a.seed, log=_log(a.quiet))
     return run_mlp_bench(a.d_in, a.d_hidden, a.d_out, a.act, a.rows, a.seed, log=_log(a.quiet),
@@ -258,7 +264,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--model", default="mlp", help="mlp (default), tiny-llama, tiny-gpt2 or smollm2-135m")
     s.add_argument("--rows", type=int, default=1, help="input rows proven at once (default 1)")
     s.add_argument("--no-chain", action="store_true", help="skip the on-chain verification (verify_gas)")
-    g = s.add_argument_group("transformer shape (with --model tiny-llama etc.)")
+    g = s.add_argument_group("transformer shape (with --model tiny-llama etc., or a free shape with --arch)")
+    g.add_argument("--arch", choices=("llama", "gpt2"),
+                   help="free shape: start from tiny-<arch> and override with the options below")
     g.add_argument("--layers", type=int)
     g.add_argument("--d-model", type=int)
     g.add_argument("--heads", type=int)
