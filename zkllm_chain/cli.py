@@ -272,14 +272,23 @@ def _signer(a, chain):
 
 def cmd_deploy(a) -> dict:
     from prover import store
+    from prover.transformer import files
     from . import service
     chain = _chain(a)
+    signer = _signer(a, chain)
     vk = store.load_vk(Path(a.vk))
-    c = service.deploy_all(chain, vk, signer=_signer(a, chain), directory=a.deployments,
+    c = service.deploy_all(chain, vk, signer=signer, directory=a.deployments,
                            consumer_reward_wei=a.consumer_reward_wei, log=_log(a.quiet))
-    return {"chain_id": chain.chain_id, "verifier": c.verifier, "registry": c.registry.address,
-            "attestations": c.attestations.address, "consumer": c.consumer.address if c.consumer else None,
-            "deploy_gas": c.gas, "bytecode_bytes": c.sizes, "records": {k: str(v) for k, v in c.records.items()}}
+    out = {"chain_id": chain.chain_id, "verifier": c.verifier, "registry": c.registry.address,
+           "attestations": c.attestations.address, "consumer": c.consumer.address if c.consumer else None}
+    if files.is_transformer_params(Path(a.vk).parent):  # a transformer key: its verifier too
+        t = service.deploy_transformer_contracts(chain, vk, signer=signer, directory=a.deployments, log=_log(a.quiet))
+        out["transformer_verifier"] = t.address
+        for d in (t.verifier, t.modules, t.circuits):
+            c.gas[d.name] = d.tx.gas_used
+            c.sizes[d.name] = len(chain.w3.eth.get_code(d.address))
+    return {**out, "deploy_gas": c.gas, "bytecode_bytes": c.sizes,
+            "records": {k: str(v) for k, v in c.records.items()}}
 
 
 def cmd_register(a) -> dict:
@@ -288,8 +297,16 @@ def cmd_register(a) -> dict:
     chain = _chain(a)
     signer = _signer(a, chain)
     c = service.load_contracts(chain, a.deployments, signer)
-    cm = store.load_commitment(Path(a.commitment))
-    model_id = service.register_model(c, cm, store.load_vk(Path(a.vk)), uri=a.uri, signer=signer)
+    vk = store.load_vk(Path(a.vk))
+    from prover.transformer import files
+    if files.is_transformer_model(Path(a.commitment)):
+        cm = files.load_commitment(Path(a.commitment))
+        rows = [int(t) for t in a.prompt_lengths.split(",")] if a.prompt_lengths else [cm.cfg.max_seq]
+        verifier = service.register_transformer_circuits(c, cm, rows, signer=signer)
+        model_id = service.register_model(c, cm, vk, uri=a.uri, signer=signer, verifier=verifier)
+    else:
+        cm = store.load_commitment(Path(a.commitment))
+        model_id = service.register_model(c, cm, vk, uri=a.uri, signer=signer)
     return {"model_id": model_id, "model_digest": "0x" + cm.digest().hex(), "registry": c.registry.address}
 
 
@@ -299,10 +316,16 @@ def cmd_attest(a) -> dict:
     chain = _chain(a)
     signer = _signer(a, chain)
     c = service.load_contracts(chain, a.deployments, signer)
-    cm = store.load_commitment(Path(a.commitment))
-    st = api.Statement.from_json(Path(a.statement).read_text())
+    from prover.transformer import files
+    text = Path(a.statement).read_text()
+    gas = a.gas
+    if files.is_transformer_statement(text):
+        cm, st = files.load_commitment(Path(a.commitment)), files.statement_from_json(text)
+        gas = gas or 25_000_000
+    else:
+        cm, st = store.load_commitment(Path(a.commitment)), api.Statement.from_json(text)
     model_id = a.model_id if a.model_id is not None else c.registry.model_id_of(cm.digest())
-    r = service.attest(c, model_id, cm, st, Path(a.proof).read_bytes(), signer=signer, gas=a.gas)
+    r = service.attest(c, model_id, cm, st, Path(a.proof).read_bytes(), signer=signer, gas=gas or 15_000_000)
     return {"uid": "0x" + r.uid.hex(), "created": r.created, "model_id": model_id, "gas_used": r.gas_used,
             "tx": r.tx_hash, "calldata_bytes": r.calldata_bytes}
 
@@ -312,7 +335,9 @@ def cmd_check(a) -> dict:
     from . import service
     chain = _chain(a)
     c = service.load_contracts(chain, a.deployments)
-    st = api.Statement.from_json(Path(a.statement).read_text())
+    from prover.transformer import files
+    text = Path(a.statement).read_text()
+    st = files.statement_from_json(text) if files.is_transformer_statement(text) else api.Statement.from_json(text)
     return service.check(c, a.model_id, st)
 
 
@@ -388,7 +413,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--vocab", type=int)
     g.add_argument("--tokens", type=int, help="prompt length (default: the config's max_seq)")
     _mlp_args(s)
-    s = add("deploy", "deploy the verifier, registry, attestations and example consumer")
+    s = add("deploy", "deploy the verifier, registry, attestations and example consumer (and, for a "
+                      "transformer key, the transformer verifier)")
     s.add_argument("--vk", required=True, help="vk.json written by `zkllm setup`")
     s.add_argument("--consumer-reward-wei", type=int, default=0)
     _chain_args(s)
@@ -396,13 +422,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--vk", required=True, help="vk.json the model's proofs verify under")
     s.add_argument("--commitment", required=True, help="model.json (or its directory)")
     s.add_argument("--uri", default="", help="metadata URI stored with the model")
+    s.add_argument("--prompt-lengths", help="transformer: comma-separated prompt lengths whose circuits to register "
+                                            "with the transformer verifier (default: the model's max_seq)")
     _chain_args(s)
     s = add("attest", "post a proof on-chain: the chain verifies it, then records the attestation")
     s.add_argument("--commitment", required=True, help="model.json (or its directory)")
     s.add_argument("--statement", required=True)
     s.add_argument("--proof", required=True)
     s.add_argument("--model-id", type=int, help="registry id (default: looked up by the commitment's digest)")
-    s.add_argument("--gas", type=int, default=15_000_000, help="gas limit (default 15,000,000)")
+    s.add_argument("--gas", type=int, help="gas limit (default 15,000,000; 25,000,000 for a transformer)")
     _chain_args(s)
     s = add("check", "ask, as a dApp would, whether an inference is attested")
     s.add_argument("--model-id", type=int, required=True)

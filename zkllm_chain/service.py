@@ -26,6 +26,7 @@ class Contracts:
     gas: dict[str, int] = field(default_factory=dict)   # deployment gas by contract
     sizes: dict[str, int] = field(default_factory=dict)  # deployed bytecode size by contract
     records: dict[str, Path] = field(default_factory=dict)
+    transformer: object | None = None  # chain.transformer_verifier.TransformerVerifierDeployment
 
 
 def deploy_all(chain, vk, *, signer=None, directory=None, consumer_reward_wei: int = 0, log=lambda m: None) -> Contracts:
@@ -71,6 +72,33 @@ def deploy_transformer(chain, vk, commitment, rows, *, signer=None, log=lambda m
     log(f"deployed TransformerVerifier at {dep.address} ({dep.verifier.gas_used:,} gas), "
         f"circuits for {len(list(rows))} prompt lengths")
     return dep
+
+
+TRANSFORMER_CONTRACTS = ("TransformerVerifier", "TransformerModules", "TransformerCircuits")
+
+
+def deploy_transformer_contracts(chain, vk, *, signer=None, directory=None, log=lambda m: None):
+    """Deploy the transformer verifier, its modules and its circuit registry (owned by
+    ``signer``) for ``vk`` and write their deployment records; circuits come with the model."""
+    from .chain.deployments import write_deployment
+    from .chain.transformer_verifier import deploy_transformer_verifier
+    dep = deploy_transformer_verifier(chain, vk, signer=signer)
+    for d in (dep.verifier, dep.modules, dep.circuits):
+        write_deployment(chain, d, directory, deployer=signer.address if signer else None)
+        log(f"deployed {d.name} at {d.address} ({d.tx.gas_used:,} gas)")
+    return dep
+
+
+def register_transformer_circuits(c: Contracts, commitment, rows, *, signer=None) -> str:
+    """Register the circuit descriptions of ``commitment`` for the prompt lengths ``rows`` with
+    the transformer verifier of ``c``; returns the verifier's address."""
+    from prover.errors import ZkllmError
+
+    from .chain.transformer_verifier import add_circuits
+    if c.transformer is None:
+        raise ZkllmError("no transformer verifier is deployed here (`zkllm deploy --vk` with a transformer key)")
+    add_circuits(c.chain, c.transformer, commitment, rows, signer=signer)
+    return c.transformer.address
 
 
 def register_model(c: Contracts, commitment, vk, *, uri: str = "", signer=None, verifier: str | None = None) -> int:
@@ -137,4 +165,21 @@ def load_contracts(chain, directory, signer=None) -> Contracts:
     except Exception:  # the consumer is optional
         consumer = None
     return Contracts(chain, addr[VERIFIER], ModelRegistry(chain, addr["ModelRegistry"], signer),
-                     InferenceAttestations(chain, addr["InferenceAttestations"], signer), consumer)
+                     InferenceAttestations(chain, addr["InferenceAttestations"], signer), consumer,
+                     transformer=_load_transformer(chain, directory))
+
+
+def _load_transformer(chain, directory):
+    """The transformer verifier's deployment from its records, or None (it is optional)."""
+    from .chain.contracts import Deployment
+    from .chain.deployments import read_deployment
+    from .chain.artifacts import load_artifact
+    from .chain.transformer_verifier import TransformerVerifierDeployment
+    from eth_utils import to_checksum_address
+    try:
+        recs = {n: read_deployment(chain.chain_id, n, directory) for n in TRANSFORMER_CONTRACTS}
+    except Exception:
+        return None
+    deps = [Deployment(n, to_checksum_address(recs[n]["address"]), chain.chain_id, None, load_artifact(n))
+            for n in TRANSFORMER_CONTRACTS]
+    return TransformerVerifierDeployment(*deps)

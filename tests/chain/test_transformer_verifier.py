@@ -291,3 +291,44 @@ def test_attest_transformer_on_anvil(anvil_node, llama):
             service.attest(c, mid, llama.cm.commitment, bad, llama.raw, signer=signer, gas=25_000_000)
     finally:
         anvil_node.rpc("evm_revert", snapshot)
+
+
+def test_cli_transformer_flow_on_anvil(anvil_node, tmp_path):
+    """zkllm setup/commit/prove for tiny-llama, then deploy (with the transformer verifier),
+    register (with the circuit of the prompt length), attest and check on a real node."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "ZKLLM_PRIVATE_KEY": "0x" + bytes(anvil_node.dev_keys[0]).hex()}
+
+    def zkllm(*args):
+        p = subprocess.run([sys.executable, "-m", "zkllm_chain.cli", *args, "--json", "--quiet"],
+                           capture_output=True, text=True, cwd=root, env=env)
+        assert p.returncode == 0, f"zkllm {' '.join(args)} failed ({p.returncode}): {p.stderr}"
+        return json.loads(p.stdout.strip().splitlines()[-1])
+
+    d = tmp_path
+    zkllm("setup", "--model", "tiny-llama", "--tokens", "8", "--out", str(d / "params"))
+    zkllm("commit", "--params", str(d / "params"), "--model", "tiny-llama", "--out", str(d / "model"))
+    zkllm("prove", "--params", str(d / "params"), "--model", str(d / "model"), "--prompt-ids",
+          "[72, 101, 108, 108, 111, 32, 119, 111]", "--out", str(d / "proof.bin"))
+    snapshot = anvil_node.rpc("evm_snapshot")
+    try:
+        chain = ["--rpc-url", anvil_node.url, "--deployments", str(d / "deployments")]
+        dep = zkllm("deploy", "--vk", str(d / "params" / "vk.json"), *chain)
+        assert dep["transformer_verifier"] and dep["bytecode_bytes"]["TransformerVerifier"] <= 24_576
+        reg = zkllm("register", "--vk", str(d / "params" / "vk.json"), "--commitment", str(d / "model"),
+                    "--prompt-lengths", "8", *chain)
+        mid = str(reg["model_id"])
+        st = str(d / "proof.statement.json")
+        assert zkllm("check", "--model-id", mid, "--statement", st, *chain)["attested"] is False
+        att = zkllm("attest", "--commitment", str(d / "model"), "--statement", st, "--proof", str(d / "proof.bin"),
+                    *chain)
+        assert att["created"] is True and att["gas_used"] > 1_000_000
+        assert zkllm("check", "--model-id", mid, "--statement", st, *chain)["uid"] == att["uid"]
+    finally:
+        anvil_node.rpc("evm_revert", snapshot)

@@ -38,11 +38,10 @@ library TNorm {
         return _ng(op) + TOps.lg(op.p[0]);
     }
 
-    /// @dev `batch_indicator(row_shape, r)`: [layer < L][row < T] on the row variables.
+    /// @dev [t < rows] on the row variables (the layer bits are skipped: a stacked bias is zero
+    ///      on padded layers), `Norm._row_indicator`.
     function _rowInd(TOp memory op, uint256[] memory r) private pure returns (uint256) {
-        uint256 ng = _ng(op);
-        uint256 v = TOps.ind(op.p[0], FrMath.suffix(r, ng));
-        return ng == 0 ? v : FrMath.mul(v, TOps.ind(op.p[10], TOps.seg(r, 0, ng)));
+        return TOps.ind(op.p[0], FrMath.suffix(r, _ng(op)));
     }
 
     function root(TCtx memory ctx, TOp memory op) internal view {
