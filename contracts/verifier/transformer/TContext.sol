@@ -96,7 +96,7 @@ library TContext {
 
     function _grow(TCtx memory ctx) private pure {
         uint256 n = ctx.claimTid.length;
-        uint256 m = n == 0 ? 256 : 2 * n;
+        uint256 m = n == 0 ? 32 : 2 * n;
         uint256[] memory tids = new uint256[](m);
         uint256[][] memory points = new uint256[][](m);
         uint256[] memory values = new uint256[](m);
