@@ -332,3 +332,16 @@ def test_cli_transformer_flow_on_anvil(anvil_node, tmp_path):
         assert zkllm("check", "--model-id", mid, "--statement", st, *chain)["uid"] == att["uid"]
     finally:
         anvil_node.rpc("evm_revert", snapshot)
+
+
+def test_cheating_prover_swaps_layer_inputs(chain, llama, llama_dep):
+    """The committed layer inputs X[0] <-> X[1] (the residual chain must catch it)."""
+    from tests.op_harness import swap_layers
+    tok = torch.tensor(llama.res.statement.tokens)
+    c = compile_model(llama.cm.commitment.cfg, len(tok), llama.cm.commitment.tq)
+    swapped = []
+    res = tp.prove(llama.pk, llama.cm, tok, rng=seeded(12),
+                   witness_hook=lambda ints: swapped.extend(swap_layers(c, ints, ["X"])))
+    assert swapped == ["X"]
+    assert_same_rejection(chain, llama, llama_dep,
+                          transformer_calldata(res.statement, llama.cm.commitment, res.proof.to_bytes()))
