@@ -94,9 +94,11 @@ library TContext {
         ctx.nClaims = k + 1;
     }
 
+    /// @dev First capacity: twice the tensor count (no regrowth for the tiny models; memory
+    ///      is quadratic in gas), 32 in a module step (which sees no tensor table).
     function _grow(TCtx memory ctx) private pure {
         uint256 n = ctx.claimTid.length;
-        uint256 m = n == 0 ? 32 : 2 * n;
+        uint256 m = n == 0 ? 32 + 2 * ctx.c.kind.length : 2 * n;
         uint256[] memory tids = new uint256[](m);
         uint256[][] memory points = new uint256[][](m);
         uint256[] memory values = new uint256[](m);
