@@ -93,3 +93,18 @@ def run_fragment(pk, specs, values, committed, body, *, producers=None, tamper=N
     body(v)
     batch.open_claims(v, pk.verifying_key().srs_vk)
     vch.assert_consumed()
+
+
+def swap_layers(circuit, ints, ids=None) -> list[str]:
+    """Play a cheating prover: trade layer 0's slice of every stacked committed tensor (or of
+    ``ids``) with layer 1's. Returns the ids swapped."""
+    L = circuit.cfg.n_layers
+    done = []
+    for tid in ids if ids is not None else circuit.witness:
+        sp = circuit.specs[tid]
+        if len(sp.shape) >= 2 and sp.shape[0] == L and hasattr(ints.get(tid), "clone"):
+            t = ints[tid].clone()
+            t[[0, 1]] = t[[1, 0]]
+            ints[tid] = t
+            done.append(tid)
+    return done

@@ -12,7 +12,7 @@ from prover.proof import Proof
 from prover.rng import seeded
 from prover.transformer import prove as tp
 from prover.transformer.compile import compile_llama, forward
-from tests.op_harness import lenient_multiplicities
+from tests.op_harness import lenient_multiplicities, swap_layers
 
 REJECT = (VerificationError, MalformedProofError)
 
@@ -128,18 +128,16 @@ def test_cheating_prover_claims_runner_up_token(pk, vk, cm1, monkeypatch):
 
 
 def test_layer_advice_swapped_rejected(pk, vk, cm2):
-    """Every committed advice tensor of layer 0 traded with layer 1's (all lookups still hold)."""
+    """Every stacked committed advice tensor has layer 0's slice traded with layer 1's (all
+    lookups still hold); then only the committed layer inputs X[0] <-> X[1]."""
     tok = _tokens(1)
     c = compile_llama(cm2.commitment.cfg, len(tok), cm2.commitment.tq)
-
-    def hook(ints):
-        for a, b in zip(c.layer_advice[0], c.layer_advice[1]):
-            assert a[3:] == b[3:]
-            ints[a], ints[b] = ints[b], ints[a]
-
-    res = tp.prove(pk, cm2, tok, rng=seeded(9), witness_hook=hook)
-    with pytest.raises(VerificationError):
-        _verify(vk, cm2, res.statement, res.proof.to_bytes())
+    for ids in (None, ["X"]):
+        swapped = []
+        res = tp.prove(pk, cm2, tok, rng=seeded(9), witness_hook=lambda ints: swapped.extend(swap_layers(c, ints, ids)))
+        assert "X" in swapped and (ids or len(swapped) > 20)
+        with pytest.raises(VerificationError):
+            _verify(vk, cm2, res.statement, res.proof.to_bytes())
 
 
 def test_altered_proof_items_rejected(vk, cm2, proved2):
@@ -207,3 +205,27 @@ def test_cheating_prover_publishes_other_prompt(pk, vk, cm1):
     assert res.statement.tokens == b.tolist()
     with pytest.raises(VerificationError, match="embed"):
         _verify(vk, cm1, res.statement, res.proof.to_bytes())
+
+
+def test_odd_shapes_verify_and_gqa_tampering_rejected():
+    """Three layers (padded to four), six query heads over two KV heads (group 3, a sumcheck
+    instead of dropped head bits), 11 tokens: honest proof verifies; each GQA and
+    residual-chain round polynomial altered is rejected."""
+    cfg = build_model("tiny-llama", 0).cfg.with_(n_layers=3, d_model=96, n_heads=6, n_kv_heads=2, d_ffn=128)
+    model = build_model(cfg, 2)
+    pk = tp.setup(cfg, rng=seeded(11))
+    vk = pk.verifying_key()
+    cm = tp.commit_model(pk, model, rng=seeded(12))
+    res = tp.prove(pk, cm, _tokens(4, 11), rng=seeded(13))
+    tp.verify(vk, cm.commitment, res.statement, res.proof.to_bytes())
+    ref = model(torch.tensor(res.statement.tokens))[-1]
+    assert res.statement.next_token == int(ref.argmax())
+    proof = res.proof
+    idxs = [idx for label, kind, idx in res.layout if kind == "fr" and label.split("/")[0] in ("gqa", "chain")]
+    labels = {label for label, kind, idx in res.layout if kind == "fr" and label.split("/")[0] in ("gqa", "chain")}
+    assert {"gqa/k/g", "gqa/v/g", "chain/g"} <= labels
+    for idx in idxs:
+        frs = list(proof.frs)
+        frs[idx] = (frs[idx] + 1) % R
+        with pytest.raises(VerificationError):
+            tp.verify(vk, cm.commitment, res.statement, Proof(proof.circuit_digest, proof.g1s, proof.g1_bytes, frs).to_bytes())

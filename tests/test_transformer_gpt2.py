@@ -13,6 +13,7 @@ from prover.proof import Proof
 from prover.rng import seeded
 from prover.transformer import prove as tp
 from prover.transformer.compile import compile_gpt2, forward
+from tests.op_harness import swap_layers
 
 REJECT = (VerificationError, MalformedProofError)
 
@@ -105,18 +106,16 @@ def test_wrong_prompt_token_rejected(vk, cm, proved):
 
 
 def test_layer_advice_swapped_rejected(pk, vk, cm):
-    """Every committed advice tensor of layer 0 traded with layer 1's (all lookups still hold)."""
+    """Every stacked committed advice tensor has layer 0's slice traded with layer 1's (all
+    lookups still hold); then only the committed layer inputs X[0] <-> X[1]."""
     tok = _tokens(1)
     c = compile_gpt2(cm.commitment.cfg, len(tok), cm.commitment.tq)
-
-    def hook(ints):
-        for a, b in zip(c.layer_advice[0], c.layer_advice[1]):
-            assert a[3:] == b[3:]
-            ints[a], ints[b] = ints[b], ints[a]
-
-    res = tp.prove(pk, cm, tok, rng=seeded(9), witness_hook=hook)
-    with pytest.raises(VerificationError):
-        _verify(vk, cm, res.statement, res.proof.to_bytes())
+    for ids in (None, ["X"]):
+        swapped = []
+        res = tp.prove(pk, cm, tok, rng=seeded(9), witness_hook=lambda ints: swapped.extend(swap_layers(c, ints, ids)))
+        assert "X" in swapped and (ids or len(swapped) > 20)
+        with pytest.raises(VerificationError):
+            _verify(vk, cm, res.statement, res.proof.to_bytes())
 
 
 def test_shifted_positions_rejected(pk, vk, cm):

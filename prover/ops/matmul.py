@@ -25,7 +25,7 @@ from .. import sumcheck
 from ..errors import VerificationError
 from ..field import R, fast
 from ..field.ref import to_signed
-from ..poly.mle import eq_eval, eq_table, log2_ceil
+from ..poly.mle import batch_vars, eq_eval, eq_table, log2_ceil
 
 _SMALL = 1 << 40
 
@@ -55,7 +55,7 @@ class MatMul:
     x: str
     y: str
     z: str
-    batch: int
+    batch: int | tuple  # batch axes, e.g. heads or (layers, heads)
     rows: int
     cols: int
     inner: int
@@ -65,7 +65,7 @@ class MatMul:
         ints[self.z] = torch.matmul(ints[self.x], ints[self.y].transpose(-1, -2))  # (B, T, O)
 
     def reduce(self, ctx, tid: str, point: list[int], value: int) -> None:
-        nb, nt = log2_ceil(self.batch), log2_ceil(self.rows)
+        nb, nt = batch_vars(self.batch), log2_ceil(self.rows)
         no, ni = log2_ceil(self.cols), log2_ceil(self.inner)
         r_b, r_t, r_o = point[:nb], point[nb:nb + nt], point[nb + nt:]
         if len(r_o) != no:

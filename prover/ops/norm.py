@@ -1,7 +1,9 @@
 """RMSNorm (LLaMA) and LayerNorm (GPT-2) with a proven inverse square root.
 
 Notation: x (T, d) at scale 2^a, gain g (d,) at scale 2^w (model), bias b (d,) at
-scale 2^a (model, LayerNorm only), eps_q = round(eps * 2^(2a)), K a precision
+scale 2^a (model, LayerNorm only); with ``groups`` = L the op normalises the rows of a
+stack x (L, T, d) with per-layer gains and biases g, b (L, d): the row variables below
+are then (l, t) and a claim on g or b takes the layer and feature coordinates, eps_q = round(eps * 2^(2a)), K a precision
 exponent chosen below. All relations hold on the padded hypercube.
 
 Centred input c (virtual, (T, d)):
@@ -50,7 +52,7 @@ from ..context import TensorSpec
 from ..errors import QuantizationRangeError, VerificationError
 from ..field import R
 from ..lookup.tables import RangeTable
-from ..poly.mle import eq_eval, eq_table, log2_ceil
+from ..poly.mle import batch_indicator, eq_eval, eq_table, log2_ceil
 from ..quant import QuantSpec
 from ..poly.mle import prefix_indicator
 from .rescale import Rescale
@@ -93,6 +95,7 @@ class Norm:
     center: bool
     prefix: str = "norm"
     label: str = "norm"
+    groups: int = 0  # layers of a stacked input (0: x is (T, d))
     # derived
     inv: str = field(init=False)
     m: str = field(init=False)
@@ -162,8 +165,31 @@ class Norm:
         return _roundup(bound.bit_length(), self.digit_bits)
 
     @property
+    def _ng(self) -> int:
+        return log2_ceil(self.groups) if self.groups else 0
+
+    @property
     def _nt(self) -> int:
-        return log2_ceil(self.rows)
+        """Row variables: the layer bits (stacked input) then the row bits."""
+        return self._ng + log2_ceil(self.rows)
+
+    @property
+    def row_shape(self) -> tuple[int, ...]:
+        return (self.groups, self.rows) if self.groups else (self.rows,)
+
+    def _row_indicator(self, r_rows) -> int:
+        return batch_indicator(self.row_shape, r_rows)
+
+    def _per_row(self, vals: list[int]) -> list[int]:
+        """A padded gain/bias vector (d,) or stack (L, d) broadcast over the padded rows."""
+        nt = log2_ceil(self.rows)
+        if not self.groups:
+            return list(vals) * (1 << nt)
+        width = 1 << self._ni
+        out = []
+        for gi in range(1 << self._ng):
+            out += vals[gi * width:(gi + 1) * width] * (1 << nt)
+        return out
 
     @property
     def _ni(self) -> int:
@@ -172,17 +198,17 @@ class Norm:
     # ---- wiring
     def specs(self) -> dict[str, TensorSpec]:
         """Specs of the tensors this op owns (x, g, b belong to the caller)."""
-        T, d = self.rows, self.dim
-        out = {self.y: TensorSpec(self.y, (T, d), "advice"),
-               self.inv: TensorSpec(self.inv, (T,), "advice"),
-               self.m: TensorSpec(self.m, (T,), "virtual"),
-               self.z: TensorSpec(self.z, (T, d), "virtual")}
+        rs, d = self.row_shape, self.dim
+        out = {self.y: TensorSpec(self.y, (*rs, d), "advice"),
+               self.inv: TensorSpec(self.inv, rs, "advice"),
+               self.m: TensorSpec(self.m, rs, "virtual"),
+               self.z: TensorSpec(self.z, (*rs, d), "virtual")}
         if self.center:
-            out[self.c] = TensorSpec(self.c, (T, d), "virtual")
+            out[self.c] = TensorSpec(self.c, (*rs, d), "virtual")
         for did in self.inv_digits + self.lo_digits + self.hi_digits:
-            out[did] = TensorSpec(did, (T,), "advice")
+            out[did] = TensorSpec(did, rs, "advice")
         for did in self.y_digits:
-            out[did] = TensorSpec(did, (T, d), "advice")
+            out[did] = TensorSpec(did, (*rs, d), "advice")
         return out
 
     def witness(self) -> list[str]:
@@ -215,16 +241,17 @@ class Norm:
         lim = 1 << (self.x_bits - 1)
         if x.numel() and (int(x.min()) < -lim or int(x.max()) >= lim):
             raise QuantizationRangeError(f"norm input outside [-2^{self.x_bits - 1}, 2^{self.x_bits - 1})")
-        c = np.array(x.tolist(), dtype=object).reshape(self.rows, self.dim)
+        c = np.array(x.tolist(), dtype=object).reshape(-1, self.dim)
         if self.center:
             c = self.dim * c - c.sum(axis=1, keepdims=True)
-            ints[self.c] = torch.tensor(c.tolist(), dtype=torch.int64)
+            ints[self.c] = torch.tensor(c.tolist(), dtype=torch.int64).reshape(x.shape)
         m = (c * c).sum(axis=1) + self.eps_term
         inv = [isqrt(self.C // int(mt)) for mt in m]
-        self._fill(ints, c, m, inv, strict=True)
+        self._fill(ints, c, m, inv, strict=True, shape=tuple(x.shape))
 
-    def _fill(self, ints: dict, c, m, inv, strict: bool) -> None:
-        """Advice for given centred input, sum of squares and inverse square roots."""
+    def _fill(self, ints: dict, c, m, inv, strict: bool, shape: tuple | None = None) -> None:
+        """Advice for given centred input, sum of squares and inverse square roots; ``shape`` is
+        x's shape (default: the op's), e.g. one layer (1, T, d) of a stacked input."""
         C, bd = self.C, self.digit_bits
         m = [int(v) for v in m]
         ints[self.m] = np.array(m, dtype=object)
@@ -234,17 +261,25 @@ class Norm:
         for ids, vals in ((self.inv_digits, inv), (self.lo_digits, lo), (self.hi_digits, hi)):
             for did, dv in zip(ids, _digits(vals, len(ids), bd, strict)):
                 ints[did] = torch.tensor(dv, dtype=torch.int64)
-        g = np.array(ints[self.g].tolist(), dtype=object)
-        z = np.asarray(c, dtype=object) * g[None, :] * np.array(inv, dtype=object)[:, None]
+        def rows_of(t):  # (d,) or (L, d) -> one row per input row
+            a = np.array(t.tolist(), dtype=object).reshape(-1, self.dim)
+            return np.repeat(a, len(m) // a.shape[0], axis=0)
+
+        z = np.asarray(c, dtype=object) * rows_of(ints[self.g]) * np.array(inv, dtype=object)[:, None]
         if self.center:
-            z = z + (np.array(ints[self.b].tolist(), dtype=object) << self.shift)[None, :]
+            z = z + (rows_of(ints[self.b]) << self.shift)
         half = 1 << (self.shift - 1)
         zz = z + half
         q = zz >> self.shift
         rem = zz - (q << self.shift)
-        ints[self.y] = torch.tensor(q.tolist(), dtype=torch.int64)
+        full = tuple(shape) if shape is not None else (*self.row_shape, self.dim)
+        rows = full[:-1]
+        ints[self.y] = torch.tensor(q.tolist(), dtype=torch.int64).reshape(full)
         for k, did in enumerate(self.y_digits):
-            ints[did] = torch.tensor(((rem >> (k * bd)) & ((1 << bd) - 1)).tolist(), dtype=torch.int64)
+            ints[did] = torch.tensor(((rem >> (k * bd)) & ((1 << bd) - 1)).tolist(), dtype=torch.int64).reshape(full)
+        for tid in [self.inv] + self.inv_digits + self.lo_digits + self.hi_digits:
+            ints[tid] = ints[tid].reshape(rows)
+        ints[self.m] = ints[self.m].reshape(rows)
 
     # ---- proof
     def root(self, ctx) -> None:
@@ -296,11 +331,11 @@ class Norm:
         r_t, r_i = point[:nt], point[nt:]
         target = value % R
         if self.center:
-            bv = ctx.claim(self.b, r_i, f"{L}/bias")
-            target = (value - pow(2, self.shift, R) * prefix_indicator(self.rows, r_t) % R * bv) % R
+            bv = ctx.claim(self.b, r_t[:self._ng] + r_i, f"{L}/bias")
+            target = (value - pow(2, self.shift, R) * self._row_indicator(r_t) % R * bv) % R
         if ctx.is_prover:
             v = ctx.values
-            gb = list(v[self.g]) * (1 << nt)
+            gb = self._per_row(v[self.g])
             ib = [iv for iv in v[self.inv] for _ in range(1 << ni)]
             out = sumcheck.prove(ctx.ch, f"{L}/out", nt + ni, 4,
                                  [sumcheck.Term(1, [eq_table(point), v[self.c], gb, ib])])
@@ -309,7 +344,7 @@ class Norm:
             sub = sumcheck.verify(ctx.ch, f"{L}/out", nt + ni, 4, target)
             s = sub.point
         cv = ctx.claim(self.c, s, f"{L}/c")
-        gv = ctx.claim(self.g, s[nt:], f"{L}/gain")
+        gv = ctx.claim(self.g, s[:self._ng] + s[nt:], f"{L}/gain")
         iv = ctx.claim(self.inv, s[:nt], f"{L}/inv")
         if not ctx.is_prover and eq_eval(point, s) * cv % R * gv % R * iv % R != sub.expected:
             raise VerificationError("norm-output", f"final check of '{self.z}' = c * '{self.g}' * '{self.inv}' failed")
@@ -346,22 +381,22 @@ def _k_for(quant: QuantSpec, dim: int, center: bool, precision: int) -> int:
     return shift - quant.weight_frac_bits + quant.act_frac_bits
 
 
-def _make(prefix, x, g, b, rows, dim, eps, quant, center, x_bits, precision) -> Norm:
+def _make(prefix, x, g, b, rows, dim, eps, quant, center, x_bits, precision, groups=0) -> Norm:
     a = quant.act_frac_bits
     return Norm(x=x, g=g, b=b, y=f"{prefix}.y", rows=rows, dim=dim,
                 eps_q=max(1, round(eps * (1 << (2 * a)))), k=_k_for(quant, dim, center, precision),
                 act_frac=a, weight_frac=quant.weight_frac_bits, digit_bits=quant.digit_bits,
                 x_bits=x_bits if x_bits is not None else a + 13, weight_bits=quant.weight_bits,
-                center=center, prefix=prefix, label=prefix[-16:])
+                center=center, prefix=prefix, label=prefix[-16:], groups=groups)
 
 
 def rms_norm(prefix: str, x: str, g: str, rows: int, dim: int, eps: float, quant: QuantSpec, *,
-             x_bits: int | None = None, precision: int = 16) -> Norm:
+             x_bits: int | None = None, precision: int = 16, groups: int = 0) -> Norm:
     """LLaMA RMSNorm ``x / sqrt(mean(x^2) + eps) * g``; inv carries ``precision`` bits for rms ~ 1."""
-    return _make(prefix, x, g, None, rows, dim, eps, quant, False, x_bits, precision)
+    return _make(prefix, x, g, None, rows, dim, eps, quant, False, x_bits, precision, groups)
 
 
 def layer_norm(prefix: str, x: str, g: str, b: str, rows: int, dim: int, eps: float, quant: QuantSpec, *,
-               x_bits: int | None = None, precision: int = 16) -> Norm:
+               x_bits: int | None = None, precision: int = 16, groups: int = 0) -> Norm:
     """GPT-2 LayerNorm ``(x - mean) / sqrt(var + eps) * g + b`` (biased variance, as torch)."""
-    return _make(prefix, x, g, b, rows, dim, eps, quant, True, x_bits, precision)
+    return _make(prefix, x, g, b, rows, dim, eps, quant, True, x_bits, precision, groups)

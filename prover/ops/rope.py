@@ -40,7 +40,7 @@ import torch
 from .. import sumcheck
 from ..errors import VerificationError
 from ..field import R
-from ..poly.mle import eq_eval, eq_table, evaluate, log2_ceil
+from ..poly.mle import batch_vars, eq_eval, eq_table, evaluate, log2_ceil
 
 
 def rope_tables(n_pos: int, head_dim: int, base: float, frac: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -61,7 +61,7 @@ class RoPE:
     cos: str
     sin: str
     z: str
-    heads: int
+    heads: int | tuple  # batch axes: heads, or (layers, heads)
     rows: int
     head_dim: int
     label: str = "rope"
@@ -77,7 +77,7 @@ class RoPE:
         ints[self.z] = x * cf + rotate_half(x) * sf
 
     def reduce(self, ctx, tid: str, point: list[int], value: int) -> None:
-        nh, nt, ni = log2_ceil(self.heads), log2_ceil(self.rows), log2_ceil(self.head_dim)
+        nh, nt, ni = batch_vars(self.heads), log2_ceil(self.rows), log2_ceil(self.head_dim)
         n = nh + nt + ni
         if ctx.is_prover:
             hp, tp, dp = 1 << nh, 1 << nt, 1 << ni

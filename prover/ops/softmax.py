@@ -59,7 +59,7 @@ from ..errors import QuantizationRangeError, VerificationError
 from ..field import R
 from ..lookup.exp_tables import ExpTable, exp_tables
 from ..lookup.tables import RangeTable
-from ..poly.mle import eq_eval, eq_table, log2_ceil
+from ..poly.mle import batch_dims, batch_indicator, batch_mask, batch_size, batch_vars, eq_eval, eq_table, log2_ceil
 from ..quant import rescale
 from ..poly.mle import prefix_indicator
 
@@ -100,7 +100,7 @@ def _digits(x: torch.Tensor, bits: int, count: int) -> list[torch.Tensor]:
 class Softmax:
     s: str                 # scores (heads, T, T), scale 2^s_in
     p: str                 # probabilities (heads, T, T), scale 2^p_out (committed advice)
-    heads: int
+    heads: int | tuple     # batch axes: heads, or (layers, heads)
     T: int
     prefix: str = "sm"
     s_in: int = 8
@@ -111,7 +111,7 @@ class Softmax:
     bound: int | None = None  # B: |row sum - 2^p_out| <= B; default from the error analysis
 
     def __post_init__(self):
-        if self.p_out % self.range_bits or self.num_digits < 1 or self.heads < 1 or self.T < 1:
+        if self.p_out % self.range_bits or self.num_digits < 1 or batch_size(self.heads) < 1 or self.T < 1:
             raise ValueError("softmax: p_out must be a multiple of range_bits; K, heads, T >= 1")
         if self.bound is None:
             self.bound = math.ceil((1 << self.p_out) * math.expm1(2.0 ** -(self.s_in + 1))
@@ -147,7 +147,7 @@ class Softmax:
         return ids + [self.p] + self.ulo + self.uhi
 
     def tensor_specs(self) -> dict[str, TensorSpec]:
-        full, row = (self.heads, self.T, self.T), (self.heads, self.T)
+        full, row = (*batch_dims(self.heads), self.T, self.T), (*batch_dims(self.heads), self.T)
         out = {t: TensorSpec(t, full, "advice") for t in self.advice_ids()}
         for t in [self.z] + self.ulo + self.uhi:
             out[t] = TensorSpec(t, row, "advice")
@@ -175,11 +175,13 @@ class Softmax:
         return self.bound / (1 << self.p_out) + self.T * a, a
 
     # ---- the quantized forward pass
-    def mask(self) -> torch.Tensor:
-        return torch.tril(torch.ones(self.T, self.T, dtype=torch.bool)).expand(self.heads, self.T, self.T)
+    def mask(self, lead: tuple | None = None) -> torch.Tensor:
+        """The causal mask over leading axes ``lead`` (default: the op's batch axes)."""
+        lead = batch_dims(self.heads) if lead is None else tuple(lead)
+        return torch.tril(torch.ones(self.T, self.T, dtype=torch.bool)).expand(*lead, self.T, self.T)
 
     def _chain(self, S, z):
-        m = self.mask()
+        m = self.mask(S.shape[:-2])
         D = torch.where(m, z.unsqueeze(-1) - S, torch.zeros_like(S))
         ds = [(D >> (self.digit_bits * k)) & ((1 << self.digit_bits) - 1) for k in range(self.num_digits)]
         if self.num_digits > 1:
@@ -188,8 +190,10 @@ class Softmax:
 
     def witness(self, S: torch.Tensor, z: torch.Tensor | None = None, lenient: bool = False) -> dict:
         """All advice and P from scores S; ``z`` overrides the shift; ``lenient`` skips range errors."""
-        S = S.to(torch.int64).reshape(self.heads, self.T, self.T)
-        m = self.mask()
+        S = S.to(torch.int64)
+        if S.dim() < 3:
+            S = S.reshape(*batch_dims(self.heads), self.T, self.T)
+        m = self.mask(S.shape[:-2])
         if z is None:
             z = self._best_shift(S)
         D, ds = self._chain(S, z)
@@ -222,7 +226,7 @@ class Softmax:
         return out
 
     def _best_shift(self, S: torch.Tensor) -> torch.Tensor:
-        m = self.mask()
+        m = self.mask(S.shape[:-2])
         Sf = S.double().masked_fill(~m, float("-inf"))
         mx = S.masked_fill(~m, torch.iinfo(torch.int64).min).max(-1).values
         lse = torch.logsumexp(Sf / (1 << self.s_in), -1) * (1 << self.s_in)
@@ -250,7 +254,7 @@ class Softmax:
         return acc % R
 
     def root(self, ctx) -> None:
-        nh, nt = log2_ceil(self.heads), log2_ceil(self.T)
+        nh, nt = batch_vars(self.heads), log2_ceil(self.T)
         n = nh + 2 * nt
         K, p, rb = self.num_digits, self.p_out, self.range_bits
         one, half = 1 << p, 1 << (p - 1)
@@ -293,7 +297,7 @@ class Softmax:
         remv = {k: self._comb(ctx, self.r[k], s, "softmax/rem", rb) for k in range(1, K)}
         pv = ctx.claim(self.p, s, "softmax/P")
         if not ctx.is_prover:
-            mv = prefix_indicator(self.heads, s[:nh]) * causal_mask_mle(self.T, s[nh:nh + nt], s[nh + nt:]) % R
+            mv = batch_indicator(self.heads, s[:nh]) * causal_mask_mle(self.T, s[nh:nh + nt], s[nh + nt:]) % R
             Av = (Dv + sv - zv - al[K] * Gv[K - 1]) % R
             Lv = al[K] * pv + sum(al[k] * (half - one * Gv[k] - remv[k]) for k in range(1, K))
             prod = sum(al[k] * Gv[k - 1] * Fv[k] for k in range(1, K))
@@ -306,11 +310,11 @@ class Softmax:
         ulo = self._comb(ctx, self.ulo, rr, "softmax/u", rb)
         uhi = self._comb(ctx, self.uhi, rr, "softmax/u", rb)
         if not ctx.is_prover:
-            ind = prefix_indicator(self.heads, rr[:nh]) * prefix_indicator(self.T, rr[nh:]) % R
+            ind = batch_indicator(self.heads, rr[:nh]) * prefix_indicator(self.T, rr[nh:]) % R
             if (psum - ind * (one - self.bound) - ulo) % R or (ulo + uhi - 2 * self.bound * ind) % R:
                 raise VerificationError("softmax-rowsum", "a row sum of P is not within the bound of 2^p_out")
 
     def _mask_vector(self, nh: int, nt: int) -> list[int]:
-        H, T = 1 << nh, 1 << nt
-        return [1 if (h < self.heads and t < self.T and j <= t) else 0
-                for h in range(H) for t in range(T) for j in range(T)]
+        T = 1 << nt
+        return [1 if (hb and t < self.T and j <= t) else 0
+                for hb in batch_mask(self.heads) for t in range(T) for j in range(T)]

@@ -109,3 +109,65 @@ def prefix_indicator(count: int, point) -> int:
         else:
             full = full * (1 - z) % R
     return acc % R
+
+
+# ---- batch axes: an op's leading axes given as one count or a tuple of counts
+# (e.g. heads, or (layers, heads) when same-role tensors are stacked across layers)
+
+def batch_dims(batch) -> tuple[int, ...]:
+    return tuple(batch) if isinstance(batch, (tuple, list)) else (int(batch),)
+
+
+def batch_vars(batch) -> int:
+    """Variables of the padded batch axes: sum of log2_ceil over the axes."""
+    return sum(log2_ceil(d) for d in batch_dims(batch))
+
+
+def batch_size(batch) -> int:
+    n = 1
+    for d in batch_dims(batch):
+        n *= d
+    return n
+
+
+def batch_indicator(batch, point: Sequence[int]) -> int:
+    """MLE at ``point`` of [every batch index < its count] over the padded batch axes."""
+    acc, off = 1, 0
+    for d in batch_dims(batch):
+        k = log2_ceil(d)
+        acc = acc * prefix_indicator(d, point[off:off + k]) % R
+        off += k
+    return acc
+
+
+def batch_mask(batch) -> list[bool]:
+    """[every batch index < its count] over the padded batch axes, flattened row-major."""
+    mask = [True]
+    for d in batch_dims(batch):
+        p = 1 << log2_ceil(d)
+        mask = [m and i < d for m in mask for i in range(p)]
+    return mask
+
+
+def bits_msb(value: int, n: int) -> list[int]:
+    """The n-bit binary point of ``value``, most significant bit first."""
+    return [(value >> (n - 1 - i)) & 1 for i in range(n)]
+
+
+def next_eval(a: Sequence[int], b: Sequence[int]) -> int:
+    """MLE of [int(a) = int(b) + 1] over {0,1}^n x {0,1}^n (MSB first), in O(n).
+
+    a = b + 1 exactly when, for some k, the k lowest bits of b are 1 and of a are 0,
+    bit k of b is 0 and of a is 1, and all higher bits agree."""
+    n = len(a)
+    if len(b) != n:
+        raise ValueError("next: length mismatch")
+    # suffix[i]: product over the bits above position i (MSB side) of eq(a_j, b_j)
+    hi = [1] * (n + 1)
+    for i in range(n):
+        hi[i + 1] = hi[i] * ((a[i] * b[i] + (1 - a[i]) * (1 - b[i])) % R) % R
+    acc, low = 0, 1  # low: product over the bits below position i of b_j (1 - a_j)
+    for i in range(n - 1, -1, -1):
+        acc = (acc + hi[i] * a[i] % R * ((1 - b[i]) % R) % R * low) % R
+        low = low * b[i] % R * ((1 - a[i]) % R) % R
+    return acc

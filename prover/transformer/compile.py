@@ -1,36 +1,41 @@
 """The transformer compiler: a LLaMA- or GPT-2-family config and a prompt length -> a circuit
-(``compile_model`` dispatches on ``cfg.arch``; ``compile_gpt2`` documents the GPT-2 layout).
+(``compile_model`` dispatches on ``cfg.arch``).
 
-``compile_llama(cfg, T)`` lays out one proof for the whole decoder (no stacking
-across layers: every layer has its own tensors, ids prefixed ``L<l>.``):
+Same-role tensors of all L layers are stacked into one tensor with a leading layer
+axis (weights (L, O, I), activations (L, T, d), attention (L, H, T, T)), so each op of
+a layer is proven once for all layers: proof size and verifier work grow with log L.
+The layer inputs X (L, T, d) are committed; ``ResidualChain`` ties X[0] to the
+embedding and X[l] to the layer output Y[l-1]. LLaMA:
 
-    x0   = Embedding(tokens, E)                                 virtual
-    per layer l (x = x_l):
-      n1   = RMSNorm(x, g1)                                     committed y + digits
-      q,k,v = LinearNB(n1.y, Wq|Wk|Wv) -> Rescale(a+w -> a)      committed
-      qr, kr = RoPE(headsplit(q|k)) -> Rescale(c)              committed
-      s    = MatMul(qr, kvexpand(kr)) -> Rescale(2a + log2 sqrt(hd) - s_in)
-      p    = Softmax(s)                                         committed (zkAttn)
-      att  = MatMul(p, vtexpand(v)) -> Rescale(p_out)            committed (H, T, hd)
-      o    = LinearNB(headmerge(att), Wo) -> Rescale;  xm = x + o
-      n2   = RMSNorm(xm, g2)
-      gate = LinearNB(n2.y, Wg) -> Rescale to the SiLU table input scale
-      si   = SiLU(gate) (lookup);  up = LinearNB(n2.y, Wu) -> Rescale
-      h    = Hadamard(si, up) -> Rescale;  down = LinearNB(h, Wd) -> Rescale
-      x_{l+1} = xm + down
-    nf = RMSNorm(x_L, gf); logits = LinearNB(nf.y, E) -> Rescale (tied head)
-    next = Argmax(last row of logits)                           public
+    x0   = Embedding(tokens, E)                                     virtual (T, d)
+    X    committed (L, T, d);  ResidualChain: X[0] = x0, X[l] = Y[l-1]
+    n1   = RMSNorm(X, g1)                                           committed y + digits
+    q,k,v = MatMul_l(n1.y, Wq|Wk|Wv) -> Rescale(w)                  committed (L, T, *)
+    qr, kr = RoPE(headsplit(q|k)) -> Rescale(c)                     (L, H|Hkv, T, hd)
+    s    = MatMul_(l,h)(qr, kvexpand(kr)) -> Rescale(2a + log2 sqrt(hd) - s_in)
+    p    = Softmax(s)                                               committed (zkAttn)
+    att  = MatMul_(l,h)(p, vtexpand(v)) -> Rescale(p_out)           (L, H, T, hd)
+    o    = MatMul_l(headmerge(att), Wo) -> Rescale;  xm = X + o
+    n2   = RMSNorm(xm, g2);  gate = MatMul_l(n2.y, Wg) -> Rescale to the SiLU input scale
+    si   = SiLU(gate) (lookup);  up = MatMul_l(n2.y, Wu) -> Rescale
+    h    = Hadamard(si, up) -> Rescale;  down = MatMul_l(h, Wd) -> Rescale
+    Y    = xm + down                                                virtual (L, T, d)
+    nf = RMSNorm(Y[L-1], gf); logits = LinearNB(nf.y, E) -> Rescale (tied head)
+    next = Argmax(last row of logits)                               public
 
-Every committed rescale quotient that no lookup bounds gets a ``RangeBound``
-(signed, ``bound_bits``), so all accumulators are integers far below the field
-size and the residual stream is bounded as RMSNorm requires.
-All quantization choices live in ``TQuant``.
+GPT-2 (``compile_gpt2``) swaps in LayerNorm, learned positions (x0 = E[tokens] + P[:T]),
+linear biases (``BiasAdd``) and a GELU MLP. Every committed rescale quotient that no
+lookup bounds gets a ``RangeBound`` (signed, ``bound_bits``), so all accumulators are
+integers far below the field size and the residual stream is bounded as the norms
+require. The quantized forward pass runs the layer ops once per layer on one-layer
+slices and stacks the results (``forward``). All quantization choices live in ``TQuant``.
 """
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
 
+import numpy as np
 import torch
 
 from ..context import TensorSpec
@@ -44,7 +49,6 @@ from ..ops.argmax import Argmax
 from ..ops.embedding import Embedding
 from ..ops.hadamard import Hadamard
 from ..ops.matmul import MatMul
-from ..ops.linear import Linear
 from ..ops.norm import layer_norm, rms_norm
 from ..ops.rescale import Rescale
 from ..ops.rope import RoPE, rope_tables
@@ -52,7 +56,8 @@ from ..ops.softmax import Softmax
 from ..poly.mle import log2_ceil, pad_flat
 from ..quant import QuantSpec
 from ..transcript import keccak256
-from .views import HeadMerge, HeadSplit, KVExpand, LinearNB, PositionRows, RangeBound, VTExpand
+from .views import (BiasAdd, HeadMerge, HeadSplit, KVExpand, LayerSlice, LinearNB, PositionRows, RangeBound,
+                    ResidualChain, VTExpand)
 
 
 @dataclass(frozen=True)
@@ -113,7 +118,7 @@ class TransformerCircuit:
     producers: dict[str, object]   # virtual tensor -> op that reduces its claims
     pad_values: dict[str, int] = field(default_factory=dict)
     key_tables: list[str] = field(default_factory=list)  # names of key tables the circuit reads
-    layer_advice: list[list[str]] = field(default_factory=list)  # per-layer witness ids (for tests)
+    layer_span: tuple[int, int] = (0, 0)  # ops[lo:hi] are the (stacked) layer ops
 
     tokens_id = "tokens"
     next_id = "next"
@@ -125,226 +130,37 @@ class TransformerCircuit:
     def digest(self) -> bytes:
         body = json.dumps({"cfg": asdict(self.cfg), "tq": asdict(self.tq), "rows": self.rows},
                           sort_keys=True, separators=(",", ":")).encode()
-        return keccak256(b"zkllm-transformer-circuit/v1" + body)
+        return keccak256(b"zkllm-transformer-circuit/v2" + body)
 
     @property
     def num_vars(self) -> int:
         return max(s.num_vars for s in self.specs.values() if s.kind != "virtual")
 
 
+
+LLAMA_LAYER = ("g1", "wq", "wk", "wv", "wo", "g2", "wg", "wu", "wd")
 GPT2_LAYER = ("g1", "b1", "wq", "bq", "wk", "bk", "wv", "bv", "wo", "bo",
               "g2", "b2", "wfc", "bfc", "wpr", "bpr")
 
 
 def model_names(cfg: TransformerConfig) -> list[str]:
+    """Model tensors in commitment order; per-layer tensors are stacked (leading layer axis)."""
     if cfg.arch == "gpt2":
-        return (["E", "P"] + [f"L{l}.{n}" for l in range(cfg.n_layers) for n in GPT2_LAYER]
-                + ["gf", "bf"])
-    names = ["E"]
-    for l in range(cfg.n_layers):
-        names += [f"L{l}.{n}" for n in ("g1", "wq", "wk", "wv", "wo", "g2", "wg", "wu", "wd")]
-    return names + ["gf"]
-
-
-def compile_llama(cfg: TransformerConfig, rows: int, tq: TQuant | None = None) -> TransformerCircuit:
-    tq = tq or TQuant()
-    if cfg.arch != "llama":
-        raise ValueError("compile_llama needs a llama config")
-    if not 1 <= rows <= cfg.max_seq:
-        raise ValueError(f"prompt length must be in [1, {cfg.max_seq}]")
-    T, d, H, Hkv, hd = rows, cfg.d_model, cfg.n_heads, cfg.n_kv_heads, cfg.head_dim
-    ffn, V, group = cfg.d_ffn, cfg.vocab_size, cfg.kv_groups
-    if hd & (hd - 1) or group & (group - 1):
-        raise ValueError("head_dim and the GQA group size must be powers of two")
-    if log2_ceil(hd) % 2:
-        raise ValueError("head_dim must be a power of four (1/sqrt(hd) is folded into a rescale shift)")
-    a, w, bd = tq.act_frac, tq.weight_frac, tq.digit_bits
-    qs = tq.quant_spec()
-    specs: dict[str, TensorSpec] = {}
-    ops, roots, witness, pads, producers = [], [], [], {}, {}
-    cols: dict[str, list] = {}
-    tables: dict[str, object] = {}
-    layer_advice: list[list[str]] = []
-    cur_layer: list[str] = []
-
-    def add(tid, shape, kind):
-        if tid in specs:
-            raise ValueError(f"duplicate tensor id {tid}")
-        specs[tid] = TensorSpec(tid, tuple(shape), kind)
-
-    def look(pairs):
-        for t, col in pairs:
-            tables.setdefault(t.name, t)
-            cols.setdefault(t.name, []).append(col)
-
-    def commit(*ids):
-        witness.extend(ids)
-        cur_layer.extend(ids)
-
-    def op(o, virtual=()):
-        ops.append(o)
-        for v in virtual:
-            producers[v] = o
-
-    def bound(q, label):
-        rb = RangeBound(q, [f"{q}.b{k}" for k in range(tq.bound_bits // bd)], tq.bound_bits, bd, label=label)
-        for did in rb.digit_ids:
-            add(did, specs[q].shape, "advice")
-        op(rb)
-        commit(*rb.digit_ids)
-        pads.update(rb.pad_values())
-        look(rb.lookups())
-        roots.append(rb)
-
-    def rescale(z, q, shape, shift, label, bounded=True):
-        if shift <= 0 or shift % bd:
-            raise ValueError(f"rescale shift {shift} of {q} must be a positive multiple of {bd}")
-        dids = [f"{q}.d{k}" for k in range(shift // bd)]
-        add(q, shape, "advice")
-        for did in dids:
-            add(did, shape, "advice")
-        rs = Rescale(z, q, dids, shift, bd)
-        op(rs)
-        commit(q, *dids)
-        pads.update(rs.pad_values())
-        look([(RangeTable(bd), (did,)) for did in dids])
-        roots.append(rs)
-        if bounded:
-            bound(q, label)
-
-    def linear(name, x, wid, d_in, d_out, shift, bounded=True):
-        add(f"{name}.z", (T, d_out), "virtual")
-        op(LinearNB(x, wid, f"{name}.z", T, d_in, d_out), [f"{name}.z"])
-        rescale(f"{name}.z", f"{name}.q", (T, d_out), shift, name[-10:], bounded)
-        return f"{name}.q"
-
-    def norm(prefix, x, g):
-        xb = tq.bound_bits + (2 * cfg.n_layers + 1).bit_length() + 1
-        n = rms_norm(prefix, x, g, T, d, cfg.norm_eps, qs, x_bits=xb, precision=tq.norm_precision)
-        for tid, sp in n.specs().items():
-            add(tid, sp.shape, sp.kind)
-        op(n, n.virtuals())
-        commit(*n.witness())
-        pads.update(n.pad_values())
-        look(n.lookups())
-        roots.append(n)
-        bound(n.y, prefix[-10:])
-        return n.y
-
-    add("tokens", (T,), "input")
-    add("E", (V, d), "model")
-    add("x0", (T, d), "virtual")
-    op(Embedding("tokens", "E", "x0", T, V, d), ["x0"])
-    tp = 1 << log2_ceil(T)
-    cos_name = tq.rope_name(tp, hd, cfg.rope_base, "cos")
-    sin_name = tq.rope_name(tp, hd, cfg.rope_base, "sin")
-    add(table_id(cos_name), (T, hd // 2), "table")
-    add(table_id(sin_name), (T, hd // 2), "table")
-    cos_id, sin_id = table_id(cos_name), table_id(sin_name)
-    silu = tq.silu_table()
-    score_shift = 2 * a + log2_ceil(hd) // 2 - tq.score_frac
-    x = "x0"
-    for l in range(cfg.n_layers):
-        cur_layer = []
-        p = f"L{l}."
-        for n_, shp in (("g1", (d,)), ("wq", (H * hd, d)), ("wk", (Hkv * hd, d)), ("wv", (Hkv * hd, d)),
-                        ("wo", (d, H * hd)), ("g2", (d,)), ("wg", (ffn, d)), ("wu", (ffn, d)), ("wd", (d, ffn))):
-            add(p + n_, shp, "model")
-        y1 = norm(p + "n1", x, p + "g1")
-        q = linear(p + "q", y1, p + "wq", d, H * hd, a + w - a)
-        k = linear(p + "k", y1, p + "wk", d, Hkv * hd, a + w - a)
-        v = linear(p + "v", y1, p + "wv", d, Hkv * hd, a + w - a)
-        for src, nh, tag in ((q, H, "q"), (k, Hkv, "k")):
-            add(p + tag + "h", (nh, T, hd), "virtual")
-            op(HeadSplit(src, p + tag + "h", nh, T, hd), [p + tag + "h"])
-            add(p + tag + "r.z", (nh, T, hd), "virtual")
-            op(RoPE(p + tag + "h", cos_id, sin_id, p + tag + "r.z", nh, T, hd), [p + tag + "r.z"])
-            rescale(p + tag + "r.z", p + tag + "r", (nh, T, hd), tq.rope_frac, p + tag + "rope")
-        add(p + "kx", (H, T, hd), "virtual")
-        op(KVExpand(p + "kr", p + "kx", Hkv, group), [p + "kx"])
-        add(p + "s.z", (H, T, T), "virtual")
-        op(MatMul(p + "qr", p + "kx", p + "s.z", H, T, T, hd, label="qk"), [p + "s.z"])
-        rescale(p + "s.z", p + "s", (H, T, T), score_shift, p + "s")
-        sm = Softmax(p + "s", p + "p", H, T, prefix=p + "sm", s_in=tq.score_frac, p_out=tq.prob_frac,
-                     digit_bits=bd, num_digits=tq.exp_digits, range_bits=bd)
-        for tid, sp in sm.tensor_specs().items():
-            add(tid, sp.shape, sp.kind)
-        op(sm)
-        commit(*sm.advice_ids())
-        pads.update(sm.pad_values())
-        look(sm.lookups())
-        roots.append(sm)
-        add(p + "vt", (H, hd, T), "virtual")
-        op(VTExpand(v, p + "vt", Hkv, group, T, hd), [p + "vt"])
-        add(p + "att.z", (H, T, hd), "virtual")
-        op(MatMul(p + "p", p + "vt", p + "att.z", H, T, hd, T, label="pv"), [p + "att.z"])
-        rescale(p + "att.z", p + "att", (H, T, hd), tq.prob_frac, p + "att")
-        add(p + "mix", (T, H * hd), "virtual")
-        op(HeadMerge(p + "att", p + "mix", H, T, hd), [p + "mix"])
-        o = linear(p + "o", p + "mix", p + "wo", H * hd, d, a + w - a)
-        add(p + "xm", (T, d), "virtual")
-        op(Add(x, o, p + "xm"), [p + "xm"])
-        y2 = norm(p + "n2", p + "xm", p + "g2")
-        gate = linear(p + "gate", y2, p + "wg", d, ffn, a + w - tq.silu_in_frac, bounded=False)
-        add(p + "silu", (T, ffn), "advice")
-        op(Activation(gate, p + "silu", silu))
-        commit(p + "silu")
-        look([(silu, (gate, p + "silu"))])
-        up = linear(p + "up", y2, p + "wu", d, ffn, a + w - a)
-        add(p + "h.z", (T, ffn), "virtual")
-        op(Hadamard(p + "silu", up, p + "h.z"), [p + "h.z"])
-        rescale(p + "h.z", p + "h", (T, ffn), a, p + "h")
-        down = linear(p + "down", p + "h", p + "wd", ffn, d, a + w - a)
-        nxt = f"x{l + 1}"
-        add(nxt, (T, d), "virtual")
-        op(Add(p + "xm", down, nxt), [nxt])
-        x = nxt
-        layer_advice.append(cur_layer)
-    cur_layer = []
-    add("gf", (d,), "model")
-    yf = norm("nf", x, "gf")
-    logits = linear("head", yf, "E", d, V, w)
-    add("next", (1,), "output")
-    am = Argmax(logits, "next", [f"am.d{k}" for k in range(tq.argmax_digits)], V, bd, rows=T)
-    for did in am.digit_ids:
-        add(did, (V,), "advice")
-    op(am)
-    commit(*am.digit_ids)
-    look(am.lookups())
-    roots.append(am)
-
-    lookups = []
-    for name, t in tables.items():
-        pair = isinstance(t, FunctionTable)
-        if pair:
-            add(table_id(name), (t.size,), "table")
-        lk = logup.LookupInstance(f"lk{len(lookups)}", t, cols[name], table_id(name) if pair else None)
-        lk.mult_id = f"{lk.label}/m"
-        add(lk.mult_id, (t.size,), "advice")
-        lk.a_ids = [f"{lk.label}/A{c}" for c in range(len(lk.columns))]
-        for aid, col in zip(lk.a_ids, lk.columns):
-            add(aid, specs[col[0]].shape, "proof")
-        lk.b_id = f"{lk.label}/B"
-        add(lk.b_id, (t.size,), "proof")
-        lookups.append(lk)
-    key_tables = [cos_name, sin_name] + [n for n, t in tables.items() if isinstance(t, FunctionTable)]
-    if model_names(cfg) != [s.id for s in specs.values() if s.kind == "model"]:
-        raise AssertionError("model tensor order drifted")
-    return TransformerCircuit(cfg, tq, T, specs, ops, roots, lookups, witness, producers, pads, key_tables,
-                              layer_advice)
+        return ["E", "P", *GPT2_LAYER, "gf", "bf"]
+    return ["E", *LLAMA_LAYER, "gf"]
 
 
 class _Builder:
-    """Tensor specs, ops, roots, committed advice and lookup columns of one circuit."""
+    """Tensor specs, ops (before / inside / after the layers), roots, committed advice and
+    lookup columns of one circuit."""
 
     def __init__(self, cfg: TransformerConfig, tq: TQuant, rows: int):
-        self.cfg, self.tq, self.T = cfg, tq, rows
+        self.cfg, self.tq, self.T, self.L = cfg, tq, rows, cfg.n_layers
         self.specs: dict[str, TensorSpec] = {}
         self.ops, self.roots, self.witness, self.pads, self.producers = [], [], [], {}, {}
         self.cols: dict[str, list] = {}
         self.tables: dict[str, object] = {}
-        self.layer_advice: list[list[str]] = []
-        self.cur_layer: list[str] = []
+        self.layer_span = (0, 0)
 
     def add(self, tid, shape, kind):
         if tid in self.specs:
@@ -358,7 +174,6 @@ class _Builder:
 
     def commit(self, *ids):
         self.witness.extend(ids)
-        self.cur_layer.extend(ids)
 
     def op(self, o, virtual=()):
         self.ops.append(o)
@@ -376,10 +191,11 @@ class _Builder:
         self.look(rb.lookups())
         self.roots.append(rb)
 
-    def rescale(self, z, q, shape, shift, label, bounded=True):
+    def rescale(self, z, q, shift, label, bounded=True):
         bd = self.tq.digit_bits
         if shift <= 0 or shift % bd:
             raise ValueError(f"rescale shift {shift} of {q} must be a positive multiple of {bd}")
+        shape = self.specs[z].shape
         dids = [f"{q}.d{k}" for k in range(shift // bd)]
         self.add(q, shape, "advice")
         for did in dids:
@@ -392,16 +208,25 @@ class _Builder:
         self.roots.append(rs)
         if bounded:
             self.bound(q, label)
+        return q
 
     def linear(self, name, x, wid, bid, d_in, d_out, shift, bounded=True):
-        T = self.T
-        self.add(f"{name}.z", (T, d_out), "virtual")
-        if bid is None:
-            self.op(LinearNB(x, wid, f"{name}.z", T, d_in, d_out), [f"{name}.z"])
-        else:
-            self.op(Linear(x, wid, bid, f"{name}.z", T, d_in, d_out), [f"{name}.z"])
-        self.rescale(f"{name}.z", f"{name}.q", (T, d_out), shift, name[-10:], bounded)
-        return f"{name}.q"
+        """Stacked per-layer linear map (one batched MatMul over the layers) + bias + rescale."""
+        T, L = self.T, self.L
+        z = f"{name}.z"
+        zz = f"{name}.zz" if bid else z
+        self.add(zz, (L, T, d_out), "virtual")
+        self.op(MatMul(x, wid, zz, L, T, d_out, d_in, label=f"{name}/mm"), [zz])
+        if bid:
+            self.add(z, (L, T, d_out), "virtual")
+            self.op(BiasAdd(zz, bid, z, T, layers=L, label=f"{name}/bias"), [z])
+        return self.rescale(z, f"{name}.q", shift, name[-10:], bounded)
+
+    def head(self, x, wid, d_in, d_out, shift):
+        """The LM head (unstacked, no bias)."""
+        self.add("head.z", (self.T, d_out), "virtual")
+        self.op(LinearNB(x, wid, "head.z", self.T, d_in, d_out), ["head.z"])
+        return self.rescale("head.z", "head.q", shift, "head")
 
     def norm(self, n):
         for tid, sp in n.specs().items():
@@ -414,10 +239,41 @@ class _Builder:
         self.bound(n.y, n.prefix[-10:])
         return n.y
 
-    def softmax(self, p, s):
-        tq, bd = self.tq, self.tq.digit_bits
-        sm = Softmax(s, p + "p", self.cfg.n_heads, self.T, prefix=p + "sm", s_in=tq.score_frac,
-                     p_out=tq.prob_frac, digit_bits=bd, num_digits=tq.exp_digits, range_bits=bd)
+    def lookup_act(self, x, y, table):
+        self.add(y, self.specs[x].shape, "advice")
+        self.op(Activation(x, y, table))
+        self.commit(y)
+        self.look([(table, (x, y))])
+        return y
+
+    def attention(self, q, k, v, heads_q, heads_kv, rope=None):
+        """Scores, zkAttn softmax and the weighted values of all layers and heads; returns the
+        merged (L, T, H*hd) tensor. ``rope`` = (cos id, sin id) rotates q and k first."""
+        tq, T, L, hd = self.tq, self.T, self.L, self.cfg.head_dim
+        H, Hkv = heads_q, heads_kv
+        group = H // Hkv
+        heads = {}
+        for src, nh, tag in ((q, H, "q"), (k, Hkv, "k")):
+            self.add(tag + "h", (L, nh, T, hd), "virtual")
+            self.op(HeadSplit(src, tag + "h", nh, T, hd, layers=L), [tag + "h"])
+            heads[tag] = tag + "h"
+            if rope is not None:
+                self.add(tag + "r.z", (L, nh, T, hd), "virtual")
+                self.op(RoPE(tag + "h", rope[0], rope[1], tag + "r.z", (L, nh), T, hd, label=f"rope/{tag}"),
+                        [tag + "r.z"])
+                heads[tag] = self.rescale(tag + "r.z", tag + "r", tq.rope_frac, tag + "rope")
+        kx = heads["k"]
+        if group > 1:
+            self.add("kx", (L, H, T, hd), "virtual")
+            self.op(KVExpand(heads["k"], "kx", Hkv, group, layers=L), ["kx"])
+            kx = "kx"
+        score_shift = 2 * tq.act_frac + log2_ceil(hd) // 2 - tq.score_frac
+        self.add("s.z", (L, H, T, T), "virtual")
+        self.op(MatMul(heads["q"], kx, "s.z", (L, H), T, T, hd, label="qk"), ["s.z"])
+        self.rescale("s.z", "s", score_shift, "s")
+        bd = tq.digit_bits
+        sm = Softmax("s", "p", (L, H), T, prefix="sm", s_in=tq.score_frac, p_out=tq.prob_frac,
+                     digit_bits=bd, num_digits=tq.exp_digits, range_bits=bd)
         for tid, sp in sm.tensor_specs().items():
             self.add(tid, sp.shape, sp.kind)
         self.op(sm)
@@ -425,7 +281,31 @@ class _Builder:
         self.pads.update(sm.pad_values())
         self.look(sm.lookups())
         self.roots.append(sm)
-        return p + "p"
+        self.add("vt", (L, H, hd, T), "virtual")
+        self.op(VTExpand(v, "vt", Hkv, group, T, hd, layers=L), ["vt"])
+        self.add("att.z", (L, H, T, hd), "virtual")
+        self.op(MatMul("p", "vt", "att.z", (L, H), T, hd, T, label="pv"), ["att.z"])
+        self.rescale("att.z", "att", tq.prob_frac, "att")
+        self.add("mix", (L, T, H * hd), "virtual")
+        self.op(HeadMerge("att", "mix", H, T, hd, layers=L), ["mix"])
+        return "mix"
+
+    def begin_layers(self, x0: str):
+        """Commit the layer inputs X and chain them to ``x0`` and the layer outputs Y."""
+        self.add("X", (self.L, self.T, self.cfg.d_model), "advice")
+        self.commit("X")
+        self.roots.append(ResidualChain("X", x0, "Y", self.L))
+        self.layer_span = (len(self.ops), None)
+        return "X"
+
+    def end_layers(self, xm: str, down: str) -> str:
+        """Y = xm + down; returns the last layer's output (T, d)."""
+        self.add("Y", (self.L, self.T, self.cfg.d_model), "virtual")
+        self.op(Add(xm, down, "Y"), ["Y"])
+        self.layer_span = (self.layer_span[0], len(self.ops))
+        self.add("xL", (self.T, self.cfg.d_model), "virtual")
+        self.op(LayerSlice("Y", "xL", self.L - 1, self.L), ["xL"])
+        return "xL"
 
     def argmax(self, logits):
         tq = self.tq
@@ -458,103 +338,144 @@ class _Builder:
         if model_names(self.cfg) != [s.id for s in self.specs.values() if s.kind == "model"]:
             raise AssertionError("model tensor order drifted")
         return TransformerCircuit(self.cfg, self.tq, self.T, self.specs, self.ops, self.roots, lookups,
-                                  self.witness, self.producers, self.pads, key_tables, self.layer_advice)
+                                  self.witness, self.producers, self.pads, key_tables, self.layer_span)
 
 
-def compile_gpt2(cfg: TransformerConfig, rows: int, tq: TQuant | None = None) -> TransformerCircuit:
-    """The GPT-2 decoder as one circuit (ids as in ``compile_llama``; model tensors in ``model_names``):
-
-        x0 = Embedding(tokens, E) + PositionRows(P)                    virtual
-        per layer: n1 = LayerNorm(x, g1, b1); q, k, v = Linear(n1.y, W, b) -> Rescale(w)
-                   s = MatMul(headsplit(q), headsplit(k)) -> Rescale;  p = Softmax(s)
-                   att = MatMul(p, vt(v)) -> Rescale;  xm = x + Linear(headmerge(att), Wo, bo) -> Rescale
-                   n2 = LayerNorm(xm, g2, b2); fc = Linear(n2.y, Wfc, bfc) -> Rescale to the GELU
-                   table input scale; g = GELU(fc) (lookup); x' = xm + Linear(g, Wpr, bpr) -> Rescale
-        nf = LayerNorm(x_L, gf, bf); logits = LinearNB(nf.y, E) -> Rescale;  next = Argmax(last row)
-
-    Linear biases are committed at scale 2^(a+w), LayerNorm biases at 2^a.
-    """
-    tq = tq or TQuant()
-    if cfg.arch != "gpt2":
-        raise ValueError("compile_gpt2 needs a gpt2 config")
-    if cfg.gelu_approx != "none":
-        raise ValueError("only the exact (erf) GELU has a lookup table")
-    if not cfg.tied_embeddings:
-        raise ValueError("only tied embeddings are supported")
+def _check_common(cfg: TransformerConfig, rows: int, arch: str) -> None:
+    if cfg.arch != arch:
+        raise ValueError(f"compile_{arch} needs a {arch} config")
     if not 1 <= rows <= cfg.max_seq:
         raise ValueError(f"prompt length must be in [1, {cfg.max_seq}]")
-    T, d, H, hd, ffn, V = rows, cfg.d_model, cfg.n_heads, cfg.head_dim, cfg.d_ffn, cfg.vocab_size
+    hd = cfg.head_dim
     if hd & (hd - 1):
         raise ValueError("head_dim must be a power of two")
     if log2_ceil(hd) % 2:
         raise ValueError("head_dim must be a power of four (1/sqrt(hd) is folded into a rescale shift)")
+    if cfg.n_heads % cfg.n_kv_heads:
+        raise ValueError("the query heads must be a multiple of the KV heads")
+
+
+def compile_llama(cfg: TransformerConfig, rows: int, tq: TQuant | None = None) -> TransformerCircuit:
+    tq = tq or TQuant()
+    _check_common(cfg, rows, "llama")
+    if not cfg.tied_embeddings:
+        raise ValueError("only tied embeddings are supported")
+    T, d, H, Hkv, hd = rows, cfg.d_model, cfg.n_heads, cfg.n_kv_heads, cfg.head_dim
+    ffn, V, L = cfg.d_ffn, cfg.vocab_size, cfg.n_layers
     a, w = tq.act_frac, tq.weight_frac
     qs = tq.quant_spec()
     b = _Builder(cfg, tq, T)
-    xb = tq.bound_bits + (2 * cfg.n_layers + 2).bit_length() + 1
+    xb = tq.bound_bits + (2 * L + 1).bit_length() + 1
 
-    def lnorm(prefix, x, g, bias):
+    def norm(prefix, x, g, groups):
+        return b.norm(rms_norm(prefix, x, g, T, d, cfg.norm_eps, qs, x_bits=xb, precision=tq.norm_precision,
+                               groups=groups))
+
+    b.add("tokens", (T,), "input")
+    b.add("E", (V, d), "model")
+    shapes = {"g1": (d,), "wq": (H * hd, d), "wk": (Hkv * hd, d), "wv": (Hkv * hd, d), "wo": (d, H * hd),
+              "g2": (d,), "wg": (ffn, d), "wu": (ffn, d), "wd": (d, ffn)}
+    for n_ in LLAMA_LAYER:
+        b.add(n_, (L, *shapes[n_]), "model")
+    b.add("gf", (d,), "model")
+    b.add("x0", (T, d), "virtual")
+    b.op(Embedding("tokens", "E", "x0", T, V, d), ["x0"])
+    tp = 1 << log2_ceil(T)
+    cos_name = tq.rope_name(tp, hd, cfg.rope_base, "cos")
+    sin_name = tq.rope_name(tp, hd, cfg.rope_base, "sin")
+    cos_id, sin_id = table_id(cos_name), table_id(sin_name)
+    b.add(cos_id, (T, hd // 2), "table")
+    b.add(sin_id, (T, hd // 2), "table")
+
+    x = b.begin_layers("x0")
+    y1 = norm("n1", x, "g1", L)
+    q = b.linear("q", y1, "wq", None, d, H * hd, w)
+    k = b.linear("k", y1, "wk", None, d, Hkv * hd, w)
+    v = b.linear("v", y1, "wv", None, d, Hkv * hd, w)
+    mix = b.attention(q, k, v, H, Hkv, rope=(cos_id, sin_id))
+    o = b.linear("o", mix, "wo", None, H * hd, d, w)
+    b.add("xm", (L, T, d), "virtual")
+    b.op(Add(x, o, "xm"), ["xm"])
+    y2 = norm("n2", "xm", "g2", L)
+    gate = b.linear("gate", y2, "wg", None, d, ffn, a + w - tq.silu_in_frac, bounded=False)
+    si = b.lookup_act(gate, "silu", tq.silu_table())
+    up = b.linear("up", y2, "wu", None, d, ffn, w)
+    b.add("h.z", (L, T, ffn), "virtual")
+    b.op(Hadamard(si, up, "h.z"), ["h.z"])
+    h = b.rescale("h.z", "h", a, "h")
+    down = b.linear("down", h, "wd", None, ffn, d, w)
+    xl = b.end_layers("xm", down)
+
+    yf = norm("nf", xl, "gf", 0)
+    logits = b.head(yf, "E", d, V, w)
+    b.argmax(logits)
+    return b.finish([cos_name, sin_name])
+
+
+def compile_gpt2(cfg: TransformerConfig, rows: int, tq: TQuant | None = None) -> TransformerCircuit:
+    """The GPT-2 decoder as one circuit (model tensors in ``model_names``):
+
+        x0 = Embedding(tokens, E) + PositionRows(P)                    virtual
+        X committed, chained as for LLaMA; per layer (stacked):
+          n1 = LayerNorm(X, g1, b1); q, k, v = MatMul_l(n1.y, W) + b -> Rescale(w)
+          s = MatMul(headsplit(q), headsplit(k)) -> Rescale;  p = Softmax(s)
+          att = MatMul(p, vt(v)) -> Rescale;  xm = X + (MatMul_l(headmerge(att), Wo) + bo -> Rescale)
+          n2 = LayerNorm(xm, g2, b2); fc = MatMul_l(n2.y, Wfc) + bfc -> Rescale to the GELU
+          table input scale; g = GELU(fc) (lookup); Y = xm + (MatMul_l(g, Wpr) + bpr -> Rescale)
+        nf = LayerNorm(Y[L-1], gf, bf); logits = LinearNB(nf.y, E) -> Rescale;  next = Argmax(last row)
+
+    Linear biases are committed at scale 2^(a+w), LayerNorm biases at 2^a.
+    """
+    tq = tq or TQuant()
+    _check_common(cfg, rows, "gpt2")
+    if cfg.gelu_approx != "none":
+        raise ValueError("only the exact (erf) GELU has a lookup table")
+    if not cfg.tied_embeddings:
+        raise ValueError("only tied embeddings are supported")
+    T, d, H, ffn, V, L = rows, cfg.d_model, cfg.n_heads, cfg.d_ffn, cfg.vocab_size, cfg.n_layers
+    a, w = tq.act_frac, tq.weight_frac
+    qs = tq.quant_spec()
+    b = _Builder(cfg, tq, T)
+    xb = tq.bound_bits + (2 * L + 2).bit_length() + 1
+
+    def lnorm(prefix, x, g, bias, groups):
         return b.norm(layer_norm(prefix, x, g, bias, T, d, cfg.norm_eps, qs, x_bits=xb,
-                                 precision=tq.norm_precision))
+                                 precision=tq.norm_precision, groups=groups))
 
     b.add("tokens", (T,), "input")
     b.add("E", (V, d), "model")
     b.add("P", (cfg.max_seq, d), "model")
+    shapes = {"g1": (d,), "b1": (d,), "wq": (d, d), "bq": (d,), "wk": (d, d), "bk": (d,),
+              "wv": (d, d), "bv": (d,), "wo": (d, d), "bo": (d,), "g2": (d,), "b2": (d,),
+              "wfc": (ffn, d), "bfc": (ffn,), "wpr": (d, ffn), "bpr": (d,)}
+    for n_ in GPT2_LAYER:
+        b.add(n_, (L, *shapes[n_]), "model")
+    b.add("gf", (d,), "model")
+    b.add("bf", (d,), "model")
     b.add("e0", (T, d), "virtual")
     b.op(Embedding("tokens", "E", "e0", T, V, d), ["e0"])
     b.add("p0", (T, d), "virtual")
     b.op(PositionRows("P", "p0", T, cfg.max_seq, d), ["p0"])
     b.add("x0", (T, d), "virtual")
     b.op(Add("e0", "p0", "x0"), ["x0"])
-    gelu = tq.gelu_table()
-    score_shift = 2 * a + log2_ceil(hd) // 2 - tq.score_frac
-    x = "x0"
-    for l in range(cfg.n_layers):
-        b.cur_layer = []
-        p = f"L{l}."
-        shapes = {"g1": (d,), "b1": (d,), "wq": (d, d), "bq": (d,), "wk": (d, d), "bk": (d,),
-                  "wv": (d, d), "bv": (d,), "wo": (d, d), "bo": (d,), "g2": (d,), "b2": (d,),
-                  "wfc": (ffn, d), "bfc": (ffn,), "wpr": (d, ffn), "bpr": (d,)}
-        for n_ in GPT2_LAYER:
-            b.add(p + n_, shapes[n_], "model")
-        y1 = lnorm(p + "n1", x, p + "g1", p + "b1")
-        q = b.linear(p + "q", y1, p + "wq", p + "bq", d, d, w)
-        k = b.linear(p + "k", y1, p + "wk", p + "bk", d, d, w)
-        v = b.linear(p + "v", y1, p + "wv", p + "bv", d, d, w)
-        for src, tag in ((q, "q"), (k, "k")):
-            b.add(p + tag + "h", (H, T, hd), "virtual")
-            b.op(HeadSplit(src, p + tag + "h", H, T, hd), [p + tag + "h"])
-        b.add(p + "s.z", (H, T, T), "virtual")
-        b.op(MatMul(p + "qh", p + "kh", p + "s.z", H, T, T, hd, label="qk"), [p + "s.z"])
-        b.rescale(p + "s.z", p + "s", (H, T, T), score_shift, p + "s")
-        pr = b.softmax(p, p + "s")
-        b.add(p + "vt", (H, hd, T), "virtual")
-        b.op(VTExpand(v, p + "vt", H, 1, T, hd), [p + "vt"])
-        b.add(p + "att.z", (H, T, hd), "virtual")
-        b.op(MatMul(pr, p + "vt", p + "att.z", H, T, hd, T, label="pv"), [p + "att.z"])
-        b.rescale(p + "att.z", p + "att", (H, T, hd), tq.prob_frac, p + "att")
-        b.add(p + "mix", (T, d), "virtual")
-        b.op(HeadMerge(p + "att", p + "mix", H, T, hd), [p + "mix"])
-        o = b.linear(p + "o", p + "mix", p + "wo", p + "bo", d, d, w)
-        b.add(p + "xm", (T, d), "virtual")
-        b.op(Add(x, o, p + "xm"), [p + "xm"])
-        y2 = lnorm(p + "n2", p + "xm", p + "g2", p + "b2")
-        fc = b.linear(p + "fc", y2, p + "wfc", p + "bfc", d, ffn, a + w - tq.silu_in_frac, bounded=False)
-        b.add(p + "gelu", (T, ffn), "advice")
-        b.op(Activation(fc, p + "gelu", gelu))
-        b.commit(p + "gelu")
-        b.look([(gelu, (fc, p + "gelu"))])
-        pj = b.linear(p + "pr", p + "gelu", p + "wpr", p + "bpr", ffn, d, w)
-        nxt = f"x{l + 1}"
-        b.add(nxt, (T, d), "virtual")
-        b.op(Add(p + "xm", pj, nxt), [nxt])
-        x = nxt
-        b.layer_advice.append(b.cur_layer)
-    b.cur_layer = []
-    b.add("gf", (d,), "model")
-    b.add("bf", (d,), "model")
-    yf = lnorm("nf", x, "gf", "bf")
-    logits = b.linear("head", yf, "E", None, d, V, w)
+
+    x = b.begin_layers("x0")
+    y1 = lnorm("n1", x, "g1", "b1", L)
+    q = b.linear("q", y1, "wq", "bq", d, d, w)
+    k = b.linear("k", y1, "wk", "bk", d, d, w)
+    v = b.linear("v", y1, "wv", "bv", d, d, w)
+    mix = b.attention(q, k, v, H, H)
+    o = b.linear("o", mix, "wo", "bo", d, d, w)
+    b.add("xm", (L, T, d), "virtual")
+    b.op(Add(x, o, "xm"), ["xm"])
+    y2 = lnorm("n2", "xm", "g2", "b2", L)
+    fc = b.linear("fc", y2, "wfc", "bfc", d, ffn, a + w - tq.silu_in_frac, bounded=False)
+    g = b.lookup_act(fc, "gelu", tq.gelu_table())
+    pj = b.linear("pr", g, "wpr", "bpr", ffn, d, w)
+    xl = b.end_layers("xm", pj)
+
+    yf = lnorm("nf", xl, "gf", "bf", 0)
+    logits = b.head(yf, "E", d, V, w)
     b.argmax(logits)
     return b.finish([])
 
@@ -588,22 +509,51 @@ def key_table_values(tq: TQuant, cfg: TransformerConfig) -> dict[str, list[int]]
     return out
 
 
+def _stack(parts: list):
+    if isinstance(parts[0], torch.Tensor):
+        return torch.cat(parts, dim=0)
+    return np.concatenate([np.asarray(p, dtype=object) for p in parts], axis=0)
+
+
 def forward(circuit: TransformerCircuit, params: dict[str, torch.Tensor], tokens: torch.Tensor) -> dict:
-    """The quantized forward pass: integer tensors for every tensor of the circuit."""
+    """The quantized forward pass: integer tensors for every tensor of the circuit.
+
+    The layer ops run once per layer on one-layer slices (leading axis of size 1) of the
+    stacked weights, with X[l] = x0 or the previous layer's Y; their outputs are stacked."""
     c = circuit
     ints = dict(params)
     ints["tokens"] = tokens.to(torch.int64).reshape(-1)
-    if c.cfg.arch == "gpt2":
-        for o in c.ops:
-            o.forward(ints)
-        return ints
-    hd, tp = c.cfg.head_dim, 1 << log2_ceil(c.rows)
-    cos, sin = rope_table_values(c.tq, tp, hd, c.cfg.rope_base)
-    cn, sn = (table_id(c.tq.rope_name(tp, hd, c.cfg.rope_base, w)) for w in ("cos", "sin"))
-    ints[cn], ints[sn] = cos[: c.rows], sin[: c.rows]
-    for o in c.ops:
+    if c.cfg.arch == "llama":
+        hd, tp = c.cfg.head_dim, 1 << log2_ceil(c.rows)
+        cos, sin = rope_table_values(c.tq, tp, hd, c.cfg.rope_base)
+        cn, sn = (table_id(c.tq.rope_name(tp, hd, c.cfg.rope_base, w)) for w in ("cos", "sin"))
+        ints[cn], ints[sn] = cos[: c.rows], sin[: c.rows]
+    lo, hi = c.layer_span
+    for o in c.ops[:lo]:
+        o.forward(ints)
+    stacked = {tid for tid, sp in c.specs.items() if sp.kind == "model" and tid in _layer_params(c.cfg)}
+    x = ints["x0"]
+    outs: dict[str, list] = {}
+    for l in range(c.cfg.n_layers):
+        li = {k: v for k, v in ints.items() if k not in stacked}
+        for tid in stacked:
+            li[tid] = ints[tid][l:l + 1]
+        li["X"] = x.unsqueeze(0)
+        before = set(li)
+        for o in c.ops[lo:hi]:
+            o.forward(li)
+        for tid in set(li) - before | {"X"}:
+            outs.setdefault(tid, []).append(li[tid])
+        x = li["Y"][0]
+    for tid, parts in outs.items():
+        ints[tid] = _stack(parts)
+    for o in c.ops[hi:]:
         o.forward(ints)
     return ints
+
+
+def _layer_params(cfg: TransformerConfig) -> tuple[str, ...]:
+    return GPT2_LAYER if cfg.arch == "gpt2" else LLAMA_LAYER
 
 
 def field_values(circuit: TransformerCircuit, ints: dict) -> dict[str, list[int]]:

@@ -119,17 +119,17 @@ def quantize_llama(model, tq: TQuant) -> dict[str, torch.Tensor]:
     def qw(t):
         return quantize(t.detach(), tq.weight_frac, tq.weight_bits)
 
-    p = {"E": qw(model.tok_emb.weight)}
-    for l, blk in enumerate(model.layers):
-        pre = f"L{l}."
-        p[pre + "g1"] = qw(blk.attn_norm.weight)
-        p[pre + "wq"], p[pre + "wk"] = qw(blk.attn.wq.weight), qw(blk.attn.wk.weight)
-        p[pre + "wv"], p[pre + "wo"] = qw(blk.attn.wv.weight), qw(blk.attn.wo.weight)
-        p[pre + "g2"] = qw(blk.mlp_norm.weight)
-        p[pre + "wg"], p[pre + "wu"] = qw(blk.mlp.w_gate.weight), qw(blk.mlp.w_up.weight)
-        p[pre + "wd"] = qw(blk.mlp.w_down.weight)
-    p["gf"] = qw(model.norm.weight)
-    return p
+    def stack(get):
+        return torch.stack([qw(get(blk)) for blk in model.layers])
+
+    return {"E": qw(model.tok_emb.weight),
+            "g1": stack(lambda b: b.attn_norm.weight),
+            "wq": stack(lambda b: b.attn.wq.weight), "wk": stack(lambda b: b.attn.wk.weight),
+            "wv": stack(lambda b: b.attn.wv.weight), "wo": stack(lambda b: b.attn.wo.weight),
+            "g2": stack(lambda b: b.mlp_norm.weight),
+            "wg": stack(lambda b: b.mlp.w_gate.weight), "wu": stack(lambda b: b.mlp.w_up.weight),
+            "wd": stack(lambda b: b.mlp.w_down.weight),
+            "gf": qw(model.norm.weight)}
 
 
 def quantize_gpt2(model, tq: TQuant) -> dict[str, torch.Tensor]:
@@ -148,14 +148,16 @@ def quantize_gpt2(model, tq: TQuant) -> dict[str, torch.Tensor]:
     def qn(t):
         return quantize(t.detach(), tq.act_frac, tq.weight_bits)
 
-    p = {"E": qw(model.tok_emb.weight), "P": qw(model.pos_emb.weight)}
-    for l, blk in enumerate(model.blocks):
-        pre = f"L{l}."
-        p[pre + "g1"], p[pre + "b1"] = qw(blk.ln1.weight), qn(blk.ln1.bias)
-        for n, lin in (("q", blk.attn.wq), ("k", blk.attn.wk), ("v", blk.attn.wv), ("o", blk.attn.wo),
-                       ("fc", blk.mlp.fc), ("pr", blk.mlp.proj)):
-            p[pre + "w" + n], p[pre + "b" + n] = qw(lin.weight), qb(lin.bias)
-        p[pre + "g2"], p[pre + "b2"] = qw(blk.ln2.weight), qn(blk.ln2.bias)
+    def stack(f, get):
+        return torch.stack([f(get(blk)) for blk in model.blocks])
+
+    p = {"E": qw(model.tok_emb.weight), "P": qw(model.pos_emb.weight),
+         "g1": stack(qw, lambda b: b.ln1.weight), "b1": stack(qn, lambda b: b.ln1.bias)}
+    for n, get in (("q", lambda b: b.attn.wq), ("k", lambda b: b.attn.wk), ("v", lambda b: b.attn.wv),
+                   ("o", lambda b: b.attn.wo), ("fc", lambda b: b.mlp.fc), ("pr", lambda b: b.mlp.proj)):
+        p["w" + n] = stack(qw, lambda b, get=get: get(b).weight)
+        p["b" + n] = stack(qb, lambda b, get=get: get(b).bias)
+    p["g2"], p["b2"] = stack(qw, lambda b: b.ln2.weight), stack(qn, lambda b: b.ln2.bias)
     p["gf"], p["bf"] = qw(model.ln_f.weight), qn(model.ln_f.bias)
     return p
 

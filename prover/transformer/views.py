@@ -1,22 +1,31 @@
 """Zero-cost views and small adapters used by the transformer compiler.
 
+Every per-layer tensor is stacked across layers: a leading layer axis of ``layers``
+entries (``nl = log2_ceil(layers)`` point coordinates, passed through unchanged; 0 when
+the tensor has no layer axis).
+
 A view is a virtual tensor whose MLE is another tensor's MLE at permuted and/or
 dropped point coordinates, so ``reduce`` forwards the claim without a sumcheck:
 
-* ``HeadSplit``:  dst(h, t, j) = src(t, h*hd + j)            (hd a power of two)
-* ``HeadMerge``:  dst(t, h*hd + j) = src(h, t, j)
-* ``KVExpand``:   dst(h, t, j) = src(h >> g, t, j)          (GQA, 2^g query heads per KV head)
-* ``VTExpand``:   dst(h, j, t) = src(t, (h >> g)*hd + j)     (V transposed, GQA-expanded)
+* ``HeadSplit``:  dst(l, h, t, j) = src(l, t, h*hd + j)        (hd a power of two)
+* ``HeadMerge``:  dst(l, t, h*hd + j) = src(l, h, t, j)
+* ``KVExpand``:   dst(l, h, t, j) = src(l, h // g, t, j)      (GQA, g query heads per KV head)
+* ``VTExpand``:   dst(l, h, j, t) = src(l, t, (h // g)*hd + j) (V transposed, GQA-expanded)
+* ``LayerSlice``: dst(t, i) = src(k, t, i)                    (one layer of a stacked tensor)
 
-Dropping the low head bits is exact: sum_b eq(r, b) = 1, so
-dst(r_h, ...) = src(r_h[:-g], ...). Padded entries agree because the padded head
-count of dst is that of src times 2^g and zero rows stay zero.
+For a power-of-two group g = 2^e, h // g drops the low e head bits, which is exact:
+sum_b eq(r, b) = 1, so dst(r_h, ...) = src(r_h[:-e], ...). Any other group is reduced by
+a small sumcheck over the KV heads (``_group_reduce``): dst(r_h, x) = sum_k w_k src(k, x),
+w_k = sum_{h < H, h // g = k} eq(r_h, h), whose weights the verifier computes in O(H log H).
 
 ``LinearNB`` is the bias-free linear layer z = x W^T (one degree-2 sumcheck).
+``BiasAdd`` adds a (stacked) bias row to every real row: z = zz + [t < T] b.
 ``RangeBound`` proves q in [-2^(B-1), 2^(B-1)) for a committed q by committed
 base-2^b digits e_k of q + 2^(B-1): at a fresh point, q(r) + 2^(B-1) = sum_k 2^(bk) e_k(r).
 It bounds the rescale quotients that no lookup bounds, so every accumulator stays an
 integer far below the field modulus.
+``ResidualChain`` ties the committed layer inputs X (L, T, d) to the embedding x0 and the
+layer outputs Y: X[0] = x0 and X[l] = Y[l-1], with the succinct shift MLE (``next_eval``).
 """
 from __future__ import annotations
 
@@ -29,95 +38,226 @@ from .. import sumcheck
 from ..errors import QuantizationRangeError, VerificationError
 from ..field import R, fast
 from ..lookup.tables import RangeTable
-from ..poly.mle import eq_eval, eq_table, log2_ceil, prefix_indicator
+from ..poly.mle import (bits_msb, eq_eval, eq_table, evaluate, log2_ceil, next_eval, prefix_indicator)
 
 
 def _is_pow2(n: int) -> bool:
     return n >= 1 and not n & (n - 1)
 
 
+def _nl(layers: int) -> int:
+    return log2_ceil(layers) if layers else 0
+
+
+def _group_weights(r_h: list[int], heads: int, kv_heads: int, group: int) -> list[int]:
+    """w_k = sum over the query heads h < heads with h // group = k of eq(r_h, h), k < 2^nkv."""
+    nh, nkv = len(r_h), log2_ceil(kv_heads)
+    w = [0] * (1 << nkv)
+    for h in range(heads):
+        w[h // group] = (w[h // group] + eq_eval(r_h, bits_msb(h, nh))) % R
+    return w
+
+
+def _group_reduce(ctx, src: str, label: str, r_h: list[int], heads: int, kv_heads: int, group: int,
+                  src_point, value: int) -> None:
+    """Reduce a claim on an expanded view at head point ``r_h`` to one claim on ``src``.
+
+    ``src_point(k_point)`` places the KV-head coordinates in src's point. One degree-2
+    sumcheck over the KV heads of w(k) src(k, ...), w from ``_group_weights``."""
+    nkv = log2_ceil(kv_heads)
+    w = _group_weights(r_h, heads, kv_heads, group)
+    if ctx.is_prover:
+        vals = ctx.values[src]
+        f = [evaluate(vals, src_point(bits_msb(k, nkv))) if w[k] else 0 for k in range(1 << nkv)]
+        s = sumcheck.prove(ctx.ch, label, nkv, 2, [sumcheck.Term(1, [w, f])]).point
+    else:
+        sub = sumcheck.verify(ctx.ch, label, nkv, 2, value % R)
+        s = sub.point
+    sv = ctx.claim(src, src_point(s), f"{label}/src")
+    if not ctx.is_prover and evaluate(w, s) * sv % R != sub.expected:
+        raise VerificationError("gqa", f"final check of the grouped-query expansion of '{src}' failed")
+
+
 @dataclass
 class HeadSplit:
-    src: str   # (T, H*hd)
-    z: str     # (H, T, hd)
+    src: str   # ([L,] T, H*hd)
+    z: str     # ([L,] H, T, hd)
     heads: int
     rows: int
     head_dim: int
+    layers: int = 0
 
     def __post_init__(self):
         if not _is_pow2(self.head_dim):
             raise ValueError("head split needs a power-of-two head dimension")
 
     def forward(self, ints):
-        ints[self.z] = ints[self.src].reshape(self.rows, self.heads, self.head_dim).transpose(0, 1).contiguous()
+        x = ints[self.src]
+        ints[self.z] = x.reshape(*x.shape[:-2], self.rows, self.heads, self.head_dim).transpose(-3, -2).contiguous()
 
     def reduce(self, ctx, tid, point, value):
-        nh, nt = log2_ceil(self.heads), log2_ceil(self.rows)
-        ctx.reduce(self.src, point[nh:nh + nt] + point[:nh] + point[nh + nt:], value)
+        nl, nh, nt = _nl(self.layers), log2_ceil(self.heads), log2_ceil(self.rows)
+        p = point[nl:]
+        ctx.reduce(self.src, point[:nl] + p[nh:nh + nt] + p[:nh] + p[nh + nt:], value)
 
 
 @dataclass
 class HeadMerge:
-    src: str   # (H, T, hd)
-    z: str     # (T, H*hd)
+    src: str   # ([L,] H, T, hd)
+    z: str     # ([L,] T, H*hd)
     heads: int
     rows: int
     head_dim: int
+    layers: int = 0
 
     def __post_init__(self):
         if not _is_pow2(self.head_dim):
             raise ValueError("head merge needs a power-of-two head dimension")
 
     def forward(self, ints):
-        ints[self.z] = ints[self.src].transpose(0, 1).reshape(self.rows, self.heads * self.head_dim)
+        x = ints[self.src]
+        ints[self.z] = x.transpose(-3, -2).reshape(*x.shape[:-3], self.rows, self.heads * self.head_dim)
 
     def reduce(self, ctx, tid, point, value):
-        nh, nt = log2_ceil(self.heads), log2_ceil(self.rows)
-        ctx.reduce(self.src, point[nt:nt + nh] + point[:nt] + point[nt + nh:], value)
+        nl, nh, nt = _nl(self.layers), log2_ceil(self.heads), log2_ceil(self.rows)
+        p = point[nl:]
+        ctx.reduce(self.src, point[:nl] + p[nt:nt + nh] + p[:nt] + p[nt + nh:], value)
 
 
 @dataclass
 class KVExpand:
-    src: str   # (Hkv, T, hd)
-    z: str     # (H, T, hd)
+    src: str   # ([L,] Hkv, T, hd)
+    z: str     # ([L,] H, T, hd)
     kv_heads: int
     group: int
-
-    def __post_init__(self):
-        if not _is_pow2(self.group):
-            raise ValueError("GQA expansion needs a power-of-two group size")
+    layers: int = 0
+    label: str = "gqa"
 
     def forward(self, ints):
-        ints[self.z] = ints[self.src].repeat_interleave(self.group, dim=0)
+        ints[self.z] = ints[self.src].repeat_interleave(self.group, dim=-3)
 
     def reduce(self, ctx, tid, point, value):
-        nh = log2_ceil(self.kv_heads * self.group)
-        g = log2_ceil(self.group)
-        ctx.reduce(self.src, point[:nh - g] + point[nh:], value)
+        nl, nkv = _nl(self.layers), log2_ceil(self.kv_heads)
+        heads = self.kv_heads * self.group
+        nh = log2_ceil(heads)
+        pre, r_h, rest = point[:nl], point[nl:nl + nh], point[nl + nh:]
+        if _is_pow2(self.group):
+            ctx.reduce(self.src, pre + r_h[:nkv] + rest, value)
+            return
+        _group_reduce(ctx, self.src, f"{self.label}/k", r_h, heads, self.kv_heads, self.group,
+                      lambda k: pre + list(k) + rest, value)
 
 
 @dataclass
 class VTExpand:
-    src: str   # (T, Hkv*hd)
-    z: str     # (H, hd, T)
+    src: str   # ([L,] T, Hkv*hd)
+    z: str     # ([L,] H, hd, T)
     kv_heads: int
     group: int
     rows: int
     head_dim: int
+    layers: int = 0
+    label: str = "gqa"
 
     def __post_init__(self):
-        if not (_is_pow2(self.group) and _is_pow2(self.head_dim)):
-            raise ValueError("V view needs power-of-two group size and head dimension")
+        if not _is_pow2(self.head_dim):
+            raise ValueError("V view needs a power-of-two head dimension")
 
     def forward(self, ints):
-        v = ints[self.src].reshape(self.rows, self.kv_heads, self.head_dim).permute(1, 2, 0)  # (Hkv, hd, T)
-        ints[self.z] = v.repeat_interleave(self.group, dim=0).contiguous()
+        x = ints[self.src]
+        lead = x.shape[:-2]
+        v = x.reshape(*lead, self.rows, self.kv_heads, self.head_dim)
+        v = v.permute(*range(len(lead)), -2, -1, -3)  # ([L,] Hkv, hd, T)
+        ints[self.z] = v.repeat_interleave(self.group, dim=-3).contiguous()
 
     def reduce(self, ctx, tid, point, value):
-        nh = log2_ceil(self.kv_heads * self.group)
-        g, nj = log2_ceil(self.group), log2_ceil(self.head_dim)
-        r_h, r_j, r_t = point[:nh], point[nh:nh + nj], point[nh + nj:]
-        ctx.reduce(self.src, r_t + r_h[:nh - g] + r_j, value)
+        nl, nkv = _nl(self.layers), log2_ceil(self.kv_heads)
+        heads = self.kv_heads * self.group
+        nh, nj = log2_ceil(heads), log2_ceil(self.head_dim)
+        pre, r_h, r_j, r_t = point[:nl], point[nl:nl + nh], point[nl + nh:nl + nh + nj], point[nl + nh + nj:]
+        if _is_pow2(self.group):
+            ctx.reduce(self.src, pre + r_t + r_h[:nkv] + r_j, value)
+            return
+        _group_reduce(ctx, self.src, f"{self.label}/v", r_h, heads, self.kv_heads, self.group,
+                      lambda k: pre + r_t + list(k) + r_j, value)
+
+
+@dataclass
+class LayerSlice:
+    """dst = src[layer]: one layer of a tensor stacked across ``layers`` layers."""
+    src: str
+    z: str
+    layer: int
+    layers: int
+
+    def forward(self, ints):
+        ints[self.z] = ints[self.src][self.layer]
+
+    def reduce(self, ctx, tid, point, value):
+        ctx.reduce(self.src, bits_msb(self.layer, _nl(self.layers)) + list(point), value)
+
+
+@dataclass
+class BiasAdd:
+    """z = zz + [t < rows] b: a ([L,] O) bias added to every real row of a ([L,] T, O) tensor."""
+    zz: str
+    b: str
+    z: str
+    rows: int
+    layers: int = 0
+    label: str = "bias"
+
+    def forward(self, ints):
+        b = ints[self.b]
+        ints[self.z] = ints[self.zz] + (b.unsqueeze(-2) if b.dim() > 1 else b)
+
+    def reduce(self, ctx, tid, point, value):
+        nl, nt = _nl(self.layers), log2_ceil(self.rows)
+        r_t = point[nl:nl + nt]
+        bv = ctx.claim(self.b, point[:nl] + point[nl + nt:], f"{self.label}/b")
+        ctx.reduce(self.zz, point, (value - prefix_indicator(self.rows, r_t) * bv) % R)
+
+
+@dataclass
+class ResidualChain:
+    """X[0] = x0, X[l] = Y[l-1] for the committed layer inputs X (L, T, d).
+
+    At a fresh point (r_l, r):  X(r_l, r) = eq(r_l, 0) x0(r) + sum_m next(r_l, m) [m < L-1] Y(m, r),
+    the sum by one degree-3 sumcheck over the layer bits; the verifier evaluates next and the
+    prefix indicator in O(log L). Padded layers of X are zero: next(a, m) [m < L-1] vanishes
+    for every a >= L."""
+    x: str      # (L, T, d) committed
+    x0: str     # (T, d)
+    y: str      # (L, T, d)
+    layers: int
+    label: str = "chain"
+
+    def root(self, ctx):
+        nl = _nl(self.layers)
+        n = ctx.spec(self.x).num_vars
+        r = ctx.ch.challenges(f"{self.label}/r", n)
+        r_l, rest = r[:nl], r[nl:]
+        xv = ctx.claim(self.x, r, f"{self.label}/x")
+        x0v = ctx.claim(self.x0, rest, f"{self.label}/x0")
+        target = (xv - eq_eval(r_l, [0] * nl) * x0v) % R
+        if self.layers == 1:
+            if not ctx.is_prover and target:
+                raise VerificationError("residual-chain", f"'{self.x}' is not the embedding")
+            return
+        if ctx.is_prover:
+            nxt = [next_eval(r_l, bits_msb(m, nl)) for m in range(1 << nl)]
+            ind = [1 if m < self.layers - 1 else 0 for m in range(1 << nl)]
+            yv = ctx.values[self.y]
+            size = len(yv) >> nl
+            ys = [evaluate(yv[m * size:(m + 1) * size], rest) for m in range(1 << nl)]
+            s = sumcheck.prove(ctx.ch, self.label, nl, 3, [sumcheck.Term(1, [nxt, ind, ys])]).point
+        else:
+            sub = sumcheck.verify(ctx.ch, self.label, nl, 3, target)
+            s = sub.point
+        yv = ctx.claim(self.y, s + rest, f"{self.label}/y")
+        if not ctx.is_prover:
+            if next_eval(r_l, s) * prefix_indicator(self.layers - 1, s) % R * yv % R != sub.expected:
+                raise VerificationError("residual-chain", f"'{self.x}' is not the embedding followed by the layer outputs")
 
 
 @dataclass
