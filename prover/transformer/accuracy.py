@@ -23,12 +23,6 @@ Figures (``evaluate``):
 Prompts and windows are cut from ``prover/model/data/sample.txt`` (plain English):
 bytes for the tiny models, SmolLM2's BPE tokens for ``smollm2-135m``.
 
-When the compiler rejects a grouped-query layout (a group size that is not a power
-of two), the quantized model is run as the equivalent multi-head model: each KV
-head's rows of W_k and W_v are repeated for the query heads of its group
-(``expand_kv``). Quantization is elementwise and each repeated head computes the
-same integers, so the logits are those of the grouped circuit (query head h reads KV
-head h // group, as in the float model).
 """
 from __future__ import annotations
 
@@ -53,17 +47,6 @@ def sample_text() -> str:
     return SAMPLE_PATH.read_text(encoding="utf-8")
 
 
-def expand_kv(params: dict[str, torch.Tensor], cfg: TransformerConfig) -> dict[str, torch.Tensor]:
-    """Quantized llama weights with every KV head repeated ``kv_groups`` times (GQA as MHA)."""
-    g, hd = cfg.kv_groups, cfg.head_dim
-    out = dict(params)
-    for l in range(cfg.n_layers):
-        for n in ("wk", "wv"):
-            w = params[f"L{l}.{n}"]  # (Hkv*hd, d)
-            out[f"L{l}.{n}"] = w.reshape(cfg.n_kv_heads, hd, -1).repeat_interleave(g, 0).reshape(cfg.n_heads * hd, -1)
-    return out
-
-
 @dataclass
 class AccuracyModel:
     """A float model, its quantized weights and the circuits that run them."""
@@ -73,16 +56,11 @@ class AccuracyModel:
     tokenizer: object
     tq: TQuant
     params: dict[str, torch.Tensor]  # quantized weights in the circuit's names
-    circuit_cfg: TransformerConfig   # cfg, or its multi-head equivalent (see ``expand_kv``)
     _circuits: dict = field(default_factory=dict, repr=False)
-
-    @property
-    def gqa_expanded(self) -> bool:
-        return self.circuit_cfg != self.cfg
 
     def circuit(self, rows: int) -> TransformerCircuit:
         if rows not in self._circuits:
-            self._circuits[rows] = compile_model(self.circuit_cfg, rows, self.tq)
+            self._circuits[rows] = compile_model(self.cfg, rows, self.tq)
         return self._circuits[rows]
 
     def quantized(self, tokens) -> tuple[TransformerCircuit, dict]:
@@ -115,17 +93,7 @@ def load(name: str, seed: int = 0, tq: TQuant | None = None, model=None, tokeniz
     cfg = model.cfg
     tq = tq or tquant_for(name)
     params = quantize_gpt2(model, tq) if cfg.arch == "gpt2" else quantize_llama(model, tq)
-    rows = min(16, cfg.max_seq)
-    ccfg = cfg
-    try:
-        compile_model(cfg, rows, tq)
-    except ValueError:
-        if cfg.arch != "llama" or cfg.kv_groups == 1:
-            raise
-        ccfg = cfg.with_(n_kv_heads=cfg.n_heads)
-        compile_model(ccfg, rows, tq)  # a remaining error is not about the GQA layout
-        params = expand_kv(params, cfg)
-    return AccuracyModel(name, cfg, model, tokenizer, tq, params, ccfg)
+    return AccuracyModel(name, cfg, model, tokenizer, tq, params)
 
 
 # ---------------------------------------------------------------- figures
@@ -155,9 +123,8 @@ def softmax_check(circuit: TransformerCircuit, ints: dict) -> dict:
     for op in circuit.ops:
         if not isinstance(op, Softmax):
             continue
-        m = op.mask()
-        S = ints[op.s].reshape(op.heads, op.T, op.T)
-        P = ints[op.p].reshape(op.heads, op.T, op.T)
+        m = op.mask()  # (..., T, T) over the op's batch axes (layers, heads)
+        S, P = ints[op.s].reshape(m.shape), ints[op.p].reshape(m.shape)
         dev = max(dev, int((P.sum(-1) - (1 << op.p_out)).abs().max()))
         bound = max(bound, op.bound)
         sig = torch.softmax((S.double() / (1 << op.s_in)).masked_fill(~m, float("-inf")), dim=-1)
@@ -235,4 +202,4 @@ def run_accuracy(name: str, n_prompts: int = 50, prompt_tokens: int = 16, n_wind
     windows = text_windows(ids, n_windows, window_tokens, overlap=False) if n_windows else []
     out = evaluate(am, prompts, windows, log)
     return {"model": name, "arch": cfg.arch, "layers": cfg.n_layers, "tq": asdict(am.tq),
-            "gqa_as_mha": am.gqa_expanded, **out, "total_s": round(time.perf_counter() - t0, 2)}
+            **out, "total_s": round(time.perf_counter() - t0, 2)}
