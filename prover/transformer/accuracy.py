@@ -17,8 +17,7 @@ Figures (``evaluate``):
   same over all positions;
 * perplexity exp(mean NLL) of float and quantized logits on text windows, teacher
   forcing: position t predicts token t+1 (W - 1 predictions per window of W tokens);
-* the zkAttn softmax bounds (``softmax_check``) on every attention row the circuit
-  computed.
+* the zkAttn softmax bounds (``softmax_check``) on every attention row of the prompts.
 
 Prompts and windows are cut from ``prover/model/data/sample.txt`` (plain English):
 bytes for the tiny models, SmolLM2's BPE tokens for ``smollm2-135m``.
