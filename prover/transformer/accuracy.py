@@ -80,7 +80,8 @@ class AccuracyModel:
 
 def load(name: str, seed: int = 0, tq: TQuant | None = None, model=None, tokenizer=None) -> AccuracyModel:
     """The float model ``name`` (tiny configs: seeded random init; smollm2-135m: the bundled
-    GGUF) with its quantized weights under ``tq`` (default: ``tquant_for(name)``)."""
+    GGUF) with its quantized weights under ``tq`` (default: ``tquant_for(name)``); a given
+    ``model`` and ``tokenizer`` are used instead of loading them (e.g. to try several TQuant)."""
     from ..model.loaders import build_model, load_smollm2
     from ..model.tokenizer import ByteTokenizer
 
