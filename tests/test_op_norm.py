@@ -235,3 +235,63 @@ def test_inverse_sqrt_outside_its_range(pk, lenient):
     e1[t] -= 1
     with pytest.raises(REJECT, match="lk/"):
         _prove(pk, op, ints)
+
+
+# ---- stacked across layers: per-layer gains and biases (groups)
+
+def _stacked(center, layers=3, rows=T, dim=D):
+    op = (layer_norm("ln", "x", "g", "b", rows, dim, EPS, Q, groups=layers) if center
+          else rms_norm("rn", "x", "g", rows, dim, EPS, Q, groups=layers))
+    parts = [_inputs(rows, dim, seed) for seed in range(layers)]
+    ints = {"x": torch.stack([p[0] for p in parts]), "g": torch.stack([p[1] for p in parts])}
+    if center:
+        ints["b"] = torch.stack([p[2] for p in parts])
+    return op, ints
+
+
+def _prove_stacked(pk, op, ints):
+    L = op.groups
+    specs = {"x": TensorSpec("x", (L, op.rows, op.dim), "advice"), "g": TensorSpec("g", (L, op.dim), "model")}
+    if op.center:
+        specs["b"] = TensorSpec("b", (L, op.dim), "model")
+    specs.update(op.specs())
+    inst = logup.LookupInstance("lk", op.lookups()[0][0], [col for _, col in op.lookups()])
+    wire_lookup(inst, specs)
+    vals = field_values(SimpleNamespace(specs=specs, pad_values=op.pad_values()), ints)
+    committed = [t for t in ("x", "g", "b") if t in specs] + op.witness()
+
+    def body(ctx):
+        run_lookups(ctx, [inst])
+        op.root(ctx)
+    run_fragment(pk, specs, vals, committed, body, producers={t: op for t in op.virtuals()})
+
+
+@pytest.mark.parametrize("center", [False, True], ids=["rmsnorm", "layernorm"])
+def test_stacked_layers_match_per_layer_ops_and_verify(pk, center):
+    """Three layers (padded to four) in one op equal three separate ops, and the proof verifies."""
+    op, ints = _stacked(center)
+    op.forward(ints)
+    for l in range(op.groups):
+        one = _op(center)
+        li = {k: ints[k][l] for k in ("x", "g", "b") if k in ints}
+        one.forward(li)
+        assert torch.equal(li[one.y], ints[op.y][l]) and torch.equal(li[one.inv], ints[op.inv][l])
+    _prove_stacked(pk, op, ints)
+
+
+@pytest.mark.parametrize("center", [False, True], ids=["rmsnorm", "layernorm"])
+def test_stacked_gains_of_another_layer_rejected(pk, center):
+    """The output of every layer computed with layer 0's gains (and biases): the committed
+    y and its digits are consistent, but the gain claim lands on the per-layer tensor."""
+    op, ints = _stacked(center)
+    honest = dict(ints)
+    cheat = {k: v.clone() for k, v in ints.items()}
+    cheat["g"] = ints["g"][:1].expand_as(ints["g"]).clone()
+    if center:
+        cheat["b"] = ints["b"][:1].expand_as(ints["b"]).clone()
+    op.forward(cheat)
+    for k in ("g", "b"):
+        if k in honest:
+            cheat[k] = honest[k]
+    with pytest.raises(REJECT):
+        _prove_stacked(pk, op, cheat)

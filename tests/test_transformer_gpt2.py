@@ -161,3 +161,23 @@ def test_commitment_round_trip_verifies(vk, cm, proved):
     dec = tp.TransformerCommitment.decode(cm.commitment.encode())
     assert dec.digest() == cm.commitment.digest() and dec.names[:2] == ["E", "P"]
     tp.verify(vk, dec, proved.statement, proved.proof.to_bytes())
+
+
+def test_three_layers_padded_to_four_verify_and_bias_tampering_rejected(model):
+    """Padded layer axis: stacked LayerNorm and linear biases of three layers; the honest proof
+    verifies and the next token matches the float model; a bias claim altered is rejected."""
+    m3 = build_model(model.cfg.with_(n_layers=3), 7)
+    pk = tp.setup(m3.cfg, rng=seeded(20), max_rows=13)
+    vk = pk.verifying_key()
+    cm3 = tp.commit_model(pk, m3, rng=seeded(21))
+    res = tp.prove(pk, cm3, _tokens(5, 13), rng=seeded(22))
+    _verify(vk, cm3, res.statement, res.proof.to_bytes())
+    assert res.statement.next_token == int(m3(torch.tensor(res.statement.tokens))[-1].argmax())
+    proof = res.proof
+    idxs = [idx for label, kind, idx in res.layout if kind == "fr" and label.endswith("/bias/b")]
+    assert len(idxs) >= 6
+    for idx in idxs[:: max(1, len(idxs) // 6)]:
+        frs = list(proof.frs)
+        frs[idx] = (frs[idx] + 1) % R
+        with pytest.raises(REJECT):
+            _verify(vk, cm3, res.statement, Proof(proof.circuit_digest, proof.g1s, proof.g1_bytes, frs).to_bytes())

@@ -75,6 +75,11 @@ def run_mlp_bench(d_in: int = 64, d_hidden: int = 256, d_out: int = 64, act: str
             "peak_rss_mb": round(peak_rss_mb(), 1), "verified": verified}
 
 
+#: Largest SRS (log2 entries) the transformer bench sets up: the development setup costs
+#: about 6 s per 2^16 points on this 2-core machine.
+MAX_SRS_VARS = 22
+
+
 def run_transformer_bench(model_name: str = "tiny-llama", overrides: dict | None = None, tokens: int | None = None,
                           seed: int = 0, log=lambda msg: None) -> dict:
     """Setup, commit, prove and verify one next-token inference of a transformer (off-chain).
@@ -88,7 +93,10 @@ def run_transformer_bench(model_name: str = "tiny-llama", overrides: dict | None
 
     cfg = get_config(model_name)
     if overrides:
-        cfg = cfg.with_(**{k: v for k, v in overrides.items() if v is not None})
+        try:
+            cfg = cfg.with_(**{k: v for k, v in overrides.items() if v is not None})
+        except ValueError as e:
+            raise ZkllmError(f"invalid transformer shape: {e}") from None
     if cfg.arch not in ("llama", "gpt2"):
         raise ZkllmError(f"proving the {cfg.arch} architecture is not supported")
     T = tokens or cfg.max_seq
@@ -96,12 +104,18 @@ def run_transformer_bench(model_name: str = "tiny-llama", overrides: dict | None
         cfg = cfg.with_(max_seq=T)
     from prover.transformer.compile import compile_model
     try:
-        compile_model(cfg, T)
+        circuit = compile_model(cfg, T)
     except ValueError as e:
         raise ZkllmError(f"{model_name} cannot be proven yet: {e}") from None
+    if circuit.num_vars > MAX_SRS_VARS:
+        big = max((s for s in circuit.specs.values() if s.kind == "model"), key=lambda s: s.num_vars)
+        raise ZkllmError(f"{model_name} at {T} tokens needs an SRS of 2^{circuit.num_vars} entries (its largest "
+                         f"committed tensor, {big.id} {big.shape}, has 2^{big.num_vars}); this prover commits whole "
+                         f"tensors and stops at 2^{MAX_SRS_VARS} (development setup ~{2 ** (MAX_SRS_VARS - 16) * 6} s): "
+                         "chunked commitments are needed for this model")
     model = build_model(cfg, seed)
     t = time.perf_counter()
-    pk = tp.setup(cfg)
+    pk = tp.setup(cfg, max_rows=T)
     setup_s = time.perf_counter() - t
     log(f"setup: SRS for 2^{pk.srs.num_vars} entries and {len(pk.tables)} tables in {setup_s:.1f}s")
     t = time.perf_counter()

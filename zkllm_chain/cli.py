@@ -68,8 +68,44 @@ def _mlp_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="weight initialisation seed (default 0)")
 
 
+def _transformer_model(name: str, seed: int):
+    """The float model of a named transformer config (random deterministic weights for the tiny
+    configs, the shipped pretrained weights for smollm2-135m)."""
+    from prover.errors import ZkllmError
+    from prover.model.configs import CONFIGS
+    if name not in CONFIGS:
+        raise ZkllmError(f"unknown model {name!r} (transformers: {', '.join(sorted(CONFIGS))})")
+    from prover.model.loaders import build_model, load_smollm2
+    if name == "smollm2-135m":
+        return load_smollm2()[0]
+    return build_model(name, seed)
+
+
+def _transformer_setup(a) -> dict:
+    from prover.errors import ZkllmError
+    from prover.model.configs import get_config
+    from prover.transformer import files, prove as tp
+    from prover.transformer.compile import TQuant
+    if a.model not in __import__("prover.model.configs", fromlist=["CONFIGS"]).CONFIGS:
+        raise ZkllmError(f"unknown model {a.model!r}")
+    cfg = get_config(a.model)
+    rows = a.tokens or cfg.max_seq
+    if not 1 <= rows <= cfg.max_seq:
+        raise ZkllmError(f"--tokens must be in [1, {cfg.max_seq}] for {a.model}")
+    tq = TQuant()
+    log = _log(a.quiet)
+    t = time.perf_counter()
+    pk = tp.setup(cfg, tq, max_rows=rows)
+    files.save_params(pk, cfg, tq, rows, Path(a.out))
+    log("DEVELOPMENT-ONLY setup: the trapdoor was generated in this process and discarded")
+    return {"params": str(a.out), "model": a.model, "max_tokens": rows, "num_vars": pk.srs.num_vars,
+            "vk_digest": "0x" + pk.verifying_key().digest().hex(), "setup_s": round(time.perf_counter() - t, 3)}
+
+
 def cmd_setup(a) -> dict:
     from prover import keys, store
+    if a.model:
+        return _transformer_setup(a)
     log = _log(a.quiet)
     t = time.perf_counter()
     pk = keys.setup(a.num_vars)
@@ -82,6 +118,19 @@ def cmd_setup(a) -> dict:
 def cmd_commit(a) -> dict:
     from prover import api, store
     from prover.model.mlp import build_mlp, param_count
+    from prover.transformer import files
+    if files.is_transformer_params(Path(a.params)):
+        from prover.errors import ZkllmError
+        from prover.transformer import prove as tp
+        pk, cfg, tq, _ = files.load_params(Path(a.params))
+        model = _transformer_model(a.model or "", a.seed)
+        if model.cfg != cfg:
+            raise ZkllmError(f"{a.params} was set up for another config than {a.model!r}")
+        t = time.perf_counter()
+        cm = tp.commit_model(pk, model, tq)
+        files.save_model(cm, Path(a.out))
+        return {"model_dir": str(a.out), "model": a.model, "params": sum(p.numel() for p in model.parameters()),
+                "model_digest": "0x" + cm.commitment.digest().hex(), "commit_s": round(time.perf_counter() - t, 3)}
     pk = store.load_params(Path(a.params))
     model = build_mlp(a.d_in, a.d_hidden, a.d_out, a.act, seed=a.seed)
     t = time.perf_counter()
@@ -100,8 +149,57 @@ def _read_input(a, d_in: int):
     return torch.rand(d_in, dtype=torch.float64, generator=g) * 2 - 1
 
 
+def _prompt_ids(a, cfg) -> list[int]:
+    from prover.errors import ZkllmError
+    if a.prompt_ids:
+        try:
+            ids = [int(v) for v in json.loads(a.prompt_ids)]
+        except (ValueError, TypeError) as e:
+            raise ZkllmError(f"--prompt-ids must be a JSON list of token ids ({e})") from None
+    elif a.prompt is not None:
+        if cfg.vocab_size != 256:
+            raise ZkllmError("--prompt text needs a byte-level model; give --prompt-ids for this one")
+        ids = list(a.prompt.encode("utf-8"))
+    else:
+        raise ZkllmError("a transformer proof needs --prompt TEXT or --prompt-ids JSON")
+    if not ids or any(not 0 <= i < cfg.vocab_size for i in ids):
+        raise ZkllmError(f"prompt token ids must be non-empty and in [0, {cfg.vocab_size})")
+    return ids
+
+
+def _transformer_prove(a) -> dict:
+    from prover.errors import ZkllmError
+    from prover.transformer import files, prove as tp
+    cm = files.load_model(Path(a.model))
+    pk, cfg, tq, rows = files.load_params(Path(a.params))
+    if cm.commitment.cfg != cfg or cm.commitment.tq != tq:
+        raise ZkllmError(f"{a.params} was set up for another model than {a.model}")
+    ids = _prompt_ids(a, cfg)
+    if len(ids) > rows:
+        raise ZkllmError(f"the prompt has {len(ids)} tokens; the key in {a.params} serves at most {rows}")
+    log = _log(a.quiet)
+    log(f"[1/1] proving the next token of a {len(ids)}-token prompt")
+    res = tp.prove(pk, cm, ids)
+    raw = res.proof.to_bytes()
+    out = Path(a.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(raw)
+    text = None
+    if cfg.vocab_size == 256:
+        text = {"prompt": bytes(ids).decode("utf-8", "replace"),
+                "next": bytes([res.statement.next_token]).decode("utf-8", "replace")}
+    st_path = out.with_suffix(".statement.json")
+    st_path.write_text(files.statement_to_json(res.statement, text))
+    return {"proof": str(out), "statement": str(st_path), "proof_bytes": len(raw), "tokens": len(ids),
+            "next_token": res.statement.next_token, **({"next_text": text["next"]} if text else {}),
+            "prove_s": round(res.timings["prove_s"], 3)}
+
+
 def cmd_prove(a) -> dict:
     from prover import api, store
+    from prover.transformer import files
+    if files.is_transformer_model(Path(a.model)):
+        return _transformer_prove(a)
     cm = store.load_model(Path(a.model))
     pk = store.load_params(Path(a.params), cm.commitment.quant)
     x = _read_input(a, cm.commitment.arch["d_in"])
@@ -118,6 +216,16 @@ def cmd_prove(a) -> dict:
 
 def cmd_verify(a) -> dict:
     from prover import api, store
+    from prover.transformer import files
+    text = Path(a.statement).read_text()
+    if files.is_transformer_statement(text):
+        from prover.transformer import prove as tp
+        vk = store.load_vk(Path(a.vk))
+        cm = files.load_commitment(Path(a.commitment))
+        st = files.statement_from_json(text)
+        secs = tp.verify(vk, cm, st, Path(a.proof).read_bytes())
+        return {"verified": True, "model_digest": "0x" + st.model_digest.hex(), "tokens": len(st.tokens),
+                "next_token": st.next_token, "verify_s": round(secs, 4)}
     vk = store.load_vk(Path(a.vk))
     cm = store.load_commitment(Path(a.commitment))
     st = api.Statement.from_json(Path(a.statement).read_text())
@@ -128,12 +236,18 @@ def cmd_verify(a) -> dict:
 
 def cmd_bench(a) -> dict:
     from .bench import run_mlp_bench, run_transformer_bench
+    if a.arch:
+        if a.model not in ("mlp", f"tiny-{a.arch}"):
+            from prover.errors import ZkllmError
+            raise ZkllmError("--arch gives a free shape; do not combine it with --model")
+        a.model = f"tiny-{a.arch}"
     if a.model != "mlp":
         from prover.errors import ZkllmError
         from prover.model.configs import CONFIGS
         if a.model not in CONFIGS:
             raise ZkllmError(f"unknown bench model {a.model!r} (available: mlp, {', '.join(sorted(CONFIGS))})")
-        over = {"n_layers": a.layers, "d_model": a.d_model, "n_heads": a.heads, "n_kv_heads": a.kv_heads,
+        kv = a.kv_heads if a.kv_heads or a.model.endswith("llama") else a.heads  # GPT-2: kv = heads
+        over = {"n_layers": a.layers, "d_model": a.d_model, "n_heads": a.heads, "n_kv_heads": kv,
                 "d_ffn": a.ffn, "vocab_size": a.vocab}
         return run_transformer_bench(a.model, over, a.tokens, a.seed, log=_log(a.quiet))
     return run_mlp_bench(a.d_in, a.d_hidden, a.d_out, a.act, a.rows, a.seed, log=_log(a.quiet),
@@ -258,15 +372,20 @@ def build_parser() -> argparse.ArgumentParser:
     s = add("setup", "generate DEVELOPMENT-ONLY public parameters (SRS + function tables)")
     s.add_argument("--out", required=True, help="directory to write srs.bin and vk.json")
     s.add_argument("--num-vars", type=int, default=14, help="log2 of the largest tensor (default 14)")
+    s.add_argument("--model", help="set up for a transformer (tiny-llama, tiny-gpt2); default: the MLP key")
+    s.add_argument("--tokens", type=int, help="transformer: longest prompt the key serves (default: max_seq)")
     s = add("commit", "quantize a model and commit to its weights")
     s.add_argument("--params", required=True, help="directory written by `zkllm setup`")
     s.add_argument("--out", required=True, help="directory to write model.pt (private) and model.json (public)")
+    s.add_argument("--model", help="transformer to commit (with a transformer key); default: the MLP below")
     _mlp_args(s)
     s = add("prove", "run one inference and prove it")
     s.add_argument("--params", required=True, help="directory written by `zkllm setup`")
     s.add_argument("--model", required=True, help="directory written by `zkllm commit`")
     s.add_argument("--input", help="JSON file with the input vector (floats); default: a seeded random input")
     s.add_argument("--input-seed", type=int, default=1)
+    s.add_argument("--prompt", help="transformer: prompt text (byte-level models)")
+    s.add_argument("--prompt-ids", help="transformer: prompt as a JSON list of token ids")
     s.add_argument("--out", required=True, help="proof file to write (statement goes next to it)")
     s = add("verify", "verify a proof off-chain")
     s.add_argument("--vk", required=True, help="vk.json written by `zkllm setup`")
@@ -277,7 +396,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--model", default="mlp", help="mlp (default), tiny-llama, tiny-gpt2 or smollm2-135m")
     s.add_argument("--rows", type=int, default=1, help="input rows proven at once (default 1)")
     s.add_argument("--no-chain", action="store_true", help="skip the on-chain verification (verify_gas)")
-    g = s.add_argument_group("transformer shape (with --model tiny-llama etc.)")
+    g = s.add_argument_group("transformer shape (with --model tiny-llama etc., or a free shape with --arch)")
+    g.add_argument("--arch", choices=("llama", "gpt2"),
+                   help="free shape: start from tiny-<arch> and override with the options below")
     g.add_argument("--layers", type=int)
     g.add_argument("--d-model", type=int)
     g.add_argument("--heads", type=int)

@@ -52,7 +52,7 @@ from ..context import TensorSpec
 from ..errors import QuantizationRangeError, VerificationError
 from ..field import R
 from ..lookup.tables import RangeTable
-from ..poly.mle import batch_indicator, eq_eval, eq_table, log2_ceil
+from ..poly.mle import eq_eval, eq_table, log2_ceil
 from ..quant import QuantSpec
 from ..poly.mle import prefix_indicator
 from .rescale import Rescale
@@ -178,7 +178,9 @@ class Norm:
         return (self.groups, self.rows) if self.groups else (self.rows,)
 
     def _row_indicator(self, r_rows) -> int:
-        return batch_indicator(self.row_shape, r_rows)
+        """MLE of [t < rows] over the row variables: the bias row is added to real rows only
+        (padded layers need no indicator: a stacked bias is zero there)."""
+        return prefix_indicator(self.rows, r_rows[self._ng:])
 
     def _per_row(self, vals: list[int]) -> list[int]:
         """A padded gain/bias vector (d,) or stack (L, d) broadcast over the padded rows."""

@@ -485,8 +485,9 @@ def compile_model(cfg: TransformerConfig, rows: int, tq: TQuant | None = None) -
     return compile_gpt2(cfg, rows, tq) if cfg.arch == "gpt2" else compile_llama(cfg, rows, tq)
 
 
-def key_table_values(tq: TQuant, cfg: TransformerConfig) -> dict[str, list[int]]:
-    """Every table a circuit of ``cfg`` may read, as padded field vectors (setup side)."""
+def key_table_values(tq: TQuant, cfg: TransformerConfig, max_rows: int | None = None) -> dict[str, list[int]]:
+    """Every table a circuit of ``cfg`` for up to ``max_rows`` tokens (default ``max_seq``) may
+    read, as padded field vectors (setup side)."""
     from ..field import R
     out = {}
     if cfg.arch == "gpt2":
@@ -503,7 +504,7 @@ def key_table_values(tq: TQuant, cfg: TransformerConfig) -> dict[str, list[int]]
         c, s = rope_table_values(tq, tp, hd, cfg.rope_base)
         out[tq.rope_name(tp, hd, cfg.rope_base, "cos")] = pad_flat(c, c.shape)
         out[tq.rope_name(tp, hd, cfg.rope_base, "sin")] = pad_flat(s, s.shape)
-        if tp >= cfg.max_seq:
+        if tp >= (max_rows or cfg.max_seq):
             break
         tp *= 2
     return out

@@ -49,13 +49,17 @@ VERSION = 1
 
 # ---------------------------------------------------------------- setup
 
-def setup(cfg: TransformerConfig, tq: TQuant | None = None, rng=None) -> ProvingKey:
-    """Development-only: SRS sized for the longest prompt, plus the committed tables."""
+def setup(cfg: TransformerConfig, tq: TQuant | None = None, rng=None, max_rows: int | None = None) -> ProvingKey:
+    """Development-only: SRS sized for prompts of up to ``max_rows`` tokens (default: the
+    config's ``max_seq``), plus the committed tables."""
     tq = tq or TQuant()
-    n = compile_model(cfg, cfg.max_seq, tq).num_vars
+    rows = max_rows or cfg.max_seq
+    if not 1 <= rows <= cfg.max_seq:
+        raise ValueError(f"max_rows must be in [1, {cfg.max_seq}]")
+    n = compile_model(cfg, rows, tq).num_vars
     s = srs_mod.setup(n, rng=rng)
     tables = {}
-    for name, vals in key_table_values(tq, cfg).items():
+    for name, vals in key_table_values(tq, cfg, rows).items():
         tables[name] = (vals, kzg.commit(s, vals, 0))
     return ProvingKey(s, tables)
 
@@ -167,10 +171,11 @@ def commit_model(pk: ProvingKey, model, tq: TQuant | None = None, rng=None) -> C
     rng = rng or system_rng()
     cfg = model.cfg
     params = quantize_gpt2(model, tq) if cfg.arch == "gpt2" else quantize_llama(model, tq)
-    circuit = compile_model(cfg, cfg.max_seq, tq)
-    if circuit.num_vars > pk.srs.num_vars:
-        raise SetupError(f"model needs an SRS of 2^{circuit.num_vars} entries")
+    circuit = compile_model(cfg, 1, tq)  # the model tensors' shapes do not depend on the prompt
     names = model_names(cfg)
+    need = max(circuit.specs[n].num_vars for n in names)
+    if need > pk.srs.num_vars:
+        raise SetupError(f"model needs an SRS of 2^{need} entries, the key has 2^{pk.srs.num_vars}")
     blinds, points = {}, []
     for n in names:
         vals = pad_flat(params[n], circuit.specs[n].shape)

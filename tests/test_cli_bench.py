@@ -1,0 +1,30 @@
+"""`zkllm bench` for transformers: free shapes, clear refusals."""
+import json
+
+from zkllm_chain.cli import main
+
+
+def test_free_shape_gpt2_bench_proves_and_verifies(capsys):
+    rc = main(["bench", "--arch", "gpt2", "--layers", "1", "--d-model", "32", "--heads", "2", "--ffn", "64",
+               "--tokens", "8", "--vocab", "64", "--no-chain", "--quiet", "--json"])
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert rc == 0 and out["verified"] is True
+    assert (out["arch"], out["layers"], out["tokens"]) == ("gpt2", 1, 8)
+    assert out["proof_bytes"] > 10_000 and out["next_token"] == out["float_next_token"]
+
+
+def test_invalid_free_shape_is_a_one_line_error(capsys):
+    rc = main(["bench", "--arch", "llama", "--heads", "3", "--json"])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and err.startswith("error: invalid transformer shape") and "\n" not in err
+
+
+def test_arch_and_model_together_refused(capsys):
+    rc = main(["bench", "--arch", "llama", "--model", "tiny-gpt2"])
+    assert rc == 2 and "--arch" in capsys.readouterr().err
+
+
+def test_model_beyond_the_whole_tensor_prover_refused_before_loading(capsys):
+    rc = main(["bench", "--model", "smollm2-135m", "--tokens", "16", "--json"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "smollm2-135m" in err and ("cannot be proven" in err or "SRS of 2^" in err)
