@@ -75,24 +75,23 @@ def _transformer_model(name: str, seed: int):
     from prover.model.configs import CONFIGS
     if name not in CONFIGS:
         raise ZkllmError(f"unknown model {name!r} (transformers: {', '.join(sorted(CONFIGS))})")
-    from prover.model.loaders import build_model, load_smollm2
-    if name == "smollm2-135m":
-        return load_smollm2()[0]
-    return build_model(name, seed)
+    from prover.model.loaders import load_named
+    return load_named(name, seed)
 
 
 def _transformer_setup(a) -> dict:
     from prover.errors import ZkllmError
     from prover.model.configs import get_config
     from prover.transformer import files, prove as tp
-    from prover.transformer.compile import TQuant
-    if a.model not in __import__("prover.model.configs", fromlist=["CONFIGS"]).CONFIGS:
-        raise ZkllmError(f"unknown model {a.model!r}")
+    from prover.model.configs import CONFIGS
+    from prover.transformer.presets import tquant_for
+    if a.model not in CONFIGS:
+        raise ZkllmError(f"unknown model {a.model!r} (transformers: {', '.join(sorted(CONFIGS))})")
     cfg = get_config(a.model)
     rows = a.tokens or cfg.max_seq
     if not 1 <= rows <= cfg.max_seq:
         raise ZkllmError(f"--tokens must be in [1, {cfg.max_seq}] for {a.model}")
-    tq = TQuant()
+    tq = tquant_for(a.model)
     log = _log(a.quiet)
     t = time.perf_counter()
     pk = tp.setup(cfg, tq, max_rows=rows)

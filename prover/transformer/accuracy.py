@@ -82,14 +82,14 @@ def load(name: str, seed: int = 0, tq: TQuant | None = None, model=None, tokeniz
     """The float model ``name`` (tiny configs: seeded random init; smollm2-135m: the bundled
     GGUF) with its quantized weights under ``tq`` (default: ``tquant_for(name)``); a given
     ``model`` and ``tokenizer`` are used instead of loading them (e.g. to try several TQuant)."""
-    from ..model.loaders import build_model, load_smollm2
+    from ..model.loaders import load_named, load_smollm2
     from ..model.tokenizer import ByteTokenizer
 
     if model is None:
         if name == "smollm2-135m":
             model, tokenizer, _ = load_smollm2()
         else:
-            model, tokenizer = build_model(get_config(name), seed), ByteTokenizer()
+            model, tokenizer = load_named(name, seed), ByteTokenizer()
     cfg = model.cfg
     tq = tq or tquant_for(name)
     params = quantize_gpt2(model, tq) if cfg.arch == "gpt2" else quantize_llama(model, tq)
