@@ -211,6 +211,28 @@ def run(ctx, circuit: Circuit, vk=None) -> None:
     batch.open_claims(ctx, vk)
 
 
+def assemble_pool(size: int, members: list[tuple[str, int]], values: dict) -> list[int]:
+    """The values of a pooled commitment: each member's padded vector at its (aligned) offset."""
+    out = [0] * size
+    for tid, off in members:
+        v = values[tid]
+        out[off:off + len(v)] = v
+    return out
+
+
+def pool_prefixes(circuit) -> dict[str, tuple[str, list[int]]]:
+    """tid -> (pool id, the high bits of its block offset): a claim on the member at x is a
+    claim on the pool at prefix || x."""
+    from .poly.mle import bits_msb
+    out = {}
+    for pid, members in getattr(circuit, "pools", {}).items():
+        n = circuit.specs[pid].num_vars
+        for tid, off in members:
+            m = circuit.specs[tid].num_vars
+            out[tid] = (pid, bits_msb(off >> m, n - m))
+    return out
+
+
 def prove_run(circuit, transcript, values: dict, *, ints: dict, public: dict, srs, rng,
               commitments: dict, blinds: dict):
     """Phases 1-5 on the prover side, after the statement has been absorbed.
@@ -219,7 +241,11 @@ def prove_run(circuit, transcript, values: dict, *, ints: dict, public: dict, sr
     lookups, roots and digest. ``commitments``/``blinds`` hold the commitments the prover
     did not make in this run (model weights, key tables). Returns (proof, item layout)."""
     ch = ProverChannel(transcript)
+    pools = getattr(circuit, "pools", {})
+    for pid, members in pools.items():
+        values[pid] = assemble_pool(circuit.specs[pid].shape[0], members, values)
     ctx = ProverCtx(ch=ch, specs=circuit.specs, producers=dict(circuit.producers), values=values,
+                    pooled=pool_prefixes(circuit),
                     public=public, commitments=dict(commitments), blinds=dict(blinds), srs=srs, rng=rng)
     ctx.ints = ints
     run(ctx, circuit)
@@ -230,6 +256,7 @@ def verify_run(circuit, transcript, proof: Proof, *, public: dict, commitments: 
     """Phases 1-5 on the verifier side over ``proof``'s items; raises unless all checks pass."""
     ch = VerifierChannel(transcript, proof.g1s, proof.g1_bytes, proof.frs)
     ctx = VerifierCtx(ch=ch, specs=circuit.specs, producers=dict(circuit.producers), public=public,
+                      pooled=pool_prefixes(circuit),
                       commitments=dict(commitments))
     run(ctx, circuit, srs_vk)
     ch.assert_consumed()

@@ -49,6 +49,7 @@ class _Base:
     specs: dict[str, TensorSpec]
     producers: dict[str, object] = field(default_factory=dict)
     claims: list[Claim] = field(default_factory=list)
+    pooled: dict[str, tuple[str, list[int]]] = field(default_factory=dict)  # tid -> (pool id, block prefix bits)
 
     def spec(self, tid: str) -> TensorSpec:
         return self.specs[tid]
@@ -56,6 +57,10 @@ class _Base:
     def _record(self, tid: str, point: Sequence[int], value: int) -> None:
         if len(point) != self.specs[tid].num_vars:
             raise ValueError(f"claim on {tid}: point has {len(point)} coordinates, tensor has {self.specs[tid].num_vars}")
+        if tid in self.pooled:  # a block of a pooled commitment: the pool's MLE with the block's prefix bits fixed
+            pool, prefix = self.pooled[tid]
+            self.claims.append(Claim(pool, list(prefix) + list(point), value))
+            return
         self.claims.append(Claim(tid, list(point), value))
 
     def reduce(self, tid: str, point: Sequence[int], value: int) -> None:

@@ -121,8 +121,10 @@ def run_transformer_bench(model_name: str = "tiny-llama", overrides: dict | None
     if T > cfg.max_seq:
         cfg = cfg.with_(max_seq=T)
     from prover.transformer.compile import compile_model
+    from prover.transformer.presets import tquant_for
+    tq = tquant_for(model_name)
     try:
-        circuit = compile_model(cfg, T)
+        circuit = compile_model(cfg, T, tq)
     except ValueError as e:
         raise ZkllmError(f"{model_name} cannot be proven yet: {e}") from None
     if circuit.num_vars > MAX_SRS_VARS:
@@ -131,13 +133,17 @@ def run_transformer_bench(model_name: str = "tiny-llama", overrides: dict | None
                          f"committed tensor, {big.id} {big.shape}, has 2^{big.num_vars}); this prover commits whole "
                          f"tensors and stops at 2^{MAX_SRS_VARS} (development setup ~{2 ** (MAX_SRS_VARS - 16) * 6} s): "
                          "chunked commitments are needed for this model")
-    model = build_model(cfg, seed)
+    if cfg == get_config(model_name):
+        from prover.model.loaders import load_named
+        model = load_named(model_name, seed)  # pretrained / text-trained weights where the name has them
+    else:
+        model = build_model(cfg, seed)
     t = time.perf_counter()
-    pk = tp.setup(cfg, max_rows=T)
+    pk = tp.setup(cfg, tq, max_rows=T)
     setup_s = time.perf_counter() - t
     log(f"setup: SRS for 2^{pk.srs.num_vars} entries and {len(pk.tables)} tables in {setup_s:.1f}s")
     t = time.perf_counter()
-    cm = tp.commit_model(pk, model)
+    cm = tp.commit_model(pk, model, tq)
     commit_s = time.perf_counter() - t
     params = sum(p.numel() for p in model.parameters())
     log(f"commit: {params:,} parameters in {commit_s:.1f}s")

@@ -75,24 +75,23 @@ def _transformer_model(name: str, seed: int):
     from prover.model.configs import CONFIGS
     if name not in CONFIGS:
         raise ZkllmError(f"unknown model {name!r} (transformers: {', '.join(sorted(CONFIGS))})")
-    from prover.model.loaders import build_model, load_smollm2
-    if name == "smollm2-135m":
-        return load_smollm2()[0]
-    return build_model(name, seed)
+    from prover.model.loaders import load_named
+    return load_named(name, seed)
 
 
 def _transformer_setup(a) -> dict:
     from prover.errors import ZkllmError
     from prover.model.configs import get_config
     from prover.transformer import files, prove as tp
-    from prover.transformer.compile import TQuant
-    if a.model not in __import__("prover.model.configs", fromlist=["CONFIGS"]).CONFIGS:
-        raise ZkllmError(f"unknown model {a.model!r}")
+    from prover.model.configs import CONFIGS
+    from prover.transformer.presets import tquant_for
+    if a.model not in CONFIGS:
+        raise ZkllmError(f"unknown model {a.model!r} (transformers: {', '.join(sorted(CONFIGS))})")
     cfg = get_config(a.model)
     rows = a.tokens or cfg.max_seq
     if not 1 <= rows <= cfg.max_seq:
         raise ZkllmError(f"--tokens must be in [1, {cfg.max_seq}] for {a.model}")
-    tq = TQuant()
+    tq = tquant_for(a.model)
     log = _log(a.quiet)
     t = time.perf_counter()
     pk = tp.setup(cfg, tq, max_rows=rows)
@@ -341,6 +340,25 @@ def cmd_check(a) -> dict:
     return service.check(c, a.model_id, st)
 
 
+def cmd_accuracy(a) -> dict:
+    """Quantized (proven) forward vs the float model: logit error, top-1 agreement, perplexity."""
+    from prover.errors import ZkllmError
+    from prover.model.configs import CONFIGS
+    from prover.transformer.accuracy import run_accuracy
+    from .bench import peak_rss_mb
+    if a.model not in CONFIGS:
+        raise ZkllmError(f"unknown model {a.model!r} (available: {', '.join(sorted(CONFIGS))})")
+    if a.prompts < 1 or a.windows < 0:
+        raise ZkllmError("--prompts must be >= 1 and --windows >= 0")
+    try:
+        out = run_accuracy(a.model, a.prompts, a.tokens, a.windows, a.window_tokens, a.seed, log=_log(a.quiet))
+    except ZkllmError:
+        raise
+    except (ValueError, FileNotFoundError) as e:  # bad lengths; SmolLM2 weights not installed
+        raise ZkllmError(str(e)) from None
+    return {**out, "peak_rss_mb": round(peak_rss_mb(), 1)}
+
+
 def cmd_demo(a) -> dict:
     from .demo import run_demo
     return run_demo(rpc_url=a.rpc_url, log=_log(a.quiet))
@@ -348,7 +366,7 @@ def cmd_demo(a) -> dict:
 
 COMMANDS = {"setup": cmd_setup, "commit": cmd_commit, "prove": cmd_prove, "verify": cmd_verify,
             "deploy": cmd_deploy, "register": cmd_register, "attest": cmd_attest, "check": cmd_check,
-            "bench": cmd_bench, "demo": cmd_demo}
+            "bench": cmd_bench, "demo": cmd_demo, "accuracy": cmd_accuracy}
 
 
 def _chain_args(p: argparse.ArgumentParser, records: bool = True) -> None:
@@ -413,6 +431,13 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--vocab", type=int)
     g.add_argument("--tokens", type=int, help="prompt length (default: the config's max_seq)")
     _mlp_args(s)
+    s = add("accuracy", "compare the quantized (proven) forward pass with the float model")
+    s.add_argument("--model", default="tiny-llama", help="tiny-llama (default), tiny-gpt2 or smollm2-135m")
+    s.add_argument("--prompts", type=int, default=50, help="prompts for logit error and top-1 agreement (default 50)")
+    s.add_argument("--tokens", type=int, default=16, help="tokens per prompt (default 16)")
+    s.add_argument("--windows", type=int, default=8, help="perplexity windows (default 8; 0 skips perplexity)")
+    s.add_argument("--window-tokens", type=int, help="tokens per perplexity window (default: min(max_seq, 32))")
+    s.add_argument("--seed", type=int, default=0, help="weight seed of the tiny models (default 0)")
     s = add("deploy", "deploy the verifier, registry, attestations and example consumer (and, for a "
                       "transformer key, the transformer verifier)")
     s.add_argument("--vk", required=True, help="vk.json written by `zkllm setup`")

@@ -83,6 +83,9 @@ CONFIGS: dict[str, TransformerConfig] = {
     # Byte-level toy models for end-to-end proofs: 16 tokens, vocab = the 256 byte values.
     "tiny-llama": TransformerConfig(arch="llama", n_layers=2, d_model=64, n_heads=4, n_kv_heads=2,
                                     d_ffn=256, vocab_size=256, max_seq=16),
+    # tiny-llama's shape with weights trained on the bundled text sample (prover/model/train.py)
+    "tiny-llama-text": TransformerConfig(arch="llama", n_layers=2, d_model=64, n_heads=4, n_kv_heads=2,
+                                         d_ffn=256, vocab_size=256, max_seq=16),
     "tiny-gpt2": TransformerConfig(arch="gpt2", n_layers=2, d_model=64, n_heads=4, n_kv_heads=4,
                                    d_ffn=256, vocab_size=256, max_seq=16),
     # HuggingFaceTB/SmolLM2-135M(-Instruct). norm_eps is the GGUF metadata value

@@ -40,6 +40,17 @@ def build_model(name_or_cfg: str | TransformerConfig, seed: int = 0, dtype=torch
     return model.eval()
 
 
+def load_named(name: str, seed: int = 0, dtype=torch.float64) -> nn.Module:
+    """The float model behind a config name: the shipped pretrained weights for smollm2-135m,
+    the committed text-trained weights for ``*-text``, else the seeded random init."""
+    if name == "smollm2-135m":
+        return load_smollm2(dtype)[0]
+    if name.endswith("-text"):
+        from .train import load_trained
+        return load_trained(name.removesuffix("-text"), dtype)
+    return build_model(name, seed, dtype)
+
+
 def load_state(cfg: TransformerConfig, state: dict[str, torch.Tensor], dtype=torch.float64) -> nn.Module:
     """A model of ``cfg`` holding ``state`` (our names); the key set and every shape must match."""
     with torch.device("meta"):

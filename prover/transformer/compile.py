@@ -76,6 +76,7 @@ class TQuant:
     bound_bits: int = 24      # |every bounded quotient| < 2^(bound_bits-1)
     argmax_digits: int = 3    # top logit - other logit < 2^(argmax_digits * digit_bits)
     norm_precision: int = 16
+    pool_witness: bool = False  # layout: commit the advice as two pooled tensors (digits, the rest)
 
     def quant_spec(self) -> QuantSpec:
         return QuantSpec(act_frac_bits=self.act_frac, weight_frac_bits=self.weight_frac,
@@ -119,6 +120,7 @@ class TransformerCircuit:
     pad_values: dict[str, int] = field(default_factory=dict)
     key_tables: list[str] = field(default_factory=list)  # names of key tables the circuit reads
     layer_span: tuple[int, int] = (0, 0)  # ops[lo:hi] are the (stacked) layer ops
+    pools: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # pool id -> [(member, offset)]
 
     tokens_id = "tokens"
     next_id = "next"
@@ -319,7 +321,39 @@ class _Builder:
         self.look(am.lookups())
         self.roots.append(am)
 
+    def _pool(self) -> dict[str, list[tuple[str, int]]]:
+        """Pool the committed advice: the range-checked digit tensors (the range lookup then
+        has one column per pool) and everything else. The members' sizes are powers of two,
+        so a pool per set bit of their total size holds them exactly, with no padding to
+        commit or look up: members go largest first into the first pool with room, each at
+        an aligned offset, so a member's MLE is its pool's with the block's high bits fixed."""
+        rt = RangeTable(self.tq.digit_bits).name
+        digits = list(dict.fromkeys(col[0] for col in self.cols.get(rt, [])))
+        if set(digits) - set(self.witness):
+            raise AssertionError("a range-checked tensor is not committed advice")
+        rest = [t for t in self.witness if t not in set(digits)]
+        pools: dict[str, list[tuple[str, int]]] = {}
+        for tag, members in (("a", rest), ("d", digits)):
+            order = sorted(members, key=lambda t: -self.specs[t].num_vars)
+            total = sum(1 << self.specs[t].num_vars for t in order)
+            caps = [1 << b for b in range(total.bit_length() - 1, -1, -1) if total >> b & 1]
+            ids = [f"pool/{tag}{i}" for i in range(len(caps))]
+            fill = [0] * len(caps)
+            for pid in ids:
+                pools[pid] = []
+            for t in order:
+                size = 1 << self.specs[t].num_vars
+                i = next(i for i, c in enumerate(caps) if c - fill[i] >= size)
+                pools[ids[i]].append((t, fill[i]))
+                fill[i] += size
+            for pid, cap in zip(ids, caps):
+                self.add(pid, (cap,), "advice")
+        self.cols[rt] = [(pid,) for pid in pools if pid.startswith("pool/d")]
+        self.witness = list(pools)
+        return pools
+
     def finish(self, key_tables: list[str]) -> TransformerCircuit:
+        pools = self._pool() if self.tq.pool_witness else {}
         lookups = []
         for name, t in self.tables.items():
             pair = isinstance(t, FunctionTable)
@@ -338,7 +372,7 @@ class _Builder:
         if model_names(self.cfg) != [s.id for s in self.specs.values() if s.kind == "model"]:
             raise AssertionError("model tensor order drifted")
         return TransformerCircuit(self.cfg, self.tq, self.T, self.specs, self.ops, self.roots, lookups,
-                                  self.witness, self.producers, self.pads, key_tables, self.layer_span)
+                                  self.witness, self.producers, self.pads, key_tables, self.layer_span, pools)
 
 
 def _check_common(cfg: TransformerConfig, rows: int, arch: str) -> None:
