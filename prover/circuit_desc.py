@@ -11,6 +11,8 @@ Layout (big-endian; ``tid`` = the tensor's index in ``circuit.specs`` order, NON
     circuit digest 32 | model header hash 32 | rows u32
     tensors   u16 n; per tensor: kind u8, num_vars u8, producer u16 (op index + 1, 0: none)
     witness   u16 n; tid u16 each                    (phase-1 commitment order)
+    pooled    u16 n; per pooled tensor: tid u16, pool tid u16, prefix bits u8, prefix u32
+              (a claim on the tensor at x is a claim on the pool at prefix || x)
     keytables u8 n;  per table: tid u16, keccak256(table name) 32
     lookups   u8 n;  per lookup: table kind u8 (0 range, 1 function lo = -2^(bits-1),
               2 function lo = 0), bits u8, table-out tid u16, mult tid u16, B tid u16,
@@ -220,6 +222,11 @@ def describe(circuit, model_header_hash: bytes = b"\0" * 32) -> bytes:
     for name, spec in circuit.specs.items():
         out += struct.pack(">BBH", KINDS[spec.kind], spec.num_vars, producer_of.get(name, 0))
     out += struct.pack(">H", len(circuit.witness)) + b"".join(struct.pack(">H", tid(t)) for t in circuit.witness)
+    pooled = [(m, pid, off) for pid, ms in getattr(circuit, "pools", {}).items() for m, off in ms]
+    out += struct.pack(">H", len(pooled))
+    for m, pid, off in pooled:
+        nm, npool = circuit.specs[m].num_vars, circuit.specs[pid].num_vars
+        out += struct.pack(">HHBI", tid(m), tid(pid), npool - nm, off >> nm)
     key_tables = list(getattr(circuit, "key_tables", []))
     out += bytes([len(key_tables)])
     for name in key_tables:

@@ -345,3 +345,26 @@ def test_cheating_prover_swaps_layer_inputs(chain, llama, llama_dep):
     assert swapped == ["X"]
     assert_same_rejection(chain, llama, llama_dep,
                           transformer_calldata(res.statement, llama.cm.commitment, res.proof.to_bytes()))
+
+
+# ------------------------------------------------------------------ pooled witness layout
+
+def test_pooled_witness_proof_verifies_on_chain(chain):
+    """TQuant(pool_witness=True): the advice committed in a few pools (claims on a member are
+    claims on its pool at the member's block prefix); the same verifier accepts, and an
+    altered pooled evaluation is rejected with the same check."""
+    from prover.transformer.compile import TQuant
+    tq = TQuant(pool_witness=True)
+    m = build_model("tiny-llama", 0)
+    pk = tp.setup(m.cfg, tq, rng=seeded(61))
+    cm = tp.commit_model(pk, m, tq, rng=seeded(62))
+    res = tp.prove(pk, cm, _tokens(4, 16), rng=seeded(63))
+    s = Setup(pk, pk.verifying_key(), cm, res)
+    dep = _deploy(chain, s, [16])
+    cd = transformer_calldata(res.statement, cm.commitment, s.raw)
+    assert python_verdict(s, cd) == ("accept", None)
+    tx = verify_transaction(chain, dep.verifier, cd, gas=TRANSFORMER_VERIFY_GAS)
+    assert tx.gas_used < 10_000_000, tx.gas_used
+    idx = next(i for label, kind, i in res.layout if kind == "fr" and label == "lk0/eval")
+    d, enc, tok, out, _ = cd
+    assert_same_rejection(chain, s, dep, (d, enc, tok, out, _altered(res.proof, "fr", idx)))

@@ -48,6 +48,7 @@ struct TCircuit {
     uint256[] roots;
     uint256 maxNumVars; // over non-virtual tensors
     uint256 nModel;
+    uint256[] poolOf; // per tensor: 0, or (pool + 1) | prefix bits << 16 | prefix << 24 (empty: no pools)
 }
 
 /// @title TDescription
@@ -91,6 +92,14 @@ library TDescription {
         for (uint256 i = 0; i < n; ++i) {
             c.witness[i] = _rd(p, 2);
             p += 2;
+        }
+        n = _rd(p, 2);
+        p += 2;
+        if (n != 0) c.poolOf = new uint256[](c.kind.length);
+        for (uint256 i = 0; i < n; ++i) {
+            uint256 w = _rd(p, 9); // member u16 | pool u16 | prefix bits u8 | prefix u32
+            c.poolOf[w >> 56] = (((w >> 40) & 0xffff) + 1) | (((w >> 32) & 0xff) << 16) | ((w & 0xffffffff) << 24);
+            p += 9;
         }
         n = _rd(p, 1);
         p += 1;

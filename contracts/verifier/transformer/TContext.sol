@@ -79,7 +79,16 @@ library TContext {
         record(ctx, tid, point, v);
     }
 
+    /// @notice Records a claim for the batch opening; a claim on a pooled tensor at x is a claim
+    ///         on its pool at prefix || x (`context._record`).
     function record(TCtx memory ctx, uint256 tid, uint256[] memory point, uint256 value) internal pure {
+        uint256[] memory pools = ctx.c.poolOf;
+        if (pools.length != 0 && pools[tid] != 0) {
+            uint256 w = pools[tid];
+            uint256 nb = (w >> 16) & 0xff;
+            tid = (w & 0xffff) - 1;
+            point = FrMath.concat(TOps.bitsOf(w >> 24, nb), nb, point);
+        }
         uint256 k = ctx.nClaims;
         if (k == ctx.claimTid.length) _grow(ctx);
         uint256[] memory tids = ctx.claimTid;
