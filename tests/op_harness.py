@@ -100,7 +100,8 @@ def swap_layers(circuit, ints, ids=None) -> list[str]:
     ``ids``) with layer 1's. Returns the ids swapped."""
     L = circuit.cfg.n_layers
     done = []
-    for tid in ids if ids is not None else circuit.witness:
+    committed = [t for ms in getattr(circuit, "pools", {}).values() for t, _ in ms] or circuit.witness
+    for tid in ids if ids is not None else committed:
         sp = circuit.specs[tid]
         if len(sp.shape) >= 2 and sp.shape[0] == L and hasattr(ints.get(tid), "clone"):
             t = ints[tid].clone()

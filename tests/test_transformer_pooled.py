@@ -1,5 +1,6 @@
-"""Pooled witness layout (TQuant.pool_witness): the committed advice in a few aligned pools,
-the range lookup with one column per pool. Same statement, far fewer commitments."""
+"""Pooled witness layout (TQuant.pool_witness, the default): the committed advice in a few
+aligned pools, the range lookup with one column per pool. Same statement as the per-tensor
+layout (still supported, tested here), far fewer commitments."""
 import dataclasses
 
 import pytest
@@ -38,7 +39,7 @@ def proved(setup):
 def test_pools_hold_every_member_exactly_once_at_aligned_offsets(setup):
     cfg = setup[0].cfg
     c = compile_model(cfg, 11, TQ)
-    plain = compile_model(cfg, 11, TQuant())
+    plain = compile_model(cfg, 11, TQuant(pool_witness=False))
     members = [t for ms in c.pools.values() for t, _ in ms]
     assert sorted(members) == sorted(plain.witness) and c.witness == list(c.pools)
     for pid, ms in c.pools.items():
@@ -106,3 +107,14 @@ def test_cheating_provers_rejected(setup, monkeypatch):
         res = tp.prove(pk, cm, tok, rng=seeded(44), witness_hook=hook)
         with pytest.raises(VerificationError):
             tp.verify(vk, cm.commitment, res.statement, res.proof.to_bytes())
+
+
+def test_per_tensor_layout_still_verifies_and_is_larger(setup, proved):
+    m = setup[0]
+    tq = TQuant(pool_witness=False)
+    pk = tp.setup(m.cfg, tq, rng=seeded(45), max_rows=11)
+    cm = tp.commit_model(pk, m, tq, rng=seeded(46))
+    res = tp.prove(pk, cm, _tokens(3, 11), rng=seeded(47))
+    tp.verify(pk.verifying_key(), cm.commitment, res.statement, res.proof.to_bytes())
+    assert res.statement.next_token == proved.statement.next_token
+    assert len(res.proof.g1s) > 4 * len(proved.proof.g1s)

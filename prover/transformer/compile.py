@@ -76,7 +76,7 @@ class TQuant:
     bound_bits: int = 24      # |every bounded quotient| < 2^(bound_bits-1)
     argmax_digits: int = 3    # top logit - other logit < 2^(argmax_digits * digit_bits)
     norm_precision: int = 16
-    pool_witness: bool = False  # layout: commit the advice as two pooled tensors (digits, the rest)
+    pool_witness: bool = True  # layout: commit the advice in a few pools (range-checked digits, the rest)
 
     def quant_spec(self) -> QuantSpec:
         return QuantSpec(act_frac_bits=self.act_frac, weight_frac_bits=self.weight_frac,
