@@ -109,3 +109,40 @@ def swap_layers(circuit, ints, ids=None) -> list[str]:
             ints[tid] = t
             done.append(tid)
     return done
+
+
+def item_cases(layout, last_every: int = 1) -> list[tuple[str, int, str]]:
+    """(kind, index, label) of the first item of every (label, kind) of a proof layout, and of
+    the last item of every ``last_every``-th one."""
+    picks: dict = {}
+    for label, kind, idx in layout:
+        picks.setdefault((label, kind), []).append(idx)
+    return sorted({(kind, ix[0], label) for (label, kind), ix in picks.items()}
+                  | {(kind, ix[-1], label) for n, ((label, kind), ix) in enumerate(sorted(picks.items()))
+                     if n % last_every == 0})
+
+
+def altered_proof(proof, kind: str, idx: int) -> bytes:
+    """``proof`` with item ``idx`` changed: a field element plus one, or a G1 point replaced by
+    the next different point of the same proof."""
+    from prover.field import R
+    from prover.proof import Proof
+    g1s, g1b, frs = list(proof.g1s), list(proof.g1_bytes), list(proof.frs)
+    if kind == "fr":
+        frs[idx] = (frs[idx] + 1) % R
+    else:
+        j = next(j for j in range(1, len(g1b)) if g1b[(idx + j) % len(g1b)] != g1b[idx])
+        g1s[idx], g1b[idx] = g1s[(idx + j) % len(g1s)], g1b[(idx + j) % len(g1b)]
+    return Proof(proof.circuit_digest, g1s, g1b, frs).to_bytes()
+
+
+def forge_runner_up(ints) -> None:
+    """Witness hook: claim the runner-up logit as the next token, with the argmax digits forged
+    (two's complement low bits of the negative differences)."""
+    import torch
+    row = ints["head.q"][-1]
+    k = int(torch.argsort(row, descending=True)[1])
+    ints["next"] = torch.tensor([k])
+    diff = row[k] - row - (torch.arange(row.numel()) < k).to(torch.int64)
+    for m in range(3):
+        ints[f"am.d{m}"] = (diff >> (8 * m)) & 255

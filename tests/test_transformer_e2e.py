@@ -6,13 +6,11 @@ import pytest
 import torch
 
 from prover.errors import MalformedProofError, VerificationError
-from prover.field import R
 from prover.model.loaders import build_model
-from prover.proof import Proof
 from prover.rng import seeded
 from prover.transformer import prove as tp
 from prover.transformer.compile import compile_llama, forward
-from tests.op_harness import lenient_multiplicities, swap_layers
+from tests.op_harness import altered_proof, forge_runner_up, item_cases, lenient_multiplicities, swap_layers
 
 REJECT = (VerificationError, MalformedProofError)
 
@@ -113,16 +111,7 @@ def test_wrong_prompt_token_rejected(vk, cm2, proved2):
 def test_cheating_prover_claims_runner_up_token(pk, vk, cm1, monkeypatch):
     """The argmax digits of a non-maximal token are forged (two's complement low bits)."""
     lenient_multiplicities(monkeypatch)
-
-    def hook(ints):
-        row = ints["head.q"][-1]
-        k = int(torch.argsort(row, descending=True)[1])
-        ints["next"] = torch.tensor([k])
-        diff = row[k] - row - (torch.arange(row.numel()) < k).to(torch.int64)
-        for m in range(3):
-            ints[f"am.d{m}"] = (diff >> (8 * m)) & 255
-
-    res = tp.prove(pk, cm1, _tokens(1), rng=seeded(8), witness_hook=hook)
+    res = tp.prove(pk, cm1, _tokens(1), rng=seeded(8), witness_hook=forge_runner_up)
     with pytest.raises(VerificationError):
         _verify(vk, cm1, res.statement, res.proof.to_bytes())
 
@@ -142,23 +131,11 @@ def test_layer_advice_swapped_rejected(pk, vk, cm2):
 
 def test_altered_proof_items_rejected(vk, cm2, proved2):
     """One item per distinct label (first and last occurrence), every label of the proof."""
-    proof = proved2.proof
-    picks = {}
-    for label, kind, idx in proved2.layout:
-        picks.setdefault((label, kind), []).append(idx)
-    cases = sorted({(kind, ix[0], label) for (label, kind), ix in picks.items()}
-                   | {(kind, ix[-1], label) for (label, kind), ix in picks.items()})
+    cases = item_cases(proved2.layout)
     assert len(cases) > 40
     for kind, idx, label in cases:
-        g1s, g1b, frs = list(proof.g1s), list(proof.g1_bytes), list(proof.frs)
-        if kind == "fr":
-            frs[idx] = (frs[idx] + 1) % R
-        else:
-            j = next(j for j in range(1, len(g1b)) if g1b[(idx + j) % len(g1b)] != g1b[idx])
-            g1s[idx], g1b[idx] = g1s[(idx + j) % len(g1s)], g1b[(idx + j) % len(g1b)]
-        bad = Proof(proof.circuit_digest, g1s, g1b, frs).to_bytes()
         with pytest.raises(REJECT):
-            _verify(vk, cm2, proved2.statement, bad)
+            _verify(vk, cm2, proved2.statement, altered_proof(proved2.proof, kind, idx))
 
 
 def test_commitment_round_trip_verifies(vk, cm2, proved2):
@@ -225,7 +202,5 @@ def test_odd_shapes_verify_and_gqa_tampering_rejected():
     labels = {label for label, kind, idx in res.layout if kind == "fr" and label.split("/")[0] in ("gqa", "chain")}
     assert {"gqa/k/g", "gqa/v/g", "chain/g"} <= labels
     for idx in idxs:
-        frs = list(proof.frs)
-        frs[idx] = (frs[idx] + 1) % R
         with pytest.raises(VerificationError):
-            tp.verify(vk, cm.commitment, res.statement, Proof(proof.circuit_digest, proof.g1s, proof.g1_bytes, frs).to_bytes())
+            tp.verify(vk, cm.commitment, res.statement, altered_proof(proof, "fr", idx))

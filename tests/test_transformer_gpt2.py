@@ -7,13 +7,11 @@ import pytest
 import torch
 
 from prover.errors import MalformedProofError, VerificationError
-from prover.field import R
 from prover.model.loaders import build_model
-from prover.proof import Proof
 from prover.rng import seeded
 from prover.transformer import prove as tp
 from prover.transformer.compile import compile_gpt2, forward
-from tests.op_harness import swap_layers
+from tests.op_harness import altered_proof, item_cases, swap_layers
 
 REJECT = (VerificationError, MalformedProofError)
 
@@ -137,24 +135,11 @@ def test_shifted_positions_rejected(pk, vk, cm):
 
 def test_altered_proof_items_rejected(vk, cm, proved):
     """One item per distinct (label, kind): its first occurrence, and the last for every third."""
-    proof = proved.proof
-    picks = {}
-    for label, kind, idx in proved.layout:
-        picks.setdefault((label, kind), []).append(idx)
-    cases = sorted({(kind, ix[0], label) for (label, kind), ix in picks.items()}
-                   | {(kind, ix[-1], label) for n, ((label, kind), ix) in enumerate(sorted(picks.items()))
-                      if n % 3 == 0})
+    cases = item_cases(proved.layout, last_every=3)
     assert len(cases) > 40
     for kind, idx, label in cases:
-        g1s, g1b, frs = list(proof.g1s), list(proof.g1_bytes), list(proof.frs)
-        if kind == "fr":
-            frs[idx] = (frs[idx] + 1) % R
-        else:
-            j = next(j for j in range(1, len(g1b)) if g1b[(idx + j) % len(g1b)] != g1b[idx])
-            g1s[idx], g1b[idx] = g1s[(idx + j) % len(g1s)], g1b[(idx + j) % len(g1b)]
-        bad = Proof(proof.circuit_digest, g1s, g1b, frs).to_bytes()
         with pytest.raises(REJECT):
-            _verify(vk, cm, proved.statement, bad)
+            _verify(vk, cm, proved.statement, altered_proof(proved.proof, kind, idx))
 
 
 def test_commitment_round_trip_verifies(vk, cm, proved):
@@ -177,7 +162,5 @@ def test_three_layers_padded_to_four_verify_and_bias_tampering_rejected(model):
     idxs = [idx for label, kind, idx in res.layout if kind == "fr" and label.endswith("/bias/b")]
     assert len(idxs) >= 6
     for idx in idxs[:: max(1, len(idxs) // 6)]:
-        frs = list(proof.frs)
-        frs[idx] = (frs[idx] + 1) % R
         with pytest.raises(REJECT):
-            _verify(vk, cm3, res.statement, Proof(proof.circuit_digest, proof.g1s, proof.g1_bytes, frs).to_bytes())
+            _verify(vk, cm3, res.statement, altered_proof(proof, "fr", idx))

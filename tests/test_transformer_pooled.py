@@ -7,13 +7,11 @@ import pytest
 import torch
 
 from prover.errors import MalformedProofError, VerificationError
-from prover.field import R
 from prover.model.loaders import build_model
-from prover.proof import Proof
 from prover.rng import seeded
 from prover.transformer import prove as tp
 from prover.transformer.compile import TQuant, compile_model
-from tests.op_harness import lenient_multiplicities, swap_layers
+from tests.op_harness import altered_proof, item_cases, lenient_multiplicities, swap_layers
 
 REJECT = (VerificationError, MalformedProofError)
 TQ = TQuant(pool_witness=True)
@@ -60,21 +58,9 @@ def test_pooled_proof_verifies_and_is_smaller(setup, proved):
 
 def test_altered_proof_items_rejected(setup, proved):
     m, pk, vk, cm = setup
-    proof = proved.proof
-    picks = {}
-    for label, kind, idx in proved.layout:
-        picks.setdefault((label, kind), []).append(idx)
-    cases = sorted({(kind, ix[0]) for (label, kind), ix in picks.items()}
-                   | {(kind, ix[-1]) for (label, kind), ix in picks.items()})
-    for kind, idx in cases:
-        g1s, g1b, frs = list(proof.g1s), list(proof.g1_bytes), list(proof.frs)
-        if kind == "fr":
-            frs[idx] = (frs[idx] + 1) % R
-        else:
-            j = next(j for j in range(1, len(g1b)) if g1b[(idx + j) % len(g1b)] != g1b[idx])
-            g1s[idx], g1b[idx] = g1s[(idx + j) % len(g1s)], g1b[(idx + j) % len(g1b)]
+    for kind, idx, label in item_cases(proved.layout):
         with pytest.raises(REJECT):
-            tp.verify(vk, cm.commitment, proved.statement, Proof(proof.circuit_digest, g1s, g1b, frs).to_bytes())
+            tp.verify(vk, cm.commitment, proved.statement, altered_proof(proved.proof, kind, idx))
 
 
 def test_wrong_next_token_rejected(setup, proved):

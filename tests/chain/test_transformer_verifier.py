@@ -21,7 +21,7 @@ from prover.rng import seeded
 from prover.transformer import prove as tp
 from prover.transformer.compile import compile_model, forward
 from tests.chain.verifier_helpers import other_point
-from tests.op_harness import lenient_multiplicities
+from tests.op_harness import forge_runner_up, lenient_multiplicities
 from zkllm_chain.chain import connect, load_signer
 from zkllm_chain.chain.errors import TransactionRevertedError
 from zkllm_chain.chain.transformer_verifier import (TRANSFORMER_VERIFY_GAS, add_circuits, deploy_transformer_verifier,
@@ -235,16 +235,7 @@ def one_layer(chain):
 def test_cheating_prover_claims_runner_up_token(chain, one_layer, monkeypatch):
     s, dep = one_layer
     lenient_multiplicities(monkeypatch)
-
-    def hook(ints):
-        row = ints["head.q"][-1]
-        k = int(torch.argsort(row, descending=True)[1])
-        ints["next"] = torch.tensor([k])
-        diff = row[k] - row - (torch.arange(row.numel()) < k).to(torch.int64)
-        for m in range(3):
-            ints[f"am.d{m}"] = (diff >> (8 * m)) & 255
-
-    res = tp.prove(s.pk, s.cm, torch.tensor(s.res.statement.tokens), rng=seeded(8), witness_hook=hook)
+    res = tp.prove(s.pk, s.cm, torch.tensor(s.res.statement.tokens), rng=seeded(8), witness_hook=forge_runner_up)
     assert_same_rejection(chain, s, dep, transformer_calldata(res.statement, s.cm.commitment, res.proof.to_bytes()))
 
 
