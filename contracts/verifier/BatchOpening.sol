@@ -43,8 +43,10 @@ library BatchOpening {
         uint256 piXi;
     }
 
-    /// @notice The claims to open: `n` claims (tensor id, point, value) and, per tensor id
-    ///         (`nTensors` of them), the memory pointer of its G1 commitment.
+    /// @notice The claims to open: `n` claims (tensor word, point, value) and, per tensor id
+    ///         (`nTensors` of them), the memory pointer of its G1 commitment. A tensor word is
+    ///         tid | nb << 16 | prefix << 24: the claim is on tensor tid at bits(prefix, nb) || point
+    ///         (nb = 0: at point), so claims on pooled tensors share the member's point array.
     struct ClaimSet {
         uint256 n;
         uint256[] tid;
@@ -102,11 +104,12 @@ library BatchOpening {
         uint256 n;
         assembly ("memory-safe") {
             for { let k := 0 } lt(k, nc) { k := add(k, 1) } {
-                let tid := mload(add(add(tids, 32), shl(5, k)))
+                let word := mload(add(add(tids, 32), shl(5, k)))
+                let tid := and(word, 0xffff)
                 let sp := add(add(slotOf, 32), shl(5, tid))
                 if iszero(mload(sp)) {
                     mstore(add(add(order, 32), shl(5, nSlots)), tid)
-                    let m := mload(mload(add(add(points, 32), shl(5, k))))
+                    let m := add(mload(mload(add(add(points, 32), shl(5, k)))), and(shr(16, word), 0xff))
                     mstore(add(add(mvars, 32), shl(5, nSlots)), m)
                     if gt(m, n) { n := m }
                     nSlots := add(nSlots, 1)
@@ -137,21 +140,12 @@ library BatchOpening {
     }
 
     /// @dev W_p = sum_{k: p_k = p} alpha^k eq(z_k, s[n-m_p:]) for every slot p. Claims made
-    ///      together share their point array; its eq value is then computed once.
+    ///      together share their point array; its eq value is then computed once. A prefixed
+    ///      claim's z_k = bits || x: eq(bits, .) is a product of s_i or 1 - s_i per bit.
     function _weights(ClaimSet memory cs, Opening memory o) private pure returns (uint256[] memory w) {
         w = new uint256[](o.nSlots);
-        uint256[] memory tids = cs.tid;
-        uint256[][] memory points = cs.point;
-        uint256[] memory apow = o.apow;
-        uint256[] memory slotOf = o.slotOf;
-        uint256 nc = cs.n;
-        uint256 sEnd;
-        {
-            uint256[] memory s = o.s;
-            assembly ("memory-safe") {
-                sEnd := add(add(s, 32), shl(5, mload(s)))
-            }
-        }
+        // struct fields read in place (stack depth): cs.n @0, cs.tid @32, cs.point @64;
+        // o.slotOf @32, o.apow @160, o.s @192
         assembly ("memory-safe") {
             // eq(z, s[n - m:]), m = len(z) = m_p: the suffix of s ends where s ends
             function eqSuffix(z, end) -> e {
@@ -170,25 +164,39 @@ library BatchOpening {
                     e := mulmod(e, addmod(add(add(t, t), 1), sub(r, addmod(x, y, r)), r), r)
                 }
             }
+            // e * eq(bits(prefix, nb), s[n - m : n - m + nb]), m = nb + len(z), for word's prefix
+            function prefixed(e, word, z, end) -> f {
+                let r := 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001
+                f := e
+                let nb := and(shr(16, word), 0xff)
+                let pre := shr(24, word)
+                let ps := sub(end, shl(5, add(mload(z), nb)))
+                for { let i := 0 } lt(i, nb) { i := add(i, 1) } {
+                    let si := mload(add(ps, shl(5, i)))
+                    switch and(shr(sub(sub(nb, 1), i), pre), 1)
+                    case 0 { f := mulmod(f, addmod(1, sub(r, si), r), r) }
+                    default { f := mulmod(f, si, r) }
+                }
+            }
+            // w[slot of word] += v
+            function addTo(wArr, slots, word, v) {
+                let wp := add(add(wArr, 32), shl(5, sub(mload(add(add(slots, 32), shl(5, and(word, 0xffff)))), 1)))
+                mstore(wp, addmod(mload(wp), v, 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001))
+            }
+            let sEnd := mload(add(o, 192))
+            sEnd := add(add(sEnd, 32), shl(5, mload(sEnd)))
             let last := 0
             let e := 0
-            for { let k := 0 } lt(k, nc) { k := add(k, 1) } {
+            for { let k := 0 } lt(k, mload(cs)) { k := add(k, 1) } {
                 let at := add(32, shl(5, k))
-                let z := mload(add(points, at))
+                let z := mload(add(mload(add(cs, 64)), at))
                 if iszero(eq(z, last)) {
                     e := eqSuffix(z, sEnd)
                     last := z
                 }
-                let slot := sub(mload(add(add(slotOf, 32), shl(5, mload(add(tids, at))))), 1)
-                let wp := add(add(w, 32), shl(5, slot))
-                mstore(
-                    wp,
-                    addmod(
-                        mload(wp),
-                        mulmod(mload(add(apow, at)), e, 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001),
-                        0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001
-                    )
-                )
+                let word := mload(add(mload(add(cs, 32)), at))
+                addTo(w, mload(add(o, 32)), word, mulmod(mload(add(mload(add(o, 160)), at)), prefixed(e, word, z, sEnd),
+                    0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001))
             }
         }
     }

@@ -6,8 +6,8 @@ import {VerifierChannel, Transcript, Channel} from "./Transcript.sol";
 import {BatchOpening} from "./BatchOpening.sol";
 import {VerifierKeyData} from "./VerifierKeyData.sol";
 import {KeyedVerifier} from "./KeyedVerifier.sol";
-import {TCircuit, TDescription} from "./transformer/TCircuit.sol";
-import {TCtx} from "./transformer/TContext.sol";
+import {TCircuit, TDescription, TOp, TLookup} from "./transformer/TCircuit.sol";
+import {TCtx, TContext} from "./transformer/TContext.sol";
 import {TOps} from "./transformer/TOps.sol";
 import {TLogup} from "./transformer/TLogup.sol";
 import {TransformerModules, TModuleCall} from "./transformer/TransformerModules.sol";
@@ -194,6 +194,20 @@ contract TransformerVerifier is KeyedVerifier {
         Transcript.absorbWord(ctx.ch, "statement/next", bytes32(ctx.next));
     }
 
+    /// @dev A lookup's sumchecks, then its memory is released (`TContext.release`).
+    function _lookupStep(TCtx memory ctx, TLookup memory lk) private view {
+        (uint256 fp, uint256 n0) = (TContext.mark(), ctx.nClaims);
+        TModuleCall.lookup(ctx, lk);
+        TContext.release(ctx, fp, n0);
+    }
+
+    /// @dev A root and every reduction it leads to, then its memory is released.
+    function _rootStep(TCtx memory ctx, TOp memory op) private view {
+        (uint256 fp, uint256 n0) = (TContext.mark(), ctx.nClaims);
+        TOps.root(ctx, op);
+        TContext.release(ctx, fp, n0);
+    }
+
     /// @notice `circuit.run`: phases 1-5 of the schedule over the description.
     function _run(TCtx memory ctx, uint256 vk) private view {
         TCircuit memory c = ctx.c;
@@ -207,10 +221,10 @@ contract TransformerVerifier is KeyedVerifier {
             TLogup.commitInverses(ctx, c.lookups[l]);
         }
         for (uint256 l = 0; l < c.lookups.length; ++l) {
-            TModuleCall.lookup(ctx, c.lookups[l]);
+            _lookupStep(ctx, c.lookups[l]);
         }
         for (uint256 i = c.roots.length; i > 0; --i) {
-            TOps.root(ctx, c.ops[c.roots[i - 1]]);
+            _rootStep(ctx, c.ops[c.roots[i - 1]]);
         }
         BatchOpening.ClaimSet memory cs =
             BatchOpening.ClaimSet(ctx.nClaims, ctx.claimTid, ctx.claimPoint, ctx.claimValue, c.kind.length, c.commitment);

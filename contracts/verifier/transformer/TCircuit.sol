@@ -68,6 +68,19 @@ library TDescription {
         }
     }
 
+    /// @dev n big-endian u16 values at memory p, p + stride, ...
+    function _u16s(uint256 p, uint256 n, uint256 stride) private pure returns (uint256[] memory a) {
+        a = new uint256[](n);
+        assembly ("memory-safe") {
+            let o := add(a, 32)
+            let end := add(o, shl(5, n))
+            for {} lt(o, end) { o := add(o, 32) } {
+                mstore(o, shr(240, mload(p)))
+                p := add(p, stride)
+            }
+        }
+    }
+
     /// @notice The circuit digest of a description at memory `ptr` (bytes 5..37).
     function digestOf(uint256 ptr) internal pure returns (bytes32 d) {
         assembly ("memory-safe") {
@@ -88,11 +101,8 @@ library TDescription {
         p = _tensors(c, p);
         uint256 n = _rd(p, 2);
         p += 2;
-        c.witness = new uint256[](n);
-        for (uint256 i = 0; i < n; ++i) {
-            c.witness[i] = _rd(p, 2);
-            p += 2;
-        }
+        c.witness = _u16s(p, n, 2);
+        p += 2 * n;
         n = _rd(p, 2);
         p += 2;
         if (n != 0) c.poolOf = new uint256[](c.kind.length);
@@ -114,38 +124,42 @@ library TDescription {
         p = _ops(c, p);
         n = _rd(p, 2);
         p += 2;
-        c.roots = new uint256[](n);
+        c.roots = _u16s(p, n, 2);
         for (uint256 i = 0; i < n; ++i) {
-            c.roots[i] = _rd(p, 2);
-            if (c.roots[i] >= c.ops.length) revert BadDescription(p - ptr);
-            p += 2;
+            if (c.roots[i] >= c.ops.length) revert BadDescription(p + 2 * i - ptr);
         }
+        p += 2 * n;
         if (p != end) revert BadDescription(p - ptr);
     }
 
     function _tensors(TCircuit memory c, uint256 p) private pure returns (uint256) {
         uint256 n = _rd(p, 2);
         p += 2;
-        c.kind = new uint256[](n);
-        c.numVars = new uint256[](n);
-        c.producer = new uint256[](n);
+        uint256[] memory kinds = new uint256[](n);
+        uint256[] memory nvs = new uint256[](n);
+        uint256[] memory producers = new uint256[](n);
+        c.kind = kinds;
+        c.numVars = nvs;
+        c.producer = producers;
         c.commitment = new uint256[](n);
         uint256 maxNv;
         uint256 nModel;
-        for (uint256 i = 0; i < n; ++i) {
-            uint256 w = _rd(p, 4);
-            uint256 kind = w >> 24;
-            uint256 nv = (w >> 16) & 0xff;
-            c.kind[i] = kind;
-            c.numVars[i] = nv;
-            c.producer[i] = w & 0xffff;
-            if (kind != KIND_VIRTUAL && nv > maxNv) maxNv = nv;
-            if (kind == KIND_MODEL) ++nModel;
-            p += 4;
+        assembly ("memory-safe") {
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                let w := shr(224, mload(add(p, shl(2, i))))
+                let kind := shr(24, w)
+                let nv := and(shr(16, w), 0xff)
+                let at := shl(5, add(i, 1))
+                mstore(add(kinds, at), kind)
+                mstore(add(nvs, at), nv)
+                mstore(add(producers, at), and(w, 0xffff))
+                if and(iszero(eq(kind, KIND_VIRTUAL)), gt(nv, maxNv)) { maxNv := nv }
+                nModel := add(nModel, eq(kind, KIND_MODEL))
+            }
         }
         c.maxNumVars = maxNv;
         c.nModel = nModel;
-        return p;
+        return p + 4 * n;
     }
 
     function _lookups(TCircuit memory c, uint256 p) private pure returns (uint256) {
@@ -162,15 +176,10 @@ library TDescription {
             lk.bId = _rd(p + 6, 2);
             uint256 cols = _rd(p + 8, 2);
             p += 10;
-            lk.colIn = new uint256[](cols);
-            lk.colOut = new uint256[](cols);
-            lk.aIds = new uint256[](cols);
-            for (uint256 j = 0; j < cols; ++j) {
-                lk.colIn[j] = _rd(p, 2);
-                lk.colOut[j] = _rd(p + 2, 2);
-                lk.aIds[j] = _rd(p + 4, 2);
-                p += 6;
-            }
+            lk.colIn = _u16s(p, cols, 6);
+            lk.colOut = _u16s(p + 2, cols, 6);
+            lk.aIds = _u16s(p + 4, cols, 6);
+            p += 6 * cols;
         }
         return p;
     }
@@ -194,16 +203,17 @@ library TDescription {
             }
             op.label = label;
             p += ll;
-            op.t = new uint256[](nt);
-            for (uint256 j = 0; j < nt; ++j) {
-                op.t[j] = _rd(p, 2);
-                p += 2;
-            }
-            op.p = new uint256[](np);
-            for (uint256 j = 0; j < np; ++j) {
-                uint256 bl = _rd(p, 1);
-                op.p[j] = _rd(p + 1, bl);
-                p += 1 + bl;
+            op.t = _u16s(p, nt, 2);
+            p += 2 * nt;
+            uint256[] memory ints = new uint256[](np);
+            op.p = ints;
+            assembly ("memory-safe") {
+                // per int: byte length u8, then the big-endian bytes
+                for { let j := 0 } lt(j, np) { j := add(j, 1) } {
+                    let bl := shr(248, mload(p))
+                    mstore(add(ints, shl(5, add(j, 1))), shr(sub(256, shl(3, bl)), mload(add(p, 1))))
+                    p := add(p, add(1, bl))
+                }
             }
         }
         return p;

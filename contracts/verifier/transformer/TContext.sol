@@ -80,14 +80,14 @@ library TContext {
     }
 
     /// @notice Records a claim for the batch opening; a claim on a pooled tensor at x is a claim
-    ///         on its pool at prefix || x (`context._record`).
+    ///         on its pool at prefix || x (`context._record`). The prefix is not copied in front
+    ///         of x: the claim's tensor word carries it (`BatchOpening.ClaimSet`), so claims made
+    ///         together keep sharing their point array.
     function record(TCtx memory ctx, uint256 tid, uint256[] memory point, uint256 value) internal pure {
         uint256[] memory pools = ctx.c.poolOf;
         if (pools.length != 0 && pools[tid] != 0) {
             uint256 w = pools[tid];
-            uint256 nb = (w >> 16) & 0xff;
-            tid = (w & 0xffff) - 1;
-            point = FrMath.concat(TOps.bitsOf(w >> 24, nb), nb, point);
+            tid = ((w & 0xffff) - 1) | ((w >> 16) << 16); // pool | prefix bits << 16 | prefix << 24
         }
         uint256 k = ctx.nClaims;
         if (k == ctx.claimTid.length) _grow(ctx);
@@ -101,6 +101,64 @@ library TContext {
             mstore(add(values, at), value)
         }
         ctx.nClaims = k + 1;
+    }
+
+    /// @notice The free-memory pointer: where the memory a step allocates begins (`release`).
+    function mark() internal pure returns (uint256 fp) {
+        assembly ("memory-safe") {
+            fp := mload(0x40)
+        }
+    }
+
+    /// @notice Frees what a step allocated from `fp` on, except what outlives it: the points of
+    ///         the claims it recorded (claims `n0..`) and the claim store if it regrew. Those are
+    ///         copied above the step's memory, then moved down to `fp` (memory costs gas
+    ///         quadratically in its high-water mark, and every step would otherwise stack its
+    ///         round arrays, module buffers and challenge vectors on top of the last one's).
+    function release(TCtx memory ctx, uint256 fp, uint256 n0) internal pure {
+        uint256[] memory tids = ctx.claimTid;
+        uint256[][] memory points = ctx.claimPoint;
+        uint256[] memory values = ctx.claimValue;
+        uint256 n = ctx.nClaims;
+        uint256 top = mark();
+        uint256 dst = top;
+        assembly ("memory-safe") {
+            // a point shared by consecutive claims is copied once
+            let lastSrc := 0
+            let lastDst := 0
+            for { let k := n0 } lt(k, n) { k := add(k, 1) } {
+                let slot := add(points, shl(5, add(k, 1)))
+                let pt := mload(slot)
+                if iszero(lt(pt, fp)) {
+                    if iszero(eq(pt, lastSrc)) {
+                        lastSrc := pt
+                        lastDst := add(fp, sub(dst, top))
+                        let len := shl(5, add(mload(pt), 1))
+                        mcopy(dst, pt, len)
+                        dst := add(dst, len)
+                    }
+                    mstore(slot, lastDst)
+                }
+            }
+            function keep(a, from, to, base, d) -> moved, nd {
+                moved := a
+                nd := d
+                if iszero(lt(a, from)) {
+                    let len := shl(5, add(mload(a), 1))
+                    mcopy(d, a, len)
+                    moved := add(base, sub(d, to))
+                    nd := add(d, len)
+                }
+            }
+            tids, dst := keep(tids, fp, top, fp, dst)
+            points, dst := keep(points, fp, top, fp, dst)
+            values, dst := keep(values, fp, top, fp, dst)
+            mcopy(fp, top, sub(dst, top))
+            mstore(0x40, add(fp, sub(dst, top)))
+        }
+        ctx.claimTid = tids;
+        ctx.claimPoint = points;
+        ctx.claimValue = values;
     }
 
     /// @dev First capacity: twice the tensor count (no regrowth for the tiny models; memory
