@@ -22,7 +22,8 @@ Layout (big-endian; ``tid`` = the tensor's index in ``circuit.specs`` order, NON
     roots     u16 n; op index u16 each (forward order; run last first)
 
 Only ops that reduce claims or start them (roots) are listed; the others (activations)
-are proven by their lookups alone. Each op class has one small encoder in ``ENCODERS``
+are proven by their lookups alone, and a RangeBound fused into a Rescale is part of the
+Rescale's entry. Each op class has one small encoder in ``ENCODERS``
 returning (type code, tensor ids, integer params, label); the field order per type is
 documented there and read back by ``contracts/verifier/transformer/TOps.sol``.
 """
@@ -67,7 +68,15 @@ def _views():
 # Each returns (type, [tensor ids], [ints], label). Tensor ids are names here.
 
 def _rescale(o: Rescale):
-    return RESCALE, [o.z, o.q, *o.digit_ids], [o.shift, o.digit_bits], "rescale"
+    """tids z, q, remainder digits[, bound digits]; ints shift, digit bits[, bound bits, number
+    of bound digits]; label "rescale", or the fused RangeBound's label (its digit claims')."""
+    if o.bound is None:
+        return RESCALE, [o.z, o.q, *o.digit_ids], [o.shift, o.digit_bits], "rescale"
+    b = o.bound
+    if b.q != o.q or b.digit_bits != o.digit_bits:
+        raise ValueError("a fused range bound must bound the quotient with the same digit width")
+    return (RESCALE, [o.z, o.q, *o.digit_ids, *b.digit_ids], [o.shift, o.digit_bits, b.bits, len(b.digit_ids)],
+            b.label)
 
 
 def _range_bound(o):
@@ -212,7 +221,8 @@ def describe(circuit, model_header_hash: bytes = b"\0" * 32) -> bytes:
         return NONE if name is None else tids[name]
 
     enc = encoders()
-    listed = [o for o in circuit.ops if hasattr(o, "reduce") or hasattr(o, "root")]
+    fused = {id(o.bound) for o in circuit.ops if isinstance(o, Rescale) and o.bound is not None}
+    listed = [o for o in circuit.ops if (hasattr(o, "reduce") or hasattr(o, "root")) and id(o) not in fused]
     listed += [r for r in circuit.roots if not any(r is o for o in listed)]
     index = {id(o): i for i, o in enumerate(listed)}  # the ops outlive this call
     producer_of = {name: index[id(o)] + 1 for name, o in circuit.producers.items()}

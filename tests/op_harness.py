@@ -146,3 +146,12 @@ def forge_runner_up(ints) -> None:
     diff = row[k] - row - (torch.arange(row.numel()) < k).to(torch.int64)
     for m in range(3):
         ints[f"am.d{m}"] = (diff >> (8 * m)) & 255
+
+
+def wrong_bound_digit(ints, digit: str = "o.q.b0") -> None:
+    """Witness hook: one range-bound digit of a rescaled quotient flipped in its low bit (still
+    a valid digit, so every lookup holds); only the fused bound identity at the Rescale root
+    can tell."""
+    t = ints[digit].clone()
+    t.view(-1)[0] ^= 1
+    ints[digit] = t

@@ -10,7 +10,8 @@ from prover.model.loaders import build_model
 from prover.rng import seeded
 from prover.transformer import prove as tp
 from prover.transformer.compile import compile_llama, forward
-from tests.op_harness import altered_proof, forge_runner_up, item_cases, lenient_multiplicities, swap_layers
+from tests.op_harness import (altered_proof, forge_runner_up, item_cases, lenient_multiplicities, swap_layers,
+                              wrong_bound_digit)
 
 REJECT = (VerificationError, MalformedProofError)
 
@@ -114,6 +115,25 @@ def test_cheating_prover_claims_runner_up_token(pk, vk, cm1, monkeypatch):
     res = tp.prove(pk, cm1, _tokens(1), rng=seeded(8), witness_hook=forge_runner_up)
     with pytest.raises(VerificationError):
         _verify(vk, cm1, res.statement, res.proof.to_bytes())
+
+
+def test_cheating_prover_wrong_bound_digit_rejected(pk, vk, cm1):
+    """A rescaled quotient's bound digits no longer sum to q + 2^(bits-1): the range bound,
+    checked at the Rescale root's point, fails (the digits are in range, the lookups hold)."""
+    res = tp.prove(pk, cm1, _tokens(1), rng=seeded(8), witness_hook=wrong_bound_digit)
+    with pytest.raises(VerificationError) as info:
+        _verify(vk, cm1, res.statement, res.proof.to_bytes())
+    assert info.value.check == "range-bound"
+
+
+def test_altered_fused_bound_digit_claim_rejected(vk, cm2, proved2):
+    """One bound-digit claim of a fused Rescale root plus one: the range-bound check fails."""
+    idx = [i for label, kind, i in proved2.layout if kind == "fr" and label == "o/digit"]
+    assert idx and not any(label == "o/q" for label, _, _ in proved2.layout)  # no separate root
+    for i in (idx[0], idx[-1]):
+        with pytest.raises(VerificationError) as info:
+            _verify(vk, cm2, proved2.statement, altered_proof(proved2.proof, "fr", i))
+        assert info.value.check == "range-bound"
 
 
 def test_layer_advice_swapped_rejected(pk, vk, cm2):

@@ -9,11 +9,17 @@ The relation is linear, so a claim needs no sumcheck: at a fresh random point r,
 and the derived z(r) is handed to the op that produced z. The quotient q must be
 bounded by a later lookup (an activation table) or be public; otherwise
 ``2^S q`` could wrap around mod r. Padded entries hold q = 0, remainder 2^(S-1).
+
+``bound`` (optional) fuses q's ``RangeBound`` into this root: its digits are claimed at
+the same point r and q(r) + 2^(B-1) = sum_k 2^(b k) u_k(r) is checked with the q(r)
+already claimed, so one fresh point serves both identities (both are checked at a point
+drawn after every commitment). The RangeBound still computes its digits and lookups.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import VerificationError
 from ..field import R
 from ..quant import digits, rescale
 
@@ -25,6 +31,7 @@ class Rescale:
     digit_ids: list[str]
     shift: int
     digit_bits: int
+    bound: object = None  # a fused RangeBound on q (its root is run here)
 
     def forward(self, ints: dict) -> None:
         q, rem = rescale(ints[self.z], self.shift)
@@ -42,7 +49,15 @@ class Rescale:
         """Start a claim on z at a fresh point and reduce it to q, the digits and z's producer."""
         n = ctx.spec(self.z).num_vars
         r = ctx.ch.challenges("rescale/r", n)
-        v = pow(2, self.shift, R) * ctx.claim(self.q, r, "rescale/q")
+        qv = ctx.claim(self.q, r, "rescale/q")
+        v = pow(2, self.shift, R) * qv
         for k, did in enumerate(self.digit_ids):
             v += pow(2, k * self.digit_bits, R) * ctx.claim(did, r, "rescale/digit")
+        if self.bound is not None:
+            b = self.bound
+            acc = 0
+            for k, did in enumerate(b.digit_ids):
+                acc += pow(2, k * b.digit_bits, R) * ctx.claim(did, r, f"{b.label}/digit")
+            if not ctx.is_prover and (qv + (1 << (b.bits - 1)) - acc) % R:
+                raise VerificationError("range-bound", f"'{self.q}' is not within its stated range")
         ctx.reduce(self.z, r, (v - (1 << (self.shift - 1))) % R)

@@ -25,7 +25,8 @@ embedding and X[l] to the layer output Y[l-1]. LLaMA:
 
 GPT-2 (``compile_gpt2``) swaps in LayerNorm, learned positions (x0 = E[tokens] + P[:T]),
 linear biases (``BiasAdd``) and a GELU MLP. Every committed rescale quotient that no
-lookup bounds gets a ``RangeBound`` (signed, ``bound_bits``), so all accumulators are
+lookup bounds gets a ``RangeBound`` (signed, ``bound_bits``; checked at its Rescale root's
+point, a norm output's at a root of its own), so all accumulators are
 integers far below the field size and the residual stream is bounded as the norms
 require. The quantized forward pass runs the layer ops once per layer on one-layer
 slices and stacks the results (``forward``). All quantization choices live in ``TQuant``.
@@ -132,7 +133,7 @@ class TransformerCircuit:
     def digest(self) -> bytes:
         body = json.dumps({"cfg": asdict(self.cfg), "tq": asdict(self.tq), "rows": self.rows},
                           sort_keys=True, separators=(",", ":")).encode()
-        return keccak256(b"zkllm-transformer-circuit/v2" + body)
+        return keccak256(b"zkllm-transformer-circuit/v3" + body)
 
     @property
     def num_vars(self) -> int:
@@ -182,7 +183,9 @@ class _Builder:
         for v in virtual:
             self.producers[v] = o
 
-    def bound(self, q, label):
+    def bound(self, q, label, root=True):
+        """A RangeBound on q: its digits, lookups and (with ``root``) its own root; without,
+        the caller runs its check (a fused Rescale)."""
         tq, bd = self.tq, self.tq.digit_bits
         rb = RangeBound(q, [f"{q}.b{k}" for k in range(tq.bound_bits // bd)], tq.bound_bits, bd, label=label)
         for did in rb.digit_ids:
@@ -191,7 +194,9 @@ class _Builder:
         self.commit(*rb.digit_ids)
         self.pads.update(rb.pad_values())
         self.look(rb.lookups())
-        self.roots.append(rb)
+        if root:
+            self.roots.append(rb)
+        return rb
 
     def rescale(self, z, q, shift, label, bounded=True):
         bd = self.tq.digit_bits
@@ -208,8 +213,8 @@ class _Builder:
         self.pads.update(rs.pad_values())
         self.look([(RangeTable(bd), (did,)) for did in dids])
         self.roots.append(rs)
-        if bounded:
-            self.bound(q, label)
+        if bounded:  # checked at the Rescale root's point (no root of its own)
+            rs.bound = self.bound(q, label, root=False)
         return q
 
     def linear(self, name, x, wid, bid, d_in, d_out, shift, bounded=True):

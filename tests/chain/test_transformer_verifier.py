@@ -21,7 +21,7 @@ from prover.rng import seeded
 from prover.transformer import prove as tp
 from prover.transformer.compile import compile_model, forward
 from tests.chain.verifier_helpers import other_point
-from tests.op_harness import forge_runner_up, lenient_multiplicities
+from tests.op_harness import forge_runner_up, lenient_multiplicities, wrong_bound_digit
 from zkllm_chain.chain import connect, load_signer
 from zkllm_chain.chain.errors import TransactionRevertedError
 from zkllm_chain.chain.transformer_verifier import (TRANSFORMER_VERIFY_GAS, add_circuits, deploy_transformer_verifier,
@@ -237,6 +237,25 @@ def test_cheating_prover_claims_runner_up_token(chain, one_layer, monkeypatch):
     lenient_multiplicities(monkeypatch)
     res = tp.prove(s.pk, s.cm, torch.tensor(s.res.statement.tokens), rng=seeded(8), witness_hook=forge_runner_up)
     assert_same_rejection(chain, s, dep, transformer_calldata(res.statement, s.cm.commitment, res.proof.to_bytes()))
+
+
+def test_cheating_prover_wrong_bound_digit_rejected(chain, one_layer):
+    """A rescaled quotient's bound digit flipped (still a valid digit): the range bound fused
+    into the Rescale root fails, on both verifiers, with the same check."""
+    s, dep = one_layer
+    res = tp.prove(s.pk, s.cm, torch.tensor(s.res.statement.tokens), rng=seeded(13), witness_hook=wrong_bound_digit)
+    cd = transformer_calldata(res.statement, s.cm.commitment, res.proof.to_bytes())
+    assert python_verdict(s, cd) == ("reject", "range-bound")
+    assert_same_rejection(chain, s, dep, cd)
+
+
+def test_altered_fused_bound_digit_claim_rejected(chain, llama, llama_dep):
+    """One bound-digit claim of a fused Rescale root (label "o/digit") plus one."""
+    idx = next(i for label, kind, i in llama.res.layout if kind == "fr" and label == "o/digit")
+    d, enc, tok, out, _ = transformer_calldata(llama.res.statement, llama.cm.commitment, llama.raw)
+    cd = (d, enc, tok, out, _altered(llama.res.proof, "fr", idx))
+    assert python_verdict(llama, cd) == ("reject", "range-bound")
+    assert chain_verdict(chain, llama_dep, cd) == ("reject", "range-bound")
 
 
 def test_cheating_prover_publishes_other_prompt(chain, one_layer):

@@ -166,14 +166,23 @@ library TLeafOps {
         TContext.tail(ctx, op.t[0], point, FrMath.sub(value, FrMath.mul(TOps.ind(op.p[0], TOps.seg(point, nl, nt)), bv)));
     }
 
-    /// @notice `Rescale.root`: t = z, q, digits; p = shift, digit bits; label "rescale". At a
-    ///         fresh point z(r) = 2^S q(r) + sum_k 2^(b k) d_k(r) - 2^(S-1), handed on to z.
+    /// @notice `Rescale.root`: t = z, q, digits[, bound digits]; p = shift, digit bits[, bound
+    ///         bits, number of bound digits]; label "rescale" (or the fused bound's label). At a
+    ///         fresh point z(r) = 2^S q(r) + sum_k 2^(b k) d_k(r) - 2^(S-1), handed on to z; with
+    ///         a fused `RangeBound` its digits are claimed at the same point (label + "/digit")
+    ///         and q(r) + 2^(B-1) = sum_k 2^(b k) u_k(r) is checked.
     function rescale(TCtx memory ctx, TOp memory op) internal pure {
         uint256 z = op.t[0];
         uint256 shift = op.p[0];
+        uint256 nb = op.p.length > 2 ? op.p[3] : 0;
         uint256[] memory r = Channel.challenges(ctx.ch, "rescale/r", ctx.c.numVars[z]);
-        uint256 v = FrMath.mul(FrMath.pow2(shift), TContext.claimCommitted(ctx, op.t[1], r, "rescale/q"));
-        v = FrMath.add(v, _sum(ctx, TOps.seg(op.t, 2, op.t.length - 2), op.p[1], r, "rescale/digit"));
+        uint256 qv = TContext.claimCommitted(ctx, op.t[1], r, "rescale/q");
+        uint256 v = FrMath.add(FrMath.mul(FrMath.pow2(shift), qv),
+            _sum(ctx, TOps.seg(op.t, 2, op.t.length - 2 - nb), op.p[1], r, "rescale/digit"));
+        if (op.p.length > 2) {
+            uint256 acc = _sum(ctx, FrMath.suffix(op.t, op.t.length - nb), op.p[1], r, TOps.lbl(op, "/digit"));
+            if (FrMath.sub(FrMath.add(qv, FrMath.pow2(op.p[2] - 1)), acc) != 0) TOps.reject("range-bound", 0);
+        }
         TContext.tail(ctx, z, r, FrMath.sub(v, FrMath.pow2(shift - 1)));
     }
 }

@@ -277,8 +277,9 @@ library TModuleCall {
             uint256 per = op.p[1] != 0 ? 3 : 2;
             need = 4 * nw + cols * per + 4 * op.p[2] + per;
         } else {
-            // Rescale (z, q, digits) / RangeBound (q, digits) / Argmax (logits, k, digits): every
-            // claim is committed (Rescale's z and Argmax's logits get the final reduction)
+            // Rescale (z, q, digits[, bound digits]) / RangeBound (q, digits) / Argmax (logits, k,
+            // digits): every claim is committed (Rescale's z and Argmax's logits get the final
+            // reduction), one field element per claimed tensor
             uint256 from = k == TOps.RANGE_BOUND ? 0 : 1;
             if (k == TOps.ARGMAX) _committedAt(ctx, t, 0);
             _committed(ctx, TOps.seg(t, k == TOps.ARGMAX ? 2 : from, t.length - (k == TOps.ARGMAX ? 2 : from)));
