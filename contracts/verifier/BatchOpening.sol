@@ -141,27 +141,25 @@ library BatchOpening {
 
     /// @dev W_p = sum_{k: p_k = p} alpha^k eq(z_k, s[n-m_p:]) for every slot p. Claims made
     ///      together share their point array; its eq value is then computed once. A prefixed
-    ///      claim's z_k = bits || x: eq(bits, .) is a product of s_i or 1 - s_i per bit.
+    ///      claim's z_k = bits || x: eq(bits, .) is a product of s_i or 1 - s_i per bit. Per
+    ///      coordinate i a table holds (1 - s_i, s_i, 2 s_i - 1): eq(x, s_i) = (1 - s_i) + x (2 s_i - 1).
     function _weights(ClaimSet memory cs, Opening memory o) private pure returns (uint256[] memory w) {
         w = new uint256[](o.nSlots);
+        uint256 tab = _coordTable(o.s);
         // struct fields read in place (stack depth): cs.n @0, cs.tid @32, cs.point @64;
-        // o.slotOf @32, o.apow @160, o.s @192
+        // o.slotOf @32, o.apow @160
         assembly ("memory-safe") {
-            // eq(z, s[n - m:]), m = len(z) = m_p: the suffix of s ends where s ends
+            // eq(z, s[n - m:]), m = len(z): the suffix of s ends where the table ends
             function eqSuffix(z, end) -> e {
                 let r := 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001
-                let m := mload(z)
                 let pa := add(z, 32)
-                let pb := sub(end, shl(5, m))
+                let pb := sub(end, mul(96, mload(z)))
                 e := 1
                 for {} lt(pb, end) {
                     pa := add(pa, 32)
-                    pb := add(pb, 32)
+                    pb := add(pb, 96)
                 } {
-                    let x := mload(pa)
-                    let y := mload(pb)
-                    let t := mulmod(x, y, r)
-                    e := mulmod(e, addmod(add(add(t, t), 1), sub(r, addmod(x, y, r)), r), r)
+                    e := mulmod(e, addmod(mload(pb), mulmod(mload(pa), mload(add(pb, 64)), r), r), r)
                 }
             }
             // e * eq(bits(prefix, nb), s[n - m : n - m + nb]), m = nb + len(z), for word's prefix
@@ -170,12 +168,10 @@ library BatchOpening {
                 f := e
                 let nb := and(shr(16, word), 0xff)
                 let pre := shr(24, word)
-                let ps := sub(end, shl(5, add(mload(z), nb)))
-                for { let i := 0 } lt(i, nb) { i := add(i, 1) } {
-                    let si := mload(add(ps, shl(5, i)))
-                    switch and(shr(sub(sub(nb, 1), i), pre), 1)
-                    case 0 { f := mulmod(f, addmod(1, sub(r, si), r), r) }
-                    default { f := mulmod(f, si, r) }
+                let pb := sub(end, mul(96, add(mload(z), nb)))
+                for { let i := sub(nb, 1) } lt(i, nb) { i := sub(i, 1) } {
+                    f := mulmod(f, mload(add(pb, shl(5, and(shr(i, pre), 1)))), r)
+                    pb := add(pb, 96)
                 }
             }
             // w[slot of word] += v
@@ -183,21 +179,37 @@ library BatchOpening {
                 let wp := add(add(wArr, 32), shl(5, sub(mload(add(add(slots, 32), shl(5, and(word, 0xffff)))), 1)))
                 mstore(wp, addmod(mload(wp), v, 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001))
             }
-            let sEnd := mload(add(o, 192))
-            sEnd := add(add(sEnd, 32), shl(5, mload(sEnd)))
+            let tEnd := add(tab, mul(96, mload(mload(add(o, 192)))))
             let last := 0
             let e := 0
             for { let k := 0 } lt(k, mload(cs)) { k := add(k, 1) } {
                 let at := add(32, shl(5, k))
                 let z := mload(add(mload(add(cs, 64)), at))
                 if iszero(eq(z, last)) {
-                    e := eqSuffix(z, sEnd)
+                    e := eqSuffix(z, tEnd)
                     last := z
                 }
                 let word := mload(add(mload(add(cs, 32)), at))
-                addTo(w, mload(add(o, 32)), word, mulmod(mload(add(mload(add(o, 160)), at)), prefixed(e, word, z, sEnd),
+                addTo(w, mload(add(o, 32)), word, mulmod(mload(add(mload(add(o, 160)), at)), prefixed(e, word, z, tEnd),
                     0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001))
             }
+        }
+    }
+
+    /// @dev (1 - s_i, s_i, 2 s_i - 1) for each coordinate of s, 96 bytes each, newly allocated.
+    function _coordTable(uint256[] memory s) private pure returns (uint256 tab) {
+        assembly ("memory-safe") {
+            let r := 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001
+            tab := mload(0x40)
+            let n := mload(s)
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                let si := mload(add(s, shl(5, add(i, 1))))
+                let p := add(tab, mul(96, i))
+                mstore(p, addmod(1, sub(r, si), r))
+                mstore(add(p, 32), si)
+                mstore(add(p, 64), addmod(add(si, si), sub(r, 1), r))
+            }
+            mstore(0x40, add(tab, mul(96, n)))
         }
     }
 
