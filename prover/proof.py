@@ -20,7 +20,7 @@ from .errors import MalformedError, MalformedProofError
 from .field import R
 
 MAGIC = b"ZKLP"
-VERSION = 1
+VERSION = 2  # 2: sumcheck rounds omit c_0
 HEADER = 4 + 2 + 32 + 4 + 4
 G1_LEN = 128
 FR_LEN = 32

@@ -5,11 +5,16 @@ factors all have m_t <= n variables. A term with m_t < n lives in the LAST m_t o
 the n sumcheck variables: over {0,1}^n it is the function 2^-(n-m_t) * prod_j f(x_low),
 so it is constant in the leading variables and its hypercube sum is unscaled.
 
-Round i (binding x_{i+1}, most significant remaining variable first): the prover
-sends the coefficients (c_0, ..., c_d) of the round polynomial g_i(X) -- exactly
-d + 1 field elements, d the public degree bound -- absorbed under ``<label>/g``;
-the verifier checks g_i(0) + g_i(1) = 2 c_0 + c_1 + ... + c_d against the running
-claim, draws r_i = challenge(``<label>/r``) and sets claim = g_i(r_i).
+Round i (binding x_{i+1}, most significant remaining variable first): the round
+polynomial is g_i(X) = c_0 + c_1 X + ... + c_d X^d, d the public degree bound. The
+prover sends (c_1, ..., c_d) -- exactly d field elements, absorbed under
+``<label>/g`` -- and not c_0: the verifier derives it from the running claim by the
+round identity g_i(0) + g_i(1) = 2 c_0 + c_1 + ... + c_d = claim, i.e.
+c_0 = (claim - c_1 - ... - c_d) / 2, then draws r_i = challenge(``<label>/r``) and
+sets claim = g_i(r_i). The identity holds by construction and g_i is fixed by the
+transcript before r_i is drawn, so soundness is that of sending all d + 1
+coefficients and checking the identity; a round never fails on its own: a wrong
+round polynomial makes the final claim wrong, which the caller's check catches.
 
 The verifier returns a ``SubClaim(point, expected)``: the caller MUST check that
 sum_t c_t 2^-(n-m_t) prod_j f_{t,j}(point[n-m_t:]) equals ``expected``, using
@@ -21,7 +26,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Sequence
 
-from .errors import VerificationError
 from .field import R
 from .poly.mle import fold
 
@@ -142,7 +146,7 @@ def prove(ch, label: str, n: int, degree: int, terms: list[Term]) -> SumcheckOut
                 ev = _round_evals(fs, degree)
                 evals = [(e + scales[ti] * v) % R for e, v in zip(evals, ev)]
         coeffs = evals_to_coeffs(evals)
-        ch.send_frs(f"{label}/g", coeffs)
+        ch.send_frs(f"{label}/g", coeffs[1:])  # c_0 follows from the claim
         r = ch.challenge(f"{label}/r")
         point.append(r)
         for ti, fs in enumerate(facs):
@@ -155,14 +159,12 @@ def prove(ch, label: str, n: int, degree: int, terms: list[Term]) -> SumcheckOut
 def verify(ch, label: str, n: int, degree: int, claim: int) -> SubClaim:
     """Check n rounds against ``claim``; returns the claim the caller must discharge."""
     point: list[int] = []
-    for rnd in range(n):
-        coeffs = ch.recv_frs(f"{label}/g", degree + 1)
-        total = (2 * coeffs[0] + sum(coeffs[1:])) % R
-        if total != claim % R:
-            raise VerificationError("sumcheck", f"{label}: round {rnd}: g(0)+g(1) does not match the claim")
+    for _ in range(n):
+        high = ch.recv_frs(f"{label}/g", degree)  # c_1..c_d
+        c0 = (claim - sum(high)) * INV2 % R  # g(0) + g(1) = 2 c_0 + c_1 + ... + c_d = claim
         r = ch.challenge(f"{label}/r")
         point.append(r)
-        claim = horner(coeffs, r)
+        claim = horner([c0, *high], r)
     return SubClaim(point=point, expected=claim)
 
 

@@ -220,7 +220,7 @@ def test_attack_shifted_softmax_row(pk, monkeypatch):
     z[0, 3] += 1 << op.s_in
     wit = op.witness(S, z=z, lenient=True)
     assert abs(int(wit["P"][0, 3].sum()) - (1 << op.p_out)) > op.bound
-    _rejected_by("lk2/", lambda: _prove(pk, op, wit, S))  # range table (row-sum slack)
+    _rejected_by("lookup: lk2:", lambda: _prove(pk, op, wit, S))  # range table (row-sum slack)
 
 
 def test_attack_wrong_digit_decomposition(pk, monkeypatch):
@@ -232,7 +232,7 @@ def test_attack_wrong_digit_decomposition(pk, monkeypatch):
     wit[op.d[0]] = wit[op.d[0]].clone()
     wit[op.d[0]][1, 4, 2] ^= 1
     _recompute_from(op, wit)
-    _rejected_by("softmax/zero", lambda: _prove(pk, op, wit, S))  # zero-check
+    _rejected_by("softmax: final check", lambda: _prove(pk, op, wit, S))  # zero-check
 
 
 def test_attack_digit_outside_table(pk, monkeypatch):
@@ -251,7 +251,7 @@ def test_attack_digit_outside_table(pk, monkeypatch):
     f0[tuple(idx)] = round((1 << op.p_out) * math.exp(-dd / (1 << op.s_in)))
     wit[op.f[0]] = f0
     _recompute_from(op, wit, start_k=1)
-    _rejected_by("lk0/", lambda: _prove(pk, op, wit, S))  # exp table
+    _rejected_by("lookup: lk0:", lambda: _prove(pk, op, wit, S))  # exp table
 
 
 def test_attack_wrong_exp_table_value(pk, monkeypatch):
@@ -263,7 +263,7 @@ def test_attack_wrong_exp_table_value(pk, monkeypatch):
     wit[op.f[1]] = wit[op.f[1]].clone()
     wit[op.f[1]][0, 2, 1] += 1
     _finish(op, wit, [wit[f] for f in op.f])
-    _rejected_by("lk1/", lambda: _prove(pk, op, wit, S))  # exp table
+    _rejected_by("lookup: lk1:", lambda: _prove(pk, op, wit, S))  # exp table
 
 
 def test_attack_masked_entry_nonzero(pk, monkeypatch):
@@ -276,7 +276,7 @@ def test_attack_masked_entry_nonzero(pk, monkeypatch):
     wit[op.p][1, 1, 3] = 1 << (op.p_out - 2)
     wit[op.p][1, 1, 0] -= 1 << (op.p_out - 2)
     _fix_rows(op, wit)
-    _rejected_by("softmax/zero", lambda: _prove(pk, op, wit, S))  # zero-check
+    _rejected_by("softmax: final check", lambda: _prove(pk, op, wit, S))  # zero-check
 
 
 def test_attack_row_sum_off_by_more_than_bound(pk, monkeypatch):
@@ -288,4 +288,4 @@ def test_attack_row_sum_off_by_more_than_bound(pk, monkeypatch):
     wit = op.witness(S, z=honest.witness(S)[honest.z], lenient=True)
     dev = (wit[op.p].sum(-1) - (1 << op.p_out)).abs()
     assert int(dev.max()) > op.bound
-    _rejected_by("lk2/", lambda: _prove(pk, op, wit, S))  # range table (row-sum slack)
+    _rejected_by("lookup: lk2:", lambda: _prove(pk, op, wit, S))  # range table (row-sum slack)

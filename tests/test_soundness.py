@@ -57,7 +57,7 @@ def test_every_claimed_evaluation_altered(vk, committed, proved):
 def test_replayed_sumcheck_round(vk, committed, proved):
     idx = _indices(proved, lambda l: l == "linear/g")
     frs = list(proved.proof.frs)
-    d = 3  # degree-2 rounds: 3 coefficients
+    d = 2  # degree-2 rounds: c_1, c_2 (c_0 is derived)
     frs[idx[d]:idx[d] + d] = frs[idx[0]:idx[0] + d]
     _rejects(vk, committed.commitment, proved.statement, _with(proved.proof, frs=frs))
 
@@ -65,7 +65,7 @@ def test_replayed_sumcheck_round(vk, committed, proved):
 def test_swapped_sumcheck_rounds(vk, committed, proved):
     idx = _indices(proved, lambda l: l == "linear/g")
     frs = list(proved.proof.frs)
-    a, b, d = idx[0], idx[3], 3
+    a, b, d = idx[0], idx[2], 2
     frs[a:a + d], frs[b:b + d] = frs[b:b + d], frs[a:a + d]
     _rejects(vk, committed.commitment, proved.statement, _with(proved.proof, frs=frs))
 

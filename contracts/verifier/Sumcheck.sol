@@ -4,21 +4,24 @@ pragma solidity ^0.8.28;
 import {VerifierChannel, Channel} from "./Transcript.sol";
 
 /// @title Sumcheck
-/// @notice `prover/sumcheck.py` verify: round i receives the d + 1 coefficients of g_i
-///         (one absorb under "<label>/g"), checks g_i(0) + g_i(1) = 2 c_0 + c_1 + ... + c_d
-///         against the running claim, draws r_i under "<label>/r" and sets claim = g_i(r_i).
-/// @dev One assembly loop does the rounds: it is `Channel.recvFrs`, the round check,
+/// @notice `prover/sumcheck.py` verify: round i receives c_1..c_d of g_i (d words, one absorb
+///         under "<label>/g"), derives c_0 = (claim - c_1 - ... - c_d) / 2 from the round
+///         identity g_i(0) + g_i(1) = claim, draws r_i under "<label>/r" and sets
+///         claim = g_i(r_i). A round never fails on its own: a wrong round polynomial makes
+///         the returned claim wrong, which the caller's final check rejects.
+/// @dev One assembly loop does the rounds: it is `Channel.recvFrs`, the derivation of c_0,
 ///      `Transcript.challenge` and `horner` inlined, with the same bytes hashed in the same
-///      order (absorb: state || 0x00 || label32 || coefficients; challenge: state || 0x01
-///      || label32).
+///      order (absorb: state || 0x00 || label32 || c_1..c_d; challenge: state || 0x01
+///      || label32). The received words are canonical (< r): the verifier checks every
+///      field element of the proof before it is read.
 library Sumcheck {
     /// @notice Round `round` of the sumcheck whose round label is `label` ("<label>/g")
-    ///         failed g(0) + g(1) == claim (Python: VerificationError("sumcheck")).
+    ///         failed g(0) + g(1) == claim. Kept for the ABI: the rounds no longer check
+    ///         this identity (c_0 is derived from it), so `verify` does not revert with it.
     error SumcheckRoundFailed(bytes32 label, uint256 round);
 
     uint256 private constant OK = 0;
     uint256 private constant EXHAUSTED = 1;
-    uint256 private constant ROUND_FAILED = 2;
 
     /// @return point the challenges r_1..r_n
     /// @return expected the final claim the caller must discharge (SubClaim.expected)
@@ -32,47 +35,38 @@ library Sumcheck {
     ) internal pure returns (uint256[] memory point, uint256 expected) {
         point = new uint256[](n);
         uint256 status = OK;
-        uint256 rnd;
         uint256 off = ch.frNext;
         uint256 end = ch.frEnd;
         bytes32 state = ch.state;
         assembly ("memory-safe") {
-            // 2 c_0 + c_1 + ... + c_d of the `size` bytes of coefficients at `at`
-            function roundSum(at, size) -> total {
+            // c_1 + ... + c_d of the `size` bytes of c_1..c_d at `at`, reduced
+            function highSum(at, size) -> total {
                 let r := 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001
-                let c0 := calldataload(at)
                 switch size
-                case 96 {
-                    total := addmod(add(c0, c0), addmod(calldataload(add(at, 32)), calldataload(add(at, 64)), r), r)
+                case 64 {
+                    total := addmod(calldataload(at), calldataload(add(at, 32)), r)
                 }
-                case 128 {
+                case 96 {
                     total := addmod(
-                        addmod(add(c0, c0), calldataload(add(at, 32)), r),
-                        addmod(calldataload(add(at, 64)), calldataload(add(at, 96)), r),
-                        r
+                        addmod(calldataload(at), calldataload(add(at, 32)), r), calldataload(add(at, 64)), r
                     )
                 }
                 default {
-                    total := addmod(c0, c0, r)
-                    for { let i := 32 } lt(i, size) { i := add(i, 32) } {
+                    for { let i := 0 } lt(i, size) { i := add(i, 32) } {
                         total := addmod(total, calldataload(add(at, i)), r)
                     }
                 }
             }
-            // horner(coeffs, x)
-            function horner(at, size, x) -> acc {
+            // horner(c_0, c_1..c_d at `at`, x) = c_0 + x (c_1 + x (c_2 + ...))
+            function horner(c0, at, size, x) -> acc {
                 let r := 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001
                 switch size
-                case 96 {
-                    acc := mulmod(calldataload(add(at, 64)), x, r)
-                    acc := mulmod(addmod(acc, calldataload(add(at, 32)), r), x, r)
-                    acc := addmod(acc, calldataload(at), r)
+                case 64 {
+                    acc := addmod(mulmod(calldataload(add(at, 32)), x, r), calldataload(at), r)
                 }
-                case 128 {
-                    acc := mulmod(calldataload(add(at, 96)), x, r)
-                    acc := mulmod(addmod(acc, calldataload(add(at, 64)), r), x, r)
-                    acc := mulmod(addmod(acc, calldataload(add(at, 32)), r), x, r)
-                    acc := addmod(acc, calldataload(at), r)
+                case 96 {
+                    acc := addmod(mulmod(calldataload(add(at, 64)), x, r), calldataload(add(at, 32)), r)
+                    acc := addmod(mulmod(acc, x, r), calldataload(at), r)
                 }
                 default {
                     for { let i := size } i {} {
@@ -80,13 +74,17 @@ library Sumcheck {
                         acc := addmod(mulmod(acc, x, r), calldataload(add(at, i)), r)
                     }
                 }
+                acc := addmod(mulmod(acc, x, r), c0, r)
             }
+            let r := 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001
+            // 2^-1 mod r (FrMath.INV2)
+            let inv2 := 0x39f6d3a994cebea4199cec0404d0ec02a9ded2017fff2dff7fffffff80000001
             // the transcript state lives in buf[0:32] during the loop
             let buf := mload(0x40)
             mstore(buf, state)
-            let size := shl(5, add(degree, 1))
-            for {} lt(rnd, n) { rnd := add(rnd, 1) } {
-                // coeffs = ch.recv_frs(f"{label}/g", degree + 1)
+            let size := shl(5, degree)
+            for { let rnd := 0 } lt(rnd, n) { rnd := add(rnd, 1) } {
+                // high = ch.recv_frs(f"{label}/g", degree)
                 if gt(add(off, size), end) {
                     status := EXHAUSTED
                     break
@@ -95,23 +93,20 @@ library Sumcheck {
                 mstore(add(buf, 33), labelG)
                 calldatacopy(add(buf, 65), off, size)
                 mstore(buf, keccak256(buf, add(65, size)))
-                if iszero(eq(roundSum(off, size), claim)) {
-                    status := ROUND_FAILED
-                    break
-                }
+                // c_0 = (claim - c_1 - ... - c_d) / 2
+                let c0 := mulmod(addmod(claim, sub(r, highSum(off, size)), r), inv2, r)
                 // r_i = ch.challenge(f"{label}/r")
                 mstore8(add(buf, 32), 1)
                 mstore(add(buf, 33), labelR)
                 mstore(buf, keccak256(buf, 65))
-                let x := mod(mload(buf), 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001)
+                let x := mod(mload(buf), r)
                 mstore(add(point, shl(5, add(rnd, 1))), x)
-                claim := horner(off, size, x)
+                claim := horner(c0, off, size, x)
                 off := add(off, size)
             }
             state := mload(buf)
         }
         if (status == EXHAUSTED) revert Channel.ProofItemsExhausted(labelG);
-        if (status == ROUND_FAILED) revert SumcheckRoundFailed(labelG, rnd);
         ch.state = state;
         ch.frNext = off;
         expected = claim;

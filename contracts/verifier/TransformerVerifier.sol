@@ -34,10 +34,10 @@ import {TransformerCircuits} from "./transformer/TransformerCircuits.sol";
 ///                               keccak256(abi.encodePacked(output)))).
 ///
 ///         Rejections of the protocol's checks revert with `ProofRejected(check)`, `check` the
-///         name of Python's VerificationError; sumcheck rounds with `SumcheckRoundFailed`, the
-///         opening with `BatchOpeningFailed` / `PairingFailed`.
+///         name of Python's VerificationError (a tampered sumcheck round fails its caller's
+///         final check), the opening with `BatchOpeningFailed` / `PairingFailed`.
 contract TransformerVerifier is KeyedVerifier {
-    bytes32 public constant PROOF_SYSTEM_ID = "zkllm-transformer-logup-pst/v1";
+    bytes32 public constant PROOF_SYSTEM_ID = "zkllm-transformer-logup-pst/v2";
 
     /// @notice The registry of circuit descriptions (`TransformerCircuits`) this verifier reads.
     address public immutable circuits;

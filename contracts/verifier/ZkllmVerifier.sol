@@ -41,7 +41,7 @@ import {KeyedVerifier} from "./KeyedVerifier.sol";
 ///         MSM, the quotients too, and pi_xi enters the pairing. A proof with an invalid
 ///         point is rejected either way, with `PrecompileFailed` at that step here.
 contract ZkllmVerifier is KeyedVerifier {
-    bytes32 public constant PROOF_SYSTEM_ID = "zkllm-mlp-logup-pst-kzg/v1";
+    bytes32 public constant PROOF_SYSTEM_ID = "zkllm-mlp-logup-pst-kzg/v2";
 
     /// @notice The input is empty or not a multiple of the model's input width.
     error InputLength(uint256 length, uint256 dIn);

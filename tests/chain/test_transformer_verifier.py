@@ -33,7 +33,6 @@ from zkllm_chain.chain.verifier import verify_call, verify_transaction
 CHECK_TO_ERROR = {
     "statement": {"ModelDigestMismatch"},
     "circuit": {"CircuitMismatch", "UnknownCircuit"},
-    "sumcheck": {"SumcheckRoundFailed"},
     "opening": {"BatchOpeningFailed", "PairingFailed"},
 }
 

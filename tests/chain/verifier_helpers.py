@@ -34,7 +34,6 @@ SMALL_QUANT = QuantSpec(act_frac_bits=8, weight_frac_bits=8, lookup_in_frac_bits
 CHECK_TO_ERROR = {
     "statement": {"ModelDigestMismatch"},
     "circuit": {"CircuitMismatch"},
-    "sumcheck": {"SumcheckRoundFailed"},
     "lookup": {"LookupFinalCheckFailed"},
     "linear": {"LinearFinalCheckFailed"},
     "opening": {"BatchOpeningFailed", "PairingFailed"},

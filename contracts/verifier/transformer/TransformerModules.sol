@@ -240,15 +240,15 @@ library TModuleCall {
         uint256 need;
         if (k == TOps.EMBEDDING) {
             _committedAt(ctx, t, 1);
-            need = 3 * _lg(op.p[1]) + 1;
+            need = 2 * _lg(op.p[1]) + 1;
         } else if (k == TOps.ROPE) {
             _committedAt(ctx, t, 1);
             _committedAt(ctx, t, 2);
-            need = 4 * point.length + 4;
+            need = 3 * point.length + 4;
         } else if (k == TOps.HADAMARD) {
             _committedAt(ctx, t, 0);
             _committedAt(ctx, t, 1);
-            need = 4 * point.length + 2;
+            need = 3 * point.length + 2;
         } else if (k == TOps.BIAS_ADD) {
             _committedAt(ctx, t, 1);
             need = 1;
@@ -256,7 +256,7 @@ library TModuleCall {
             uint256 nt = _lg(op.p[0]);
             if (op.p[0] != uint256(1) << nt) {
                 _committedAt(ctx, t, 0);
-                need = 4 * nt + 1;
+                need = 3 * nt + 1;
             }
         } else if (k == TOps.SOFTMAX) {
             _committed(ctx, t);
@@ -265,7 +265,7 @@ library TModuleCall {
                 n += _lg(op.p[i]);
             }
             uint256 kd = op.p[1];
-            need = 4 * n + 4 + 2 * kd + (kd - 1) * (op.p[6] + op.p[7]) + 2 * op.p[8];
+            need = 3 * n + 4 + 2 * kd + (kd - 1) * (op.p[6] + op.p[7]) + 2 * op.p[8];
         } else if (k == LOOKUP) {
             _committed(ctx, t);
             uint256 cols = (t.length - 3) / 3;
@@ -275,7 +275,7 @@ library TModuleCall {
                 if (m > nw) nw = m;
             }
             uint256 per = op.p[1] != 0 ? 3 : 2;
-            need = 4 * nw + cols * per + 4 * op.p[2] + per;
+            need = 3 * nw + cols * per + 3 * op.p[2] + per;
         } else {
             // Rescale (z, q, digits[, bound digits]) / RangeBound (q, digits) / Argmax (logits, k,
             // digits): every claim is committed (Rescale's z and Argmax's logits get the final
