@@ -50,7 +50,7 @@ library TNorm {
         uint256 rho = Channel.challenge(ctx.ch, TOps.lbl(op, "/rho"));
         uint256 claimV = _slacks(ctx, op, r, rho);
         _isqrt(ctx, op, r, rho, claimV);
-        TModuleCall.step(ctx, _rescaleOp(op), new uint256[](0), 0);
+        TModuleCall.local(ctx, _rescaleOp(op));
     }
 
     /// @dev inv(r) against its digits, then lo + rho hi - C + rho (C + 1) from the slack digits.

@@ -118,7 +118,8 @@ library TOps {
 
     function root(TCtx memory ctx, TOp memory op) internal view {
         uint256 k = op.kind;
-        if (k == RESCALE || k == RANGE_BOUND || k == ARGMAX || k == SOFTMAX) TModuleCall.step(ctx, op, new uint256[](0), 0);
+        if (k == RESCALE || k == RANGE_BOUND) TModuleCall.local(ctx, op);
+        else if (k == ARGMAX || k == SOFTMAX) TModuleCall.step(ctx, op, new uint256[](0), 0);
         else if (k == NORM) TNorm.root(ctx, op);
         else if (k == RESIDUAL_CHAIN) _residualChain(ctx, op);
         else revert UnknownOp(k);

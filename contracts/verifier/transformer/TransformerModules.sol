@@ -21,7 +21,8 @@ uint256 constant LOOKUP = 0xff;
 contract TransformerModules {
 
     /// @notice One step: the Embedding, RoPE, Hadamard, PositionRows and BiasAdd reductions;
-    ///         the Rescale, RangeBound, Argmax and Softmax roots; a lookup's sumchecks.
+    ///         the Argmax and Softmax roots; a lookup's sumchecks. (Rescale and RangeBound
+    ///         roots run in the verifier's frame, `TModuleCall.local`.)
     /// @notice Runs one step. `input` (32-byte words): transcript state, op type, label
     ///         length, label, [n, op tensor ids], [n, op ints], [n, num_vars of each op tensor],
     ///         [n, the claim's point] (empty for a root), the claim's value, [n, tokens], the
@@ -40,10 +41,8 @@ contract TransformerModules {
         else if (k == TOps.ROPE) TLeafOps.rope(ctx, op, point, value);
         else if (k == TOps.HADAMARD) TLeafOps.hadamard(ctx, op, point, value);
         else if (k == TOps.POSITION_ROWS) TLeafOps.positionRows(ctx, op, point, value);
-        else if (k == TOps.RANGE_BOUND) TLeafOps.rangeBound(ctx, op);
         else if (k == TOps.ARGMAX) TLeafOps.argmax(ctx, op);
         else if (k == TOps.BIAS_ADD) TLeafOps.biasAdd(ctx, op, point, value);
-        else if (k == TOps.RESCALE) TLeafOps.rescale(ctx, op);
         else if (k == TOps.SOFTMAX) TSoftmax.root(ctx, op);
         else if (k == LOOKUP) _lookup(ctx, op);
         else revert TOps.UnknownOp(k);
@@ -231,6 +230,20 @@ library TModuleCall {
         step(ctx, op, new uint256[](0), 0);
     }
 
+    /// @notice A Rescale or RangeBound root run in the caller's own frame: the same checks,
+    ///         claims, transcript and final reduction as its module step, without the call
+    ///         (whose fixed cost, ~20K gas, was most of these small steps).
+    function local(TCtx memory ctx, TOp memory op) internal view {
+        uint256 from = op.kind == TOps.RANGE_BOUND ? 0 : 1;
+        _committed(ctx, TOps.seg(op.t, from, op.t.length - from));
+        if (op.kind == TOps.RESCALE) TLeafOps.rescale(ctx, op);
+        else TLeafOps.rangeBound(ctx, op);
+        if (ctx.hasTail) {
+            ctx.hasTail = false;
+            TContext.reduce(ctx, ctx.tailTid, ctx.tailPoint, ctx.tailValue);
+        }
+    }
+
     /// @notice An op step (`TransformerModules.opStep`): `point`/`value` the claim reduced
     ///         (empty for a root). Every tensor the op claims must be committed; its final
     ///         reduction (RoPE's input, Argmax's logits, PositionRows' table) may be any tensor.
@@ -276,14 +289,14 @@ library TModuleCall {
             }
             uint256 per = op.p[1] != 0 ? 3 : 2;
             need = 3 * nw + cols * per + 3 * op.p[2] + per;
+        } else if (k == TOps.ARGMAX) {
+            // logits, k, digits: every claim is committed (the logits get the final reduction),
+            // one field element per claimed tensor
+            _committedAt(ctx, t, 0);
+            _committed(ctx, TOps.seg(t, 2, t.length - 2));
+            need = t.length - 1;
         } else {
-            // Rescale (z, q, digits[, bound digits]) / RangeBound (q, digits) / Argmax (logits, k,
-            // digits): every claim is committed (Rescale's z and Argmax's logits get the final
-            // reduction), one field element per claimed tensor
-            uint256 from = k == TOps.RANGE_BOUND ? 0 : 1;
-            if (k == TOps.ARGMAX) _committedAt(ctx, t, 0);
-            _committed(ctx, TOps.seg(t, k == TOps.ARGMAX ? 2 : from, t.length - (k == TOps.ARGMAX ? 2 : from)));
-            need = t.length - from;
+            revert TOps.UnknownOp(k);
         }
         _exec(ctx, op, point, value, need);
     }
