@@ -360,8 +360,10 @@ def cmd_accuracy(a) -> dict:
 
 
 def cmd_demo(a) -> dict:
-    from .demo import run_demo
-    return run_demo(rpc_url=a.rpc_url, log=_log(a.quiet))
+    from .demo import TEXT_PROMPT, run_demo, run_text_demo
+    if a.model == "mlp":
+        return run_demo(rpc_url=a.rpc_url, log=_log(a.quiet))
+    return run_text_demo(a.model, a.prompt or TEXT_PROMPT, rpc_url=a.rpc_url, log=_log(a.quiet))
 
 
 COMMANDS = {"setup": cmd_setup, "commit": cmd_commit, "prove": cmd_prove, "verify": cmd_verify,
@@ -463,6 +465,10 @@ def build_parser() -> argparse.ArgumentParser:
     _chain_args(s)
     s = add("demo", "the whole job end to end: setup, commit, deploy, register, prove, attest, check")
     s.add_argument("--rpc-url", help="run against this node instead of the embedded chain")
+    s.add_argument("--model", default="mlp",
+                   help="mlp (default), or a byte-level language model such as tiny-llama-text: proves the "
+                        "next byte of --prompt and verifies it on-chain (about a minute more)")
+    s.add_argument("--prompt", help="the text demo's prompt (default: 'At dawn the fish')")
     return p
 
 
