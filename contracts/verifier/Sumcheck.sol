@@ -15,11 +15,6 @@ import {VerifierChannel, Channel} from "./Transcript.sol";
 ///      || label32). The received words are canonical (< r): the verifier checks every
 ///      field element of the proof before it is read.
 library Sumcheck {
-    /// @notice Round `round` of the sumcheck whose round label is `label` ("<label>/g")
-    ///         failed g(0) + g(1) == claim. Kept for the ABI: the rounds no longer check
-    ///         this identity (c_0 is derived from it), so `verify` does not revert with it.
-    error SumcheckRoundFailed(bytes32 label, uint256 round);
-
     uint256 private constant OK = 0;
     uint256 private constant EXHAUSTED = 1;
 

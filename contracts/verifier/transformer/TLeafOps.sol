@@ -13,24 +13,12 @@ import {TOps} from "./TOps.sol";
 ///         reduction (`TContext.tail`): run by `TransformerModules` (see there). Same labels
 ///         and checks as `prover/ops/*.py` and `prover/transformer/views.py`.
 library TLeafOps {
-    /// @dev sum_k 2^(base k) claim(ids[k], point).
-    function _sum(TCtx memory ctx, uint256[] memory ids, uint256 base, uint256[] memory point, bytes32 label)
-        private
-        pure
-        returns (uint256 acc)
-    {
-        for (uint256 k = 0; k < ids.length; ++k) {
-            uint256 v = TContext.claimCommitted(ctx, ids[k], point, label);
-            acc = FrMath.add(acc, FrMath.mul(FrMath.pow2(base * k), v));
-        }
-    }
-
     /// @notice `RangeBound.root`: t = q, digits; p = bits, digit bits.
     function rangeBound(TCtx memory ctx, TOp memory op) internal pure {
         uint256 q = op.t[0];
         uint256[] memory r = Channel.challenges(ctx.ch, TOps.lbl(op, "/r"), ctx.c.numVars[q]);
         uint256 qv = TContext.claimCommitted(ctx, q, r, TOps.lbl(op, "/q"));
-        uint256 acc = _sum(ctx, TOps.seg(op.t, 1, op.t.length - 1), op.p[1], r, TOps.lbl(op, "/digit"));
+        uint256 acc = TOps.committedDigitSum(ctx, TOps.seg(op.t, 1, op.t.length - 1), op.p[1], r, TOps.lbl(op, "/digit"));
         if (FrMath.sub(FrMath.add(qv, FrMath.pow2(op.p[0] - 1)), acc) != 0) TOps.reject("range-bound", 0);
     }
 
@@ -45,7 +33,7 @@ library TLeafOps {
         uint256 logits = op.t[0];
         uint256 lk = TContext.claimCommitted(ctx, logits, TOps.cat(prefix, TOps.bitsOf(k, nv)), TOps.lbl(op, "/top"));
         uint256[] memory r = Channel.challenges(ctx.ch, TOps.lbl(op, "/r"), nv);
-        uint256 dv = _sum(ctx, TOps.seg(op.t, 2, op.t.length - 2), op.p[1], r, TOps.lbl(op, "/digit"));
+        uint256 dv = TOps.committedDigitSum(ctx, TOps.seg(op.t, 2, op.t.length - 2), op.p[1], r, TOps.lbl(op, "/digit"));
         uint256 lv = FrMath.sub(FrMath.sub(FrMath.mul(lk, TOps.ind(vocab, r)), TOps.ind(k, r)), dv);
         TContext.tail(ctx, logits, TOps.cat(prefix, r), lv);
     }
@@ -178,9 +166,9 @@ library TLeafOps {
         uint256[] memory r = Channel.challenges(ctx.ch, "rescale/r", ctx.c.numVars[z]);
         uint256 qv = TContext.claimCommitted(ctx, op.t[1], r, "rescale/q");
         uint256 v = FrMath.add(FrMath.mul(FrMath.pow2(shift), qv),
-            _sum(ctx, TOps.seg(op.t, 2, op.t.length - 2 - nb), op.p[1], r, "rescale/digit"));
+            TOps.committedDigitSum(ctx, TOps.seg(op.t, 2, op.t.length - 2 - nb), op.p[1], r, "rescale/digit"));
         if (op.p.length > 2) {
-            uint256 acc = _sum(ctx, FrMath.suffix(op.t, op.t.length - nb), op.p[1], r, TOps.lbl(op, "/digit"));
+            uint256 acc = TOps.committedDigitSum(ctx, FrMath.suffix(op.t, op.t.length - nb), op.p[1], r, TOps.lbl(op, "/digit"));
             if (FrMath.sub(FrMath.add(qv, FrMath.pow2(op.p[2] - 1)), acc) != 0) TOps.reject("range-bound", 0);
         }
         TContext.tail(ctx, z, r, FrMath.sub(v, FrMath.pow2(shift - 1)));

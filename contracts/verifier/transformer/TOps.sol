@@ -96,6 +96,15 @@ library TOps {
         }
     }
 
+    /// @notice `digitSum` of digits the caller knows are committed: received and recorded.
+    function committedDigitSum(TCtx memory ctx, uint256[] memory ids, uint256 base, uint256[] memory point,
+                               bytes32 label) internal pure returns (uint256 acc) {
+        for (uint256 k = 0; k < ids.length; ++k) {
+            uint256 v = TContext.claimCommitted(ctx, ids[k], point, label);
+            acc = FrMath.add(acc, FrMath.mul(FrMath.pow2(base * k), v));
+        }
+    }
+
     // ------------------------------------------------------------------ dispatch
 
     function reduce(TCtx memory ctx, TOp memory op, uint256 tid, uint256[] memory point, uint256 value)

@@ -58,7 +58,7 @@ library TSoftmax {
         uint256 k = v.k;
         v.sv = TContext.claimCommitted(ctx, t[0], v.s, "softmax/S");
         v.zv = TContext.claimCommitted(ctx, t[2], TOps.seg(v.s, 0, v.nh + v.nt), "softmax/z");
-        v.dv = _sum(ctx, TOps.seg(t, 3, k), op.p[4], v.s, "softmax/d");
+        v.dv = TOps.committedDigitSum(ctx, TOps.seg(t, 3, k), op.p[4], v.s, "softmax/d");
         v.fv = new uint256[](k);
         for (uint256 i = 0; i < k; ++i) {
             v.fv[i] = TContext.claimCommitted(ctx, t[3 + k + i], v.s, "softmax/F");
@@ -68,11 +68,11 @@ library TSoftmax {
         uint256 base = 3 + 2 * k;
         uint256 per = v.nG + v.nRem;
         for (uint256 i = 1; i < k; ++i) {
-            v.gv[i] = _sum(ctx, TOps.seg(t, base + (i - 1) * per, v.nG), v.rb, v.s, "softmax/g");
+            v.gv[i] = TOps.committedDigitSum(ctx, TOps.seg(t, base + (i - 1) * per, v.nG), v.rb, v.s, "softmax/g");
         }
         v.remv = new uint256[](k);
         for (uint256 i = 1; i < k; ++i) {
-            v.remv[i] = _sum(ctx, TOps.seg(t, base + (i - 1) * per + v.nG, v.nRem), v.rb, v.s, "softmax/rem");
+            v.remv[i] = TOps.committedDigitSum(ctx, TOps.seg(t, base + (i - 1) * per + v.nG, v.nRem), v.rb, v.s, "softmax/rem");
         }
         v.pv = TContext.claimCommitted(ctx, t[1], v.s, "softmax/P");
     }
@@ -108,8 +108,8 @@ library TSoftmax {
         uint256 psum = FrMath.mul(FrMath.pow2(nt), TContext.claimCommitted(ctx, op.t[1], TOps.cat(rr, half), "softmax/Psum"));
         uint256 uBase = 3 + 2 * v.k + (v.k - 1) * (v.nG + v.nRem);
         uint256 nU = op.p[8];
-        uint256 ulo = _sum(ctx, TOps.seg(op.t, uBase, nU), v.rb, rr, "softmax/u");
-        uint256 uhi = _sum(ctx, TOps.seg(op.t, uBase + nU, nU), v.rb, rr, "softmax/u");
+        uint256 ulo = TOps.committedDigitSum(ctx, TOps.seg(op.t, uBase, nU), v.rb, rr, "softmax/u");
+        uint256 uhi = TOps.committedDigitSum(ctx, TOps.seg(op.t, uBase + nU, nU), v.rb, rr, "softmax/u");
         uint256 indv = FrMath.mul(_batchInd(op, rr), TOps.ind(op.p[0], FrMath.suffix(rr, nh)));
         uint256 bound = op.p[5];
         uint256 one = FrMath.pow2(op.p[2]);
@@ -127,18 +127,6 @@ library TSoftmax {
             uint256 k = TOps.lg(op.p[i]);
             acc = FrMath.mul(acc, TOps.ind(op.p[i], TOps.seg(point, off, k)));
             off += k;
-        }
-    }
-
-    /// @dev sum_k 2^(base k) claim(ids[k], point).
-    function _sum(TCtx memory ctx, uint256[] memory ids, uint256 base, uint256[] memory point, bytes32 label)
-        private
-        pure
-        returns (uint256 acc)
-    {
-        for (uint256 k = 0; k < ids.length; ++k) {
-            uint256 v = TContext.claimCommitted(ctx, ids[k], point, label);
-            acc = FrMath.add(acc, FrMath.mul(FrMath.pow2(base * k), v));
         }
     }
 
