@@ -16,7 +16,7 @@ from typing import Iterable
 
 from .backend import Chain
 from .contracts import Deployment, transact
-from .verifier import DEPLOY_GAS, R, _as_artifact, _named, verifier_constructor_args
+from .verifier import DEPLOY_GAS, R, _as_artifact, deploy_artifact, verifier_constructor_args
 
 __all__ = [
     "TRANSFORMER_VERIFIER",
@@ -45,24 +45,9 @@ class TransformerVerifierDeployment:
 
 
 def _deploy(chain: Chain, name: str, args: tuple, compiled: dict | None, signer, gas: int) -> Deployment:
-    from eth_utils import to_checksum_address
-
     from .artifacts import load_artifact
-    from .contracts import _send
-    from .errors import ChainError, TransactionRevertedError
-
     art = load_artifact(name) if compiled is None else _as_artifact(compiled[name])
-    factory = chain.w3.eth.contract(abi=art.abi, bytecode=art.bytecode)
-    data = factory.constructor(*args).data_in_transaction
-    try:
-        res = _send(chain, {"to": None, "data": data, "value": 0}, signer, f"{name} constructor",
-                    gas=gas, preflight=True, timeout=120.0)
-    except TransactionRevertedError as err:
-        raise _named(err, art.abi) from None
-    if not res.contract_address:
-        raise ChainError(f"deployment of {name} mined without a contract address [tx {res.tx_hash}]")
-    return Deployment(name=name, address=to_checksum_address(res.contract_address), chain_id=chain.chain_id,
-                      tx=res, artifact=art)
+    return deploy_artifact(chain, name, art, args, signer, gas)
 
 
 def deploy_transformer_verifier(chain: Chain, vk, *, compiled: dict | None = None, signer=None

@@ -137,21 +137,28 @@ def deploy_verifier(chain: Chain, vk, *, compiled=None, signer=None, gas: int | 
     """
     from .accounts import load_signer
     from .artifacts import load_artifact
-    from .contracts import Deployment, _send
 
     art = load_artifact(VERIFIER_CONTRACT) if compiled is None else _as_artifact(compiled)
-    signer = signer or load_signer(chain)
+    return deploy_artifact(chain, VERIFIER_CONTRACT, art, verifier_constructor_args(vk), signer or load_signer(chain),
+                           gas)
+
+
+def deploy_artifact(chain: Chain, name: str, art, args: Sequence, signer, gas: int | None):
+    """Deploys artifact ``art`` (contract ``name``) with constructor ``args``; a revert is
+    raised with its custom error decoded from the artifact's ABI."""
+    from .contracts import Deployment, _send
+
     factory = chain.w3.eth.contract(abi=art.abi, bytecode=art.bytecode)
-    data = factory.constructor(*verifier_constructor_args(vk)).data_in_transaction
+    data = factory.constructor(*args).data_in_transaction
     try:
-        res = _send(chain, {"to": None, "data": data, "value": 0}, signer, f"{VERIFIER_CONTRACT} constructor",
+        res = _send(chain, {"to": None, "data": data, "value": 0}, signer, f"{name} constructor",
                     gas=gas, preflight=True, timeout=120.0)
     except TransactionRevertedError as err:
         raise _named(err, art.abi) from None
     if not res.contract_address:
-        raise ChainError(f"deployment of {VERIFIER_CONTRACT} mined without a contract address [tx {res.tx_hash}]")
-    return Deployment(name=VERIFIER_CONTRACT, address=to_checksum_address(res.contract_address),
-                      chain_id=chain.chain_id, tx=res, artifact=art)
+        raise ChainError(f"deployment of {name} mined without a contract address [tx {res.tx_hash}]")
+    return Deployment(name=name, address=to_checksum_address(res.contract_address), chain_id=chain.chain_id,
+                      tx=res, artifact=art)
 
 
 def key_store(chain: Chain, deployment) -> str:
