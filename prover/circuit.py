@@ -245,7 +245,7 @@ def prove_run(circuit, transcript, values: dict, *, ints: dict, public: dict, sr
     for pid, members in pools.items():
         values[pid] = assemble_pool(circuit.specs[pid].shape[0], members, values)
     ctx = ProverCtx(ch=ch, specs=circuit.specs, producers=dict(circuit.producers), values=values,
-                    pooled=pool_prefixes(circuit),
+                    pooled=pool_prefixes(circuit), chunk_vars=getattr(circuit, "chunk_vars", 0),
                     public=public, commitments=dict(commitments), blinds=dict(blinds), srs=srs, rng=rng)
     ctx.ints = ints
     run(ctx, circuit)
@@ -256,7 +256,7 @@ def verify_run(circuit, transcript, proof: Proof, *, public: dict, commitments: 
     """Phases 1-5 on the verifier side over ``proof``'s items; raises unless all checks pass."""
     ch = VerifierChannel(transcript, proof.g1s, proof.g1_bytes, proof.frs)
     ctx = VerifierCtx(ch=ch, specs=circuit.specs, producers=dict(circuit.producers), public=public,
-                      pooled=pool_prefixes(circuit),
+                      pooled=pool_prefixes(circuit), chunk_vars=getattr(circuit, "chunk_vars", 0),
                       commitments=dict(commitments))
     run(ctx, circuit, srs_vk)
     ch.assert_consumed()

@@ -216,6 +216,9 @@ def describe(circuit, model_header_hash: bytes = b"\0" * 32) -> bytes:
     tids = {tid: i for i, tid in enumerate(circuit.specs)}
     if len(tids) >= NONE:
         raise ValueError("too many tensors for a description")
+    if getattr(circuit, "chunked", lambda: [])():
+        raise ValueError("chunked commitments (TQuant.chunk_vars) have no on-chain encoder yet: the Solidity "
+                         "verifier takes one point per committed tensor")
 
     def tid(name):
         return NONE if name is None else tids[name]

@@ -50,6 +50,7 @@ class _Base:
     producers: dict[str, object] = field(default_factory=dict)
     claims: list[Claim] = field(default_factory=list)
     pooled: dict[str, tuple[str, list[int]]] = field(default_factory=dict)  # tid -> (pool id, block prefix bits)
+    chunk_vars: int = 0  # tensors over 2^chunk_vars entries are committed in chunks (prover.pcs.chunked)
 
     def spec(self, tid: str) -> TensorSpec:
         return self.specs[tid]
@@ -114,15 +115,29 @@ class VerifierCtx(_Base):
 
 
 def attach_commit(ctx, tid: str, label: str) -> None:
-    """Commit to tensor ``tid`` (prover: compute, blind, send; verifier: receive)."""
+    """Commit to tensor ``tid`` (prover: compute, blind, send; verifier: receive).
+
+    A tensor over 2^chunk_vars entries is committed as 2^(m - chunk_vars) chunk
+    commitments, sent in chunk order, each with its own blind."""
+    m = ctx.specs[tid].num_vars
+    k = ctx.chunk_vars if ctx.chunk_vars and m > ctx.chunk_vars else 0
     if ctx.is_prover:
-        from .pcs import kzg
+        from .pcs import chunked, kzg
         from .pcs.curve import randbelow
-        blind = randbelow(ctx.rng, _R)
-        c = kzg.commit(ctx.srs, ctx.values[tid], blind)
-        ctx.blinds[tid] = blind
+        if k:
+            blinds = [randbelow(ctx.rng, _R) for _ in range(1 << (m - k))]
+            c = chunked.commit(ctx.srs, ctx.values[tid], blinds, chunk_vars=k)
+            ctx.blinds[tid] = blinds
+            for p in c.chunks:
+                ctx.ch.send_g1(label, p)
+        else:
+            blind = randbelow(ctx.rng, _R)
+            c = kzg.commit(ctx.srs, ctx.values[tid], blind)
+            ctx.blinds[tid] = blind
+            ctx.ch.send_g1(label, c)
         ctx.commitments[tid] = c
-        ctx.ch.send_g1(label, c)
+    elif k:
+        from .pcs.chunked import ChunkedCommitment
+        ctx.commitments[tid] = ChunkedCommitment(tuple(ctx.ch.recv_g1(label) for _ in range(1 << (m - k))), m, k)
     else:
         ctx.commitments[tid] = ctx.ch.recv_g1(label)
-

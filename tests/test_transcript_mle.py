@@ -76,3 +76,15 @@ def test_padding_is_row_major_msb_first():
     # first variable selects the row
     assert mle.evaluate(flat, [1, 0, 1]) == 5
     assert mle.pad_flat([-1], (1,)) == [R - 1]
+
+
+@given(st.lists(st.sampled_from([0, 1]), max_size=4),
+       st.lists(st.integers(min_value=0, max_value=R - 1), max_size=4))
+def test_eq_block_is_eq_table_with_the_zero_blocks_dropped(prefix, rest):
+    point = prefix + rest
+    off, block = mle.eq_block(point)
+    full = mle.eq_table(point)
+    lead = next((i for i, z in enumerate(point) if z not in (0, 1)), len(point))
+    assert len(block) == 1 << (len(point) - lead) and off % len(block) == 0
+    assert full[off:off + len(block)] == block
+    assert not any(full[:off]) and not any(full[off + len(block):])

@@ -13,14 +13,20 @@ are combined into one and opened once:
    to F(x) = sum_p mu^p f_p(x_low), and F(s) = sum_p mu^p u_p.
 4. P sends the n quotient commitments and the hiding term of one multilinear-KZG
    opening of F at s; V checks it with one multi-pairing of n + 2 pairs.
+
+A claim f(r) = v on a chunked commitment (``chunked.ChunkedCommitment``) first becomes
+the claim g(r_lo) = v on the derived polynomial g = sum_c eq(r_hi, c) f_c, committed by
+C' = sum_c eq(r_hi, c) C_c (both sides compute it; nothing is sent), and takes part in
+steps 1-4 as a polynomial of its own.
 """
 from __future__ import annotations
 
+from ..context import Claim
 from ..errors import VerificationError
 from ..field import R
 from .. import sumcheck
-from ..poly.mle import eq_eval, eq_table
-from . import kzg
+from ..poly.mle import eq_block, eq_eval
+from . import chunked, kzg
 from .curve import msm
 
 
@@ -52,9 +58,30 @@ def _combine(polys, coeffs, size: int) -> list[int]:
     return [x % R for x in cur]
 
 
+def unchunk(ctx, claims: list) -> list:
+    """Claims on chunked commitments replaced by claims on their derived polynomials
+    (id ``tid#k`` for the k-th claim), whose values, blinds (prover) and commitments C'
+    are added to ``ctx``; other claims unchanged."""
+    out = []
+    for k, c in enumerate(claims):
+        cc = ctx.commitments.get(c.tid)
+        if not isinstance(cc, chunked.ChunkedCommitment):
+            out.append(c)
+            continue
+        did = f"{c.tid}#{k}"
+        if ctx.is_prover:
+            g, blind, r_lo = chunked.reduce_values(ctx.values[c.tid], cc.chunk_vars, c.point, ctx.blinds[c.tid])
+            ctx.values[did], ctx.blinds[did] = g, blind
+            ctx.commitments[did] = None  # the prover never needs C' itself
+        else:
+            ctx.commitments[did], r_lo = chunked.reduce_commitment(cc, c.point)
+        out.append(Claim(did, r_lo, c.value))
+    return out
+
+
 def open_claims(ctx, vk=None) -> None:
     """Prover or verifier side of the batch opening of ``ctx.claims``."""
-    ch, claims = ctx.ch, ctx.claims
+    ch, claims = ctx.ch, unchunk(ctx, ctx.claims)
     order, idx = _group(claims)
     mvars = {t: len(claims[idx[t][0]].point) for t in order}
     n = max(mvars.values())
@@ -69,9 +96,9 @@ def open_claims(ctx, vk=None) -> None:
         for t in order:
             w = [0] * (1 << mvars[t])
             for k in idx[t]:
-                e = eq_table(claims[k].point)
+                off, e = eq_block(claims[k].point)  # a pooled member's claim fills its block only
                 a = apow[k]
-                w = [(x + a * y) % R for x, y in zip(w, e)]
+                w[off:off + len(e)] = [(x + a * y) % R for x, y in zip(w[off:off + len(e)], e)]
             terms.append(sumcheck.Term(1, [w, ctx.values[t]]))
         out = sumcheck.prove(ch, "open", n, 2, terms)
         s = out.point

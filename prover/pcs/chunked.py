@@ -21,12 +21,15 @@ open C' at r_lo to a wrong value would break the binding of the PST opening for 
 itself, since C' is fixed by the chunk commitments (bound before r was drawn) and r.
 
 This is the layer large models need (SmolLM2-135M's stacked FFN weights are 2^26
-entries; its circuit is proven with an SRS of about 2^20). The circuit compiler and the
-batch opening do not use it yet: ``docs/transformer-protocol.md``.
+entries; its circuit is proven with an SRS of about 2^20). Circuits use it through
+``TQuant.chunk_vars``: ``context.attach_commit`` commits such tensors chunk by chunk and
+the batch opening (``batch.open_claims``) turns every claim on one into a claim on its C'.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import gmpy2
 from typing import Sequence
 
 from ..errors import MalformedError
@@ -35,6 +38,8 @@ from ..poly.mle import eq_table
 from . import kzg
 from .curve import G1Point, msm
 from .srs import SRS, VerifierKey
+
+_RM = gmpy2.mpz(R)
 
 
 @dataclass(frozen=True)
@@ -68,11 +73,15 @@ def split(evals: Sequence[int], chunk_vars: int) -> list[list[int]]:
     return [list(evals[i:i + size]) for i in range(0, len(evals), size)]
 
 
-def commit(srs: SRS, evals: Sequence[int], blinds: Sequence[int] | None = None) -> ChunkedCommitment:
-    """Commit ``evals`` (2^m values in [0, R)) as chunks of the SRS's size (one chunk, the
-    plain KZG commitment, when m <= the SRS's variables). ``blinds``: one per chunk."""
+def commit(srs: SRS, evals: Sequence[int], blinds: Sequence[int] | None = None,
+           chunk_vars: int | None = None) -> ChunkedCommitment:
+    """Commit ``evals`` (2^m values in [0, R)) as chunks of 2^chunk_vars values (default: of
+    the SRS's size; one chunk, the plain KZG commitment, when m <= the SRS's variables).
+    ``blinds``: one per chunk."""
     m = kzg.num_vars_of(evals)
-    k = chunk_vars_for(m, srs.num_vars)
+    k = chunk_vars_for(m, srs.num_vars if chunk_vars is None else chunk_vars)
+    if k > srs.num_vars:
+        raise ValueError(f"chunks of 2^{k} values need a larger SRS than 2^{srs.num_vars}")
     parts = split(evals, k)
     blinds = list(blinds) if blinds is not None else [0] * len(parts)
     if len(blinds) != len(parts):
@@ -100,13 +109,16 @@ def reduce_values(evals: Sequence[int], chunk_vars: int, point: Sequence[int],
     """Prover side: (g = sum_c eq(r_hi, c) f_c, its blind, r_lo)."""
     m = kzg.num_vars_of(evals)
     r_hi, r_lo = _split_point(m, chunk_vars, point)
-    parts = split(evals, chunk_vars)
-    weights = eq_table(r_hi)
-    g = [0] * (1 << chunk_vars)
-    for w, f in zip(weights, parts):
-        g = [(a + w * x) % R for a, x in zip(g, f)]
+    size = 1 << chunk_vars
+    weights = [gmpy2.mpz(w) for w in eq_table(r_hi)]
+    g = [gmpy2.mpz(0)] * size
+    for c, w in enumerate(weights):
+        if w == 0:  # a boolean r_hi (a claim inside one chunk) selects chunks
+            continue
+        part = evals[c * size:(c + 1) * size]
+        g = [a + w * x for a, x in zip(g, part)] if w != 1 else [a + x for a, x in zip(g, part)]
     blind = sum(w * b for w, b in zip(weights, blinds)) % R if blinds is not None else 0
-    return g, blind, r_lo
+    return [int(a % _RM) for a in g], int(blind), r_lo
 
 
 def open(srs: SRS, evals: Sequence[int], point: Sequence[int], blinds: Sequence[int] | None = None,

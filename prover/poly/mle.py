@@ -65,6 +65,17 @@ def eq_table(point: Sequence[int]) -> list[int]:
     return table
 
 
+def eq_block(point: Sequence[int]) -> tuple[int, list[int]]:
+    """(offset, table) with ``eq_table(point)`` zero outside ``table`` placed at ``offset``:
+    leading coordinates that are 0 or 1 (a pooled member's block prefix, a chunk index)
+    select one block, so only the rest of the point is expanded."""
+    p, off = 0, 0
+    while p < len(point) and point[p] in (0, 1):
+        off = 2 * off + point[p]
+        p += 1
+    return off << (len(point) - p), eq_table(point[p:])
+
+
 def fold(evals: Sequence[int], c: int) -> list[int]:
     """Bind the first (most significant) variable to c."""
     h = len(evals) // 2

@@ -39,7 +39,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import torch
 
-from ..context import TensorSpec
+from ..context import COMMITTED, TensorSpec
 from ..lookup import logup
 from ..lookup.exp_tables import exp_tables
 from ..lookup.tables import FunctionTable, RangeTable
@@ -78,6 +78,8 @@ class TQuant:
     argmax_digits: int = 3    # top logit - other logit < 2^(argmax_digits * digit_bits)
     norm_precision: int = 16
     pool_witness: bool = True  # layout: commit the advice in a few pools (range-checked digits, the rest)
+    chunk_vars: int = 0       # layout: commit a tensor over 2^chunk_vars entries as chunks of 2^chunk_vars
+    #                          (prover.pcs.chunked; 0: every tensor whole, the SRS as large as the largest)
 
     def quant_spec(self) -> QuantSpec:
         return QuantSpec(act_frac_bits=self.act_frac, weight_frac_bits=self.weight_frac,
@@ -136,8 +138,22 @@ class TransformerCircuit:
         return keccak256(b"zkllm-transformer-circuit/v4" + body)
 
     @property
+    def chunk_vars(self) -> int:
+        """Tensors over 2^chunk_vars entries are committed in chunks of that size (0: none)."""
+        return self.tq.chunk_vars
+
+    def chunked(self) -> list[str]:
+        """The committed tensors that are committed in chunks."""
+        k = self.chunk_vars
+        members = {t for ms in self.pools.values() for t, _ in ms}
+        return [s.id for s in self.specs.values()
+                if k and s.kind in COMMITTED and s.num_vars > k and s.id not in members]
+
+    @property
     def num_vars(self) -> int:
-        return max(s.num_vars for s in self.specs.values() if s.kind != "virtual")
+        """Variables of the SRS the circuit needs: its largest committed tensor, or chunk."""
+        n = max(s.num_vars for s in self.specs.values() if s.kind != "virtual")
+        return min(n, self.chunk_vars) if self.chunk_vars else n
 
 
 
@@ -387,6 +403,13 @@ class _Builder:
         key_tables = key_tables + [n for n, t in self.tables.items() if isinstance(t, FunctionTable)]
         if model_names(self.cfg) != [s.id for s in self.specs.values() if s.kind == "model"]:
             raise AssertionError("model tensor order drifted")
+        k = self.tq.chunk_vars
+        if k < 0:
+            raise ValueError("chunk_vars must be 0 (no chunks) or positive")
+        tables = [s for s in self.specs.values() if s.kind == "table"]
+        if k and any(s.num_vars > k for s in tables):
+            raise ValueError(f"chunk_vars {k} is below a key table's size (2^{max(s.num_vars for s in tables)}); "
+                             "key tables are committed whole")
         return TransformerCircuit(self.cfg, self.tq, self.T, self.specs, self.ops, self.roots, lookups,
                                   self.witness, self.producers, self.pads, key_tables, self.layer_span, pools)
 

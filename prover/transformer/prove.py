@@ -32,7 +32,8 @@ from ..errors import MalformedError, SetupError, VerificationError
 from ..field import R
 from ..keys import ProvingKey, VerifyingKey
 from ..model.configs import TransformerConfig
-from ..pcs import kzg, srs as srs_mod
+from ..pcs import chunked, kzg, srs as srs_mod
+from ..pcs.chunked import ChunkedCommitment
 from ..pcs.curve import g1_from_bytes, g1_to_bytes, randbelow
 from ..poly.mle import pad_flat
 from ..proof import Proof
@@ -77,10 +78,20 @@ class TransformerCommitment:
         return json.dumps({"cfg": asdict(self.cfg), "tq": asdict(self.tq)}, sort_keys=True,
                           separators=(",", ":")).encode()
 
+    def flat_points(self) -> list:
+        """Every commitment point in order (a chunked tensor's chunks in chunk order)."""
+        out = []
+        for p in self.points:
+            out.extend(p.chunks if isinstance(p, ChunkedCommitment) else [p])
+        return out
+
     def encode(self) -> bytes:
         h = self._header()
-        return (MAGIC + struct.pack(">HI", VERSION, len(h)) + h + struct.pack(">H", len(self.points))
-                + b"".join(g1_to_bytes(p) for p in self.points))
+        pts = self.flat_points()
+        if len(pts) > 0xFFFF:
+            raise ValueError(f"{len(pts)} commitment points do not fit the encoding (at most 65535)")
+        return (MAGIC + struct.pack(">HI", VERSION, len(h)) + h + struct.pack(">H", len(pts))
+                + b"".join(g1_to_bytes(p) for p in pts))
 
     def digest(self) -> bytes:
         return keccak256(self.encode())
@@ -98,12 +109,40 @@ class TransformerCommitment:
             off = 10 + hl
             (count,) = struct.unpack(">H", enc[off:off + 2])
             names = model_names(cfg)
-            if count != len(names) or len(enc) != off + 2 + 128 * count:
+            spans = _chunk_counts(cfg, tq)
+            if count != sum(spans) or len(enc) != off + 2 + 128 * count:
                 raise ValueError("wrong number of commitments")
-            pts = [g1_from_bytes(enc[off + 2 + 128 * i: off + 2 + 128 * (i + 1)]) for i in range(count)]
+            flat = [g1_from_bytes(enc[off + 2 + 128 * i: off + 2 + 128 * (i + 1)]) for i in range(count)]
         except (ValueError, KeyError, TypeError, struct.error) as e:
             raise MalformedError(f"transformer commitment: {e}") from e
-        return cls(cfg, tq, names, pts)
+        return cls(cfg, tq, names, _group_points(cfg, tq, flat))
+
+
+def _model_layout(cfg: TransformerConfig, tq: TQuant) -> list[tuple[int, int]]:
+    """(num_vars, chunk_vars or 0) of each model tensor, in commitment order."""
+    circuit = compile_model(cfg, 1, tq)  # the model tensors' shapes do not depend on the prompt
+    k = circuit.chunk_vars
+    out = []
+    for n in model_names(cfg):
+        m = circuit.specs[n].num_vars
+        out.append((m, k if k and m > k else 0))
+    return out
+
+
+def _chunk_counts(cfg, tq) -> list[int]:
+    return [1 << (m - k) if k else 1 for m, k in _model_layout(cfg, tq)]
+
+
+def _group_points(cfg, tq, flat: list) -> list:
+    out, i = [], 0
+    for m, k in _model_layout(cfg, tq):
+        if k:
+            out.append(ChunkedCommitment(tuple(flat[i:i + (1 << (m - k))]), m, k))
+            i += 1 << (m - k)
+        else:
+            out.append(flat[i])
+            i += 1
+    return out
 
 
 @dataclass
@@ -173,14 +212,17 @@ def commit_model(pk: ProvingKey, model, tq: TQuant | None = None, rng=None) -> C
     params = quantize_gpt2(model, tq) if cfg.arch == "gpt2" else quantize_llama(model, tq)
     circuit = compile_model(cfg, 1, tq)  # the model tensors' shapes do not depend on the prompt
     names = model_names(cfg)
-    need = max(circuit.specs[n].num_vars for n in names)
-    if need > pk.srs.num_vars:
-        raise SetupError(f"model needs an SRS of 2^{need} entries, the key has 2^{pk.srs.num_vars}")
+    if circuit.num_vars > pk.srs.num_vars:
+        raise SetupError(f"model needs an SRS of 2^{circuit.num_vars} entries, the key has 2^{pk.srs.num_vars}")
     blinds, points = {}, []
-    for n in names:
+    for n, (m, k) in zip(names, _model_layout(cfg, tq)):
         vals = pad_flat(params[n], circuit.specs[n].shape)
-        blinds[n] = randbelow(rng, R)
-        points.append(kzg.commit(pk.srs, vals, blinds[n]))
+        if k:  # chunked: one blind and one commitment per chunk
+            blinds[n] = [randbelow(rng, R) for _ in range(1 << (m - k))]
+            points.append(chunked.commit(pk.srs, vals, blinds[n], chunk_vars=k))
+        else:
+            blinds[n] = randbelow(rng, R)
+            points.append(kzg.commit(pk.srs, vals, blinds[n]))
     return CommittedTransformer(TransformerCommitment(cfg, tq, names, points), params, blinds)
 
 
