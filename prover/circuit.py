@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import torch
 
 from .channel import ProverChannel, VerifierChannel
+from .field import native
 from .context import ProverCtx, TensorSpec, VerifierCtx, attach_commit
 from .lookup import logup
 from .lookup.tables import FunctionTable, RangeTable
@@ -248,7 +249,8 @@ def prove_run(circuit, transcript, values: dict, *, ints: dict, public: dict, sr
                     pooled=pool_prefixes(circuit), chunk_vars=getattr(circuit, "chunk_vars", 0),
                     public=public, commitments=dict(commitments), blinds=dict(blinds), srs=srs, rng=rng)
     ctx.ints = ints
-    run(ctx, circuit)
+    with native.cache_scope():
+        run(ctx, circuit)
     return Proof.from_items(circuit.digest(), ch.g1s, ch.frs), ch.log
 
 

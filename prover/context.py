@@ -18,7 +18,7 @@ from typing import Sequence
 
 from .errors import VerificationError
 from .field import R as _R
-from .poly.mle import evaluate
+from .poly.mle import evaluate, evaluate_fast
 
 PUBLIC = ("input", "output")
 COMMITTED = ("model", "advice", "table", "proof")
@@ -92,7 +92,7 @@ class ProverCtx(_Base):
         return self.values[tid]
 
     def claim(self, tid: str, point: Sequence[int], label: str = "claim") -> int:
-        v = evaluate(self.values[tid], point)
+        v = evaluate_fast(self.values[tid], point)
         if self.specs[tid].kind not in PUBLIC:
             self.ch.send_fr(label, v)
         self.reduce(tid, point, v)

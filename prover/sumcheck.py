@@ -26,7 +26,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Sequence
 
-from .field import R
+import numpy as np
+
+from .field import R, native
 from .poly.mle import fold
 
 INV2 = pow(2, R - 2, R)
@@ -128,7 +130,7 @@ def prove(ch, label: str, n: int, degree: int, terms: list[Term]) -> SumcheckOut
             raise ValueError("term degree exceeds the declared degree bound")
         if any(len(f) != len(t.factors[0]) for f in t.factors):
             raise ValueError("factors of one term must have equal length")
-    facs = [[list(f) for f in t.factors] for t in terms]
+    facs = _working_copies(terms)
     scales = [t.coeff * inv2_pow(n - t.num_vars) % R for t in terms]
     mvars = [t.num_vars for t in terms]
     sums: dict[int, int] = {}
@@ -139,11 +141,11 @@ def prove(ch, label: str, n: int, degree: int, terms: list[Term]) -> SumcheckOut
         for ti, fs in enumerate(facs):
             if mvars[ti] < k:
                 if ti not in sums:
-                    sums[ti] = _product_sum(fs)
+                    sums[ti] = native.product_sum(fs) if _is_native(fs) else _product_sum(fs)
                 c = scales[ti] * sums[ti] % R * pow(2, k - 1 - mvars[ti], R) % R
                 evals = [(e + c) % R for e in evals]
             else:
-                ev = _round_evals(fs, degree)
+                ev = native.round_evals(fs, degree) if _is_native(fs) else _round_evals(fs, degree)
                 evals = [(e + scales[ti] * v) % R for e, v in zip(evals, ev)]
         coeffs = evals_to_coeffs(evals)
         ch.send_frs(f"{label}/g", coeffs[1:])  # c_0 follows from the claim
@@ -151,9 +153,36 @@ def prove(ch, label: str, n: int, degree: int, terms: list[Term]) -> SumcheckOut
         point.append(r)
         for ti, fs in enumerate(facs):
             if mvars[ti] == k:
-                facs[ti] = [fold(f, r) for f in fs]
+                facs[ti] = [native.fold(f, r) for f in fs] if _is_native(fs) else [fold(f, r) for f in fs]
                 mvars[ti] = k - 1
-    return SumcheckOutput(point=point, finals=[[f[0] for f in fs] for fs in facs])
+    return SumcheckOutput(point=point, finals=[[_first(f) for f in fs] for fs in facs])
+
+
+def _is_native(fs) -> bool:
+    return isinstance(fs[0], np.ndarray)
+
+
+def _first(f) -> int:
+    return native.to_ints(f[:1])[0] if isinstance(f, np.ndarray) else f[0]
+
+
+def _working_copies(terms: list[Term]) -> list[list]:
+    """The factors the prover folds: native vectors for large terms when the C kernels are
+    available (a list shared by several terms is converted once), else list copies."""
+    use = native.available() and any(len(f) >= native.MIN_LEN for t in terms for f in t.factors)
+    seen: dict[int, object] = {}
+    out = []
+    for t in terms:
+        if use and t.factors and len(t.factors[0]) >= native.MIN_LEN and len(t.factors) <= 16:
+            row = []
+            for f in t.factors:
+                if id(f) not in seen:
+                    seen[id(f)] = native.cached(f)
+                row.append(seen[id(f)])
+            out.append(row)
+        else:
+            out.append([native.to_ints(f) if isinstance(f, np.ndarray) else list(f) for f in t.factors])
+    return out
 
 
 def verify(ch, label: str, n: int, degree: int, claim: int) -> SubClaim:

@@ -55,3 +55,59 @@ def test_vec_mat_worst_case_magnitudes():
 def test_signed_embedding_round_trip():
     for x in (0, 1, -1, 12345, -(1 << 40)):
         assert ref.to_signed(ref.embed(x)) == x
+
+
+# ---------------------------------------------------------------- native kernels (prover/field/_fr.c)
+
+from prover.field import native  # noqa: E402
+from prover.poly import mle  # noqa: E402
+from prover import sumcheck  # noqa: E402
+
+EDGE = [0, 1, 2, R - 1, R - 2, R >> 1, (R >> 1) + 1, (1 << 64) - 1, 1 << 64, (1 << 254) % R, (1 << 255) % R]
+
+
+def test_native_kernels_build_here():
+    """The C kernels must build on the machines the project supports (gcc is a dependency)."""
+    assert native.available(), native._error
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 7), st.randoms(use_true_random=False))
+def test_native_kernels_agree_with_the_reference(m, rnd):
+    xs = [rnd.choice(EDGE) if rnd.random() < 0.3 else rnd.randrange(R) for _ in range(1 << m)]
+    ys = [rnd.choice(EDGE) if rnd.random() < 0.3 else rnd.randrange(R) for _ in range(1 << m)]
+    zs = [rnd.randrange(R) for _ in range(1 << m)]
+    a, b, c = (native.from_ints(v) for v in (xs, ys, zs))
+    assert native.to_ints(a) == xs
+    point = [rnd.choice(EDGE) for _ in range(m)]
+    assert native.to_ints(native.eq_table(point)) == mle.eq_table(point)
+    assert native.evaluate(a, point) == mle.evaluate(xs, point)
+    assert native.to_ints(native.mul(a, b)) == [ref.mul(x, y) for x, y in zip(xs, ys)]
+    cs = [rnd.choice(EDGE) for _ in range(3)]
+    assert native.to_ints(native.lincomb([a, b, c], cs)) == [
+        (cs[0] * x + cs[1] * y + cs[2] * z) % R for x, y, z in zip(xs, ys, zs)]
+    for k in (1, 2, 3):
+        f = [xs, ys, zs][:k]
+        assert native.product_sum([a, b, c][:k]) == sumcheck._product_sum(f)
+        if m:
+            r = rnd.choice(EDGE)
+            assert native.to_ints(native.fold(a, r)) == mle.fold(xs, r)
+            assert native.round_evals([a, b, c][:k], 4) == sumcheck._round_evals(f, 4)
+
+
+def test_native_lincomb_over_64_terms():
+    rnd = np.random.default_rng(0)
+    vecs = [[int(v) for v in rnd.integers(0, 1 << 62, 16)] for _ in range(70)]
+    cs = [R - 1 - k for k in range(70)]
+    got = native.to_ints(native.lincomb([native.from_ints(v) for v in vecs], cs))
+    assert got == [sum(c * v[i] for c, v in zip(cs, vecs)) % R for i in range(16)]
+
+
+def test_native_rejects_bad_shapes():
+    a = native.from_ints([1, 2])
+    with pytest.raises(ValueError):
+        native.lincomb([a, native.from_ints([1])], [1, 1])
+    with pytest.raises(ValueError):
+        native.evaluate(a, [1, 2])
+    with pytest.raises(ValueError):
+        native.round_evals([a] * 17, 2)

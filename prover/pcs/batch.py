@@ -21,11 +21,13 @@ steps 1-4 as a polynomial of its own.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ..context import Claim
 from ..errors import VerificationError
-from ..field import R
+from ..field import R, native
 from .. import sumcheck
-from ..poly.mle import eq_block, eq_eval
+from ..poly.mle import boolean_prefix, eq_block, eq_eval
 from . import chunked, kzg
 from .curve import msm
 
@@ -41,12 +43,27 @@ def _group(claims):
     return order, idx
 
 
+def _native_ok(*sizes) -> bool:
+    return max(sizes) >= native.MIN_LEN and native.available()
+
+
 def _combine(polys, coeffs, size: int) -> list[int]:
     """sum_p coeffs[p] * tile(polys[p]) as a vector of ``size`` entries.
 
     A polynomial of 2^m entries in the last m of n variables is the vector tiled
     2^(n-m) times; same-size polynomials are summed first, then tiled once.
     """
+    if _native_ok(size):
+        groups: dict[int, list] = {}
+        for f, a in zip(polys, coeffs):
+            groups.setdefault(len(f), []).append((native.cached(f), a))
+        cur = None
+        for sz in sorted(groups):
+            vec = native.lincomb([f for f, _ in groups[sz]], [a for _, a in groups[sz]])
+            cur = vec if cur is None else native.lincomb([vec, np.tile(cur, (sz // len(cur), 1))], [1, 1])
+        if len(cur) < size:
+            cur = np.tile(cur, (size // len(cur), 1))
+        return native.to_ints(cur)
     by_size: dict[int, list[int]] = {}
     for f, a in zip(polys, coeffs):
         acc = by_size.get(len(f))
@@ -56,6 +73,23 @@ def _combine(polys, coeffs, size: int) -> list[int]:
         vec = by_size.get(sz, [0] * sz)
         cur = [u + v for u, v in zip(vec, cur * (sz // len(cur)))]
     return [x % R for x in cur]
+
+
+def _weights(points, coeffs, m: int):
+    """W = sum_k coeffs[k] eq(points[k], .) over 2^m entries; a claim whose point starts
+    with boolean coordinates (a pooled member) fills its block only."""
+    if _native_ok(1 << m):
+        w = np.zeros((1 << m, 4), dtype=np.uint64)
+        for z, a in zip(points, coeffs):
+            p, off = boolean_prefix(z)
+            e = native.eq_table(z[p:])
+            w[off:off + len(e)] = native.lincomb([w[off:off + len(e)], e], [1, a])
+        return w
+    w = [0] * (1 << m)
+    for z, a in zip(points, coeffs):
+        off, e = eq_block(z)
+        w[off:off + len(e)] = [(x + a * y) % R for x, y in zip(w[off:off + len(e)], e)]
+    return w
 
 
 def unchunk(ctx, claims: list) -> list:
@@ -94,12 +128,8 @@ def open_claims(ctx, vk=None) -> None:
     if ctx.is_prover:
         terms = []
         for t in order:
-            w = [0] * (1 << mvars[t])
-            for k in idx[t]:
-                off, e = eq_block(claims[k].point)  # a pooled member's claim fills its block only
-                a = apow[k]
-                w[off:off + len(e)] = [(x + a * y) % R for x, y in zip(w[off:off + len(e)], e)]
-            terms.append(sumcheck.Term(1, [w, ctx.values[t]]))
+            terms.append(sumcheck.Term(1, [_weights([claims[k].point for k in idx[t]], [apow[k] for k in idx[t]],
+                                                    mvars[t]), ctx.values[t]]))
         out = sumcheck.prove(ch, "open", n, 2, terms)
         s = out.point
         evals = [fin[1] for fin in out.finals]

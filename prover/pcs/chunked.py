@@ -29,11 +29,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import gmpy2
 from typing import Sequence
 
+import gmpy2
+import numpy as np
+
 from ..errors import MalformedError
-from ..field import R
+from ..field import R, native
 from ..poly.mle import eq_table
 from . import kzg
 from .curve import G1Point, msm
@@ -106,10 +108,18 @@ def reduce_commitment(cc: ChunkedCommitment, point: Sequence[int]) -> tuple[G1Po
 
 def reduce_values(evals: Sequence[int], chunk_vars: int, point: Sequence[int],
                   blinds: Sequence[int] | None = None) -> tuple[list[int], int, list[int]]:
-    """Prover side: (g = sum_c eq(r_hi, c) f_c, its blind, r_lo)."""
+    """Prover side: (g = sum_c eq(r_hi, c) f_c, its blind, r_lo). With the native kernels
+    (large chunks) g is a native vector, else a list."""
     m = kzg.num_vars_of(evals)
     r_hi, r_lo = _split_point(m, chunk_vars, point)
     size = 1 << chunk_vars
+    if size >= native.MIN_LEN and native.available():
+        arr = native.cached(evals)
+        ws = eq_table(r_hi)
+        nz = [c for c, w in enumerate(ws) if w]  # a boolean r_hi (a claim inside one chunk) selects chunks
+        g = native.lincomb([arr[c * size:(c + 1) * size] for c in nz], [ws[c] for c in nz])
+        blind = sum(w * b for w, b in zip(ws, blinds)) % R if blinds is not None else 0
+        return g, blind, r_lo
     weights = [gmpy2.mpz(w) for w in eq_table(r_hi)]
     g = [gmpy2.mpz(0)] * size
     for c, w in enumerate(weights):
@@ -126,7 +136,7 @@ def open(srs: SRS, evals: Sequence[int], point: Sequence[int], blinds: Sequence[
     """Open ``commit(srs, evals, blinds)`` at ``point``: (f(point), a KZG opening of C' at r_lo)."""
     k = chunk_vars_for(kzg.num_vars_of(evals), srs.num_vars)
     g, blind, r_lo = reduce_values(evals, k, point, blinds)
-    return kzg.open(srs, g, r_lo, blind, rng)
+    return kzg.open(srs, native.to_ints(g) if isinstance(g, np.ndarray) else g, r_lo, blind, rng)
 
 
 def verify(vk: VerifierKey, cc: ChunkedCommitment, point: Sequence[int], value: int,

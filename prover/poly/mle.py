@@ -65,15 +65,22 @@ def eq_table(point: Sequence[int]) -> list[int]:
     return table
 
 
-def eq_block(point: Sequence[int]) -> tuple[int, list[int]]:
-    """(offset, table) with ``eq_table(point)`` zero outside ``table`` placed at ``offset``:
-    leading coordinates that are 0 or 1 (a pooled member's block prefix, a chunk index)
-    select one block, so only the rest of the point is expanded."""
+def boolean_prefix(point: Sequence[int]) -> tuple[int, int]:
+    """(p, offset): the leading p coordinates of ``point`` are 0 or 1 and select the block
+    of eq(point, .) that can be non-zero, which starts at ``offset``."""
     p, off = 0, 0
     while p < len(point) and point[p] in (0, 1):
         off = 2 * off + point[p]
         p += 1
-    return off << (len(point) - p), eq_table(point[p:])
+    return p, off << (len(point) - p)
+
+
+def eq_block(point: Sequence[int]) -> tuple[int, list[int]]:
+    """(offset, table) with ``eq_table(point)`` zero outside ``table`` placed at ``offset``:
+    leading coordinates that are 0 or 1 (a pooled member's block prefix, a chunk index)
+    select one block, so only the rest of the point is expanded."""
+    p, off = boolean_prefix(point)
+    return off, eq_table(point[p:])
 
 
 def fold(evals: Sequence[int], c: int) -> list[int]:
@@ -91,6 +98,14 @@ def evaluate(evals: Sequence[int], point: Sequence[int]) -> int:
     for c in point:
         f = fold(f, c)
     return f[0] % R
+
+
+def evaluate_fast(evals, point: Sequence[int]) -> int:
+    """``evaluate`` on the native kernels for large tables (a list or a native vector)."""
+    from ..field import native
+    if isinstance(evals, np.ndarray) or (len(evals) >= native.MIN_LEN and native.available()):
+        return native.evaluate(native.cached(evals), point)
+    return evaluate(evals, point)
 
 
 def evaluate_sparse(entries: dict[int, int], point: Sequence[int]) -> int:
