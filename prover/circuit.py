@@ -24,6 +24,8 @@ import torch
 
 from .channel import ProverChannel, VerifierChannel
 from .field import native
+from .field.ref import to_signed
+from .field.smallvec import BOUND as SMALL_BOUND, pad_small
 from .context import ProverCtx, TensorSpec, VerifierCtx, attach_commit
 from .lookup import logup
 from .lookup.tables import FunctionTable, RangeTable
@@ -178,6 +180,10 @@ def field_values(circuit, ints: dict[str, torch.Tensor], skip_kinds: tuple[str, 
     vals = {}
     for tid, spec in circuit.specs.items():
         if tid in ints and spec.kind not in skip_kinds:
+            small = _small_values(ints[tid], spec, circuit.pad_values.get(tid))
+            if small is not None:
+                vals[tid] = small
+                continue
             flat = pad_flat(ints[tid], spec.shape)
             pv = circuit.pad_values.get(tid)
             if pv is not None:
@@ -185,6 +191,23 @@ def field_values(circuit, ints: dict[str, torch.Tensor], skip_kinds: tuple[str, 
                 flat = [v if m else pv for v, m in zip(flat, mask)]
             vals[tid] = flat
     return vals
+
+
+def _small_values(t, spec: TensorSpec, pad):
+    """The padded values of an integer tensor as a ``SmallVec`` (8 bytes an entry), or None
+    for public tensors, non-integer data or entries too large for int64 arithmetic."""
+    if spec.kind in ("input", "output") or not isinstance(t, torch.Tensor) or t.is_floating_point():
+        return None
+    if t.numel() and int(t.abs().max()) >= SMALL_BOUND:
+        return None
+    v = pad_small(t, spec.shape)
+    if pad is not None:
+        ps = to_signed(pad)
+        if abs(ps) >= SMALL_BOUND:
+            return None
+        mask = pad_small(torch.ones(spec.shape, dtype=torch.int64), spec.shape).arr
+        v.arr[mask == 0] = ps
+    return v
 
 
 def absorb_statement(t, vk_digest: bytes, model_digest: bytes, circuit: Circuit, inp: list[int], out: list[int]):

@@ -111,3 +111,31 @@ def test_native_rejects_bad_shapes():
         native.evaluate(a, [1, 2])
     with pytest.raises(ValueError):
         native.round_evals([a] * 17, 2)
+
+
+# ---------------------------------------------------------------- SmallVec (signed int64 field vectors)
+
+from prover.field.smallvec import SmallVec, pad_small  # noqa: E402
+
+
+@given(st.lists(small, min_size=1, max_size=40))
+def test_smallvec_reads_like_its_field_list(xs):
+    v = SmallVec(np.array(xs, dtype=np.int64))
+    field = [x % R for x in xs]
+    assert len(v) == len(field) and list(v) == field and v.tolist() == field
+    assert v[0] == field[0] and v[-1] == field[-1] and v[1:3].tolist() == field[1:3]
+    assert v * 2 == field * 2 and [7] + v == [7] + field and v + [7] == field + [7]
+    assert native.to_ints(v.limbs()) == field
+
+
+def test_smallvec_limbs_at_the_bound():
+    xs = [-(1 << 62) + 1, (1 << 62) - 1, -1, 0, 1]
+    assert native.to_ints(SmallVec(np.array(xs)).limbs()) == [x % R for x in xs]
+    with pytest.raises(ValueError, match="2\\^62"):
+        SmallVec.checked(np.array([1 << 62]))
+
+
+def test_pad_small_is_pad_flat():
+    import torch
+    t = torch.randint(-1000, 1000, (3, 5, 6))
+    assert pad_small(t, (3, 5, 6)).tolist() == mle.pad_flat(t, (3, 5, 6))

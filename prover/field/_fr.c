@@ -235,3 +235,53 @@ void fr_mul(const uint64_t *a, const uint64_t *b, size_t n, uint64_t *out) {
 }
 
 int fr_threads(void) { return nthreads(1 << 20); }
+
+static fr mont_pow_rm2(fr xm) { /* xm^(r-2) in Montgomery form, xm in Montgomery form */
+    static const uint64_t E[4] = {0xfffffffeffffffffULL, 0x53bda402fffe5bfeULL, 0x3339d80809a1d805ULL,
+                                  0x73eda753299d7d48ULL}; /* r - 2 */
+    fr acc = to_mont((fr){{1, 0, 0, 0}});
+    for (int i = 3; i >= 0; i--)
+        for (int b = 63; b >= 0; b--) {
+            acc = mont(acc, acc);
+            if ((E[i] >> b) & 1) acc = mont(acc, xm);
+        }
+    return acc;
+}
+
+static int is_zero(const fr *a) { return !(a->l[0] | a->l[1] | a->l[2] | a->l[3]); }
+
+/* out[i] = 1 / (beta + keys[i]) by Montgomery's trick, one inversion per thread's segment.
+ * Returns 0, or 1 (nothing useful written) if some beta + keys[i] is zero. */
+int fr_inv_shifted(const uint64_t *keys, size_t n, const uint64_t *beta, uint64_t *out) {
+    fr b = load(beta);
+    int nt = nthreads(n);
+    int bad = 0;
+    fr *pre = malloc(sizeof(fr) * (n ? n : 1));
+#pragma omp parallel num_threads(nt) reduction(| : bad)
+    {
+        int tid = 0, cnt = 1;
+#ifdef _OPENMP
+        tid = omp_get_thread_num();
+        cnt = omp_get_num_threads();
+#endif
+        size_t lo = n * (size_t)tid / (size_t)cnt, hi = n * (size_t)(tid + 1) / (size_t)cnt;
+        fr acc = to_mont((fr){{1, 0, 0, 0}});
+        for (size_t i = lo; i < hi; i++) {
+            fr x = add(b, load(keys + 4 * i));
+            if (is_zero(&x)) bad = 1;
+            pre[i] = acc;
+            acc = mont(acc, to_mont(x));
+        }
+        if (!bad && hi > lo) {
+            fr inv = mont_pow_rm2(acc); /* (prod x)^-1, Montgomery form */
+            fr one = {{1, 0, 0, 0}};
+            for (size_t i = hi; i-- > lo;) {
+                fr xm = to_mont(add(b, load(keys + 4 * i)));
+                store(out + 4 * i, mont(mont(inv, pre[i]), one)); /* back to canonical */
+                inv = mont(inv, xm);
+            }
+        }
+    }
+    free(pre);
+    return bad;
+}

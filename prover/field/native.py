@@ -25,6 +25,7 @@ from typing import Sequence
 import numpy as np
 
 from . import R
+from .smallvec import SmallVec
 
 _SRC = Path(__file__).with_name("_fr.c")
 _FLAGS = [["-O3", "-fPIC", "-shared", "-fopenmp"], ["-O3", "-fPIC", "-shared"]]
@@ -131,6 +132,8 @@ def cached(xs) -> np.ndarray:
     """``from_ints(xs)``, remembered for the list object inside a ``cache_scope``."""
     if isinstance(xs, np.ndarray):
         return xs
+    if isinstance(xs, SmallVec):  # cheap to convert (numpy), so not worth keeping
+        return xs.limbs()
     if _cache is None:
         return from_ints(xs)
     hit = _cache.get(id(xs))
@@ -205,6 +208,21 @@ def lincomb(arrs: Sequence[np.ndarray], coeffs: Sequence[int]) -> np.ndarray:
     return out
 
 
+def inv_shifted(keys: np.ndarray, beta: int) -> np.ndarray:
+    """[1 / (beta + k) for k in keys] by batch inversion; ZeroDivisionError if one is 0."""
+    out = np.empty((len(keys), 4), dtype=np.uint64)
+    lib().fr_inv_shifted.restype = ctypes.c_int
+    bad = lib().fr_inv_shifted(_P(_ptr(keys)), ctypes.c_size_t(len(keys)), _P(_ptr(scalar(beta))), _P(_ptr(out)))
+    if bad:
+        raise ZeroDivisionError("inverse of zero in F_r")
+    return out
+
+
+def total(a: np.ndarray) -> int:
+    """sum of the entries."""
+    return product_sum([a]) if len(a) else 0
+
+
 def mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if len(a) != len(b):
         raise ValueError("length mismatch")
@@ -223,4 +241,4 @@ def evaluate(a: np.ndarray, point: Sequence[int]) -> int:
 
 
 __all__ = ["MIN_LEN", "NativeUnavailable", "available", "lib", "from_ints", "cache_scope", "cached", "to_ints", "fold", "round_evals",
-           "product_sum", "eq_table", "lincomb", "mul", "evaluate"]
+           "product_sum", "eq_table", "lincomb", "inv_shifted", "total", "mul", "evaluate"]

@@ -25,12 +25,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from .. import sumcheck
 from ..context import attach_commit
 from ..errors import VerificationError, ZkllmError
-from ..field import R, fast
+from ..field import R, fast, native
 from ..field.ref import to_signed
-from ..poly.mle import eq_eval, eq_table
+from ..field.smallvec import SmallVec
+from ..poly.mle import eq_eval, eq_table, eq_table_fast
 from .tables import FunctionTable, RangeTable
 
 
@@ -61,6 +64,9 @@ def multiplicities(inst: LookupInstance, values: dict[str, list[int]]) -> list[i
     outs = inst.table.outputs() if inst.pair else None
     for col in inst.columns:
         keys = values[col[0]]
+        if isinstance(keys, SmallVec) and (not inst.pair or isinstance(values[col[1]], SmallVec)):
+            _count_small(inst, col, keys.arr, values, m, lo, outs)
+            continue
         for j, k in enumerate(keys):
             idx = to_signed(k) - lo
             if not 0 <= idx < inst.table.size:
@@ -69,6 +75,21 @@ def multiplicities(inst: LookupInstance, values: dict[str, list[int]]) -> list[i
                 raise ZkllmError(f"lookup {inst.label}: '{col[1]}'[{j}] is not {inst.table.fn} of its input")
             m[idx] += 1
     return m
+
+
+def _count_small(inst, col, keys: np.ndarray, values, m: list[int], lo: int, outs) -> None:
+    """``multiplicities`` for one column held as a SmallVec: the same checks, vectorised."""
+    idx = keys - lo
+    bad = np.nonzero((idx < 0) | (idx >= inst.table.size))[0]
+    if len(bad):
+        raise ZkllmError(f"lookup {inst.label}: value {int(keys[bad[0]])} of '{col[0]}' not in table {inst.table.name}")
+    if inst.pair:
+        want = np.asarray([to_signed(o % R) for o in outs], dtype=np.int64)[idx]
+        wrong = np.nonzero(values[col[1]].arr != want)[0]
+        if len(wrong):
+            raise ZkllmError(f"lookup {inst.label}: '{col[1]}'[{int(wrong[0])}] is not {inst.table.fn} of its input")
+    for i, c in enumerate(np.bincount(idx, minlength=inst.table.size).tolist()):
+        m[i] += c
 
 
 def _table_keys(inst: LookupInstance, values) -> list[int]:
@@ -93,8 +114,15 @@ def commit_inverses(ctx, inst: LookupInstance) -> None:
         v = ctx.values
         sigma = 0
         for col, aid in zip(inst.columns, inst.a_ids):
-            keys = _col_keys(inst, col, v)
             try:
+                if len(v[col[0]]) >= native.MIN_LEN and native.available():  # A as a native vector
+                    keys = native.cached(v[col[0]])
+                    if inst.pair:
+                        keys = native.lincomb([keys, native.cached(v[col[1]])], [1, inst.gamma])
+                    v[aid] = native.inv_shifted(keys, inst.beta)
+                    sigma += native.total(v[aid])
+                    continue
+                keys = _col_keys(inst, col, v)
                 v[aid] = fast.batch_inv([(inst.beta + k) % R for k in keys])
             except ZeroDivisionError as e:
                 raise ZkllmError("lookup challenge hit a zero denominator; re-run the prover") from e
@@ -136,7 +164,7 @@ def run_sumchecks(ctx, inst: LookupInstance) -> None:
         terms = []
         for col, aid, lc in zip(inst.columns, inst.a_ids, lams):
             m = specs[col[0]].num_vars
-            eq = eq_table(rho_w[nw - m:])
+            eq = eq_table_fast(rho_w[nw - m:])
             a = v[aid]
             terms += [sumcheck.Term(1, [a]),
                       sumcheck.Term(lc * beta % R, [eq, a]),

@@ -21,6 +21,7 @@ from .. import sumcheck
 from ..errors import VerificationError
 from ..field import R, fast
 from ..field.ref import to_signed
+from ..field.smallvec import SmallVec
 from ..poly.mle import eq_table, log2_ceil
 
 
@@ -81,6 +82,8 @@ class Embedding:
 
 def _fold_cols(flat: list[int], rows: int, cols: int, w: list[int]) -> list[int]:
     """out[u] = sum_c w[c] * E[u, c] for a padded (rows, cols) flat field vector."""
+    if isinstance(flat, SmallVec):
+        return fast.vec_mat(w, flat.arr.reshape(rows, cols).T)
     signed = [to_signed(v) for v in flat]
     if max((abs(v) for v in signed), default=0) < 1 << 40:
         return fast.vec_mat(w, np.asarray(signed, dtype=np.int64).reshape(rows, cols).T)

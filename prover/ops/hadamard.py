@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from .. import sumcheck
 from ..errors import VerificationError
 from ..field import R
-from ..poly.mle import eq_eval, eq_table
+from ..poly.mle import eq_eval, eq_table, eq_table_fast
 
 
 @dataclass
@@ -25,7 +25,7 @@ class Hadamard:
         n = len(point)
         if ctx.is_prover:
             out = sumcheck.prove(ctx.ch, "hadamard", n, 3,
-                                 [sumcheck.Term(1, [eq_table(point), ctx.values[self.x], ctx.values[self.y]])])
+                                 [sumcheck.Term(1, [eq_table_fast(point), ctx.values[self.x], ctx.values[self.y]])])
             s = out.point
         else:
             sub = sumcheck.verify(ctx.ch, "hadamard", n, 3, value)

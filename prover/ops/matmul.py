@@ -25,6 +25,7 @@ from .. import sumcheck
 from ..errors import VerificationError
 from ..field import R, fast
 from ..field.ref import to_signed
+from ..field.smallvec import SmallVec
 from ..poly.mle import batch_vars, eq_eval, eq_table, log2_ceil
 
 _SMALL = 1 << 40
@@ -36,6 +37,8 @@ def fold_middle(flat: list[int], shape: tuple[int, int, int], weights: list[int]
     Uses the float64 GEMM when the entries are small signed integers, else plain ints.
     """
     a, m, k = shape
+    if isinstance(flat, SmallVec):
+        return fast.vec_mat(weights, flat.arr.reshape(a, m, k).transpose(1, 0, 2).reshape(m, a * k))
     signed = [to_signed(v) for v in flat]
     if not signed or max(abs(v) for v in signed) < _SMALL:
         arr = np.asarray(signed, dtype=np.int64).reshape(a, m, k).transpose(1, 0, 2).reshape(m, a * k)

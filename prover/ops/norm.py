@@ -52,7 +52,7 @@ from ..context import TensorSpec
 from ..errors import QuantizationRangeError, VerificationError
 from ..field import R
 from ..lookup.tables import RangeTable
-from ..poly.mle import eq_eval, eq_table, log2_ceil
+from ..poly.mle import eq_eval, eq_table, log2_ceil, eq_table_fast
 from ..quant import QuantSpec
 from ..poly.mle import prefix_indicator
 from .rescale import Rescale
@@ -340,7 +340,7 @@ class Norm:
             gb = self._per_row(v[self.g])
             ib = [iv for iv in v[self.inv] for _ in range(1 << ni)]
             out = sumcheck.prove(ctx.ch, f"{L}/out", nt + ni, 4,
-                                 [sumcheck.Term(1, [eq_table(point), v[self.c], gb, ib])])
+                                 [sumcheck.Term(1, [eq_table_fast(point), v[self.c], gb, ib])])
             s = out.point
         else:
             sub = sumcheck.verify(ctx.ch, f"{L}/out", nt + ni, 4, target)

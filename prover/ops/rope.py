@@ -40,7 +40,7 @@ import torch
 from .. import sumcheck
 from ..errors import VerificationError
 from ..field import R
-from ..poly.mle import batch_vars, eq_eval, eq_table, evaluate, log2_ceil
+from ..poly.mle import batch_vars, eq_eval, eq_table, evaluate, log2_ceil, eq_table_fast
 
 
 def rope_tables(n_pos: int, head_dim: int, base: float, frac: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -91,7 +91,7 @@ class RoPE:
             cvals, svals = ctx.values[self.cos], ctx.values[self.sin]  # (tp, half)
             cfull = [cvals[t * half + (i % half)] for _ in range(hp) for t in range(tp) for i in range(dp)]
             sfull = [svals[t * half + (i % half)] for _ in range(hp) for t in range(tp) for i in range(dp)]
-            eq = eq_table(point)
+            eq = eq_table_fast(point)
             out = sumcheck.prove(ctx.ch, self.label, n, 3,
                                  [sumcheck.Term(1, [eq, xv, cfull]), sumcheck.Term(1, [eq, rot, sfull])])
             s = out.point

@@ -36,6 +36,7 @@ import numpy as np
 
 from ..errors import MalformedError
 from ..field import R, native
+from ..field.smallvec import SmallVec
 from ..poly.mle import eq_table
 from . import kzg
 from .curve import G1Point, msm
@@ -72,6 +73,8 @@ def split(evals: Sequence[int], chunk_vars: int) -> list[list[int]]:
     size = 1 << chunk_vars
     if len(evals) % size or len(evals) & (len(evals) - 1):
         raise ValueError(f"{len(evals)} values do not split into chunks of {size}")
+    if isinstance(evals, (SmallVec, np.ndarray)):
+        return [evals[i:i + size] for i in range(0, len(evals), size)]
     return [list(evals[i:i + size]) for i in range(0, len(evals), size)]
 
 
@@ -114,10 +117,17 @@ def reduce_values(evals: Sequence[int], chunk_vars: int, point: Sequence[int],
     r_hi, r_lo = _split_point(m, chunk_vars, point)
     size = 1 << chunk_vars
     if size >= native.MIN_LEN and native.available():
-        arr = native.cached(evals)
         ws = eq_table(r_hi)
         nz = [c for c, w in enumerate(ws) if w]  # a boolean r_hi (a claim inside one chunk) selects chunks
-        g = native.lincomb([arr[c * size:(c + 1) * size] for c in nz], [ws[c] for c in nz])
+        if isinstance(evals, SmallVec):  # convert a few chunks at a time: never the whole tensor
+            g = None
+            for o in range(0, len(nz), 8):
+                part = nz[o:o + 8]
+                acc = native.lincomb([evals[c * size:(c + 1) * size].limbs() for c in part], [ws[c] for c in part])
+                g = acc if g is None else native.lincomb([g, acc], [1, 1])
+        else:
+            arr = native.cached(evals)
+            g = native.lincomb([arr[c * size:(c + 1) * size] for c in nz], [ws[c] for c in nz])
         blind = sum(w * b for w, b in zip(ws, blinds)) % R if blinds is not None else 0
         return g, blind, r_lo
     weights = [gmpy2.mpz(w) for w in eq_table(r_hi)]

@@ -26,10 +26,12 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Sequence
 
+import numpy as np
 from py_arkworks_bls12381 import G1Point, G2Point, GT, Scalar
 
 from ..errors import MalformedError
 from ..field import R
+from ..field.smallvec import SmallVec
 
 P = 0x1A0111EA397FE69A4B1BA7B6434BACD764774B84F38512BF6730D2A0F6B0F6241EABFFFEB153FFFFB9FEFFFFFFFFAAAB
 """The base field modulus p of BLS12-381."""
@@ -182,10 +184,34 @@ def _get_pool() -> ThreadPoolExecutor:
     return _pool
 
 
+def _scalars_of_abs(mags) -> list:
+    """Scalars for non-negative int64 magnitudes (numpy), via their 32-byte encodings."""
+    buf = np.zeros((len(mags), 4), dtype=np.uint64)
+    buf[:, 0] = mags
+    b = buf.tobytes()
+    fl = _from_le
+    return [fl(b[i:i + 32]) for i in range(0, len(b), 32)]
+
+
+def _split_small(points: Sequence[G1Point], arr) -> tuple:
+    """``_split_signed`` for a SmallVec's signed integers (vectorised)."""
+    pos = np.nonzero(arr > 0)[0]
+    neg = np.nonzero(arr < 0)[0]
+    return ([points[i] for i in pos.tolist()], _scalars_of_abs(arr[pos]),
+            [points[i] for i in neg.tolist()], _scalars_of_abs(-arr[neg]))
+
+
 def _split_signed(points: Sequence[G1Point], scalars: Sequence[int]):
     """Drop zero scalars; put x <= R/2 in the positive part and R - x in the negative part."""
     if len(points) != len(scalars):
         raise ValueError(f"msm: {len(points)} points but {len(scalars)} scalars")
+    if isinstance(scalars, SmallVec):
+        return _split_small(points, scalars.arr)
+    if isinstance(scalars, np.ndarray):  # native (n, 4) limbs: full-width scalars, zeros dropped
+        nz = np.nonzero(scalars.any(axis=1))[0]
+        b = np.ascontiguousarray(scalars[nz]).tobytes()
+        fl = _from_le
+        return [points[i] for i in nz.tolist()], [fl(b[i:i + 32]) for i in range(0, len(b), 32)], [], []
     half = R >> 1
     pp: list = []
     ps: list = []

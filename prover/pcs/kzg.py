@@ -42,9 +42,11 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import gmpy2
+import numpy as np
 
 from ..errors import MalformedError, MalformedProofError, SetupError
 from ..field import R
+from ..field.smallvec import SmallVec
 from .curve import (G1_BYTES, G1Point, g1_from_bytes, g1_to_bytes, msm, msm_many, pairing_check,
                     randbelow)
 from .srs import SRS, VerifierKey
@@ -126,6 +128,9 @@ def commit(srs: SRS, evals: Sequence[int], blind: int = 0) -> G1Point:
     """``sum_b evals[b] L_m[b] + blind xi_g1``; evals are ints in [0, R), 2^m of them, m <= n."""
     basis = _basis(srs, num_vars_of(evals))
     _check_scalar(blind, "blind")
+    if isinstance(evals, (SmallVec, np.ndarray)):  # scalars straight from the int64 array / native limbs
+        c = msm(basis, evals)
+        return _guard(srs, [c + msm([srs.xi_g1], [blind]) if blind else c])[0]
     pts = list(basis)
     scs = list(evals)
     if blind:

@@ -100,6 +100,14 @@ def evaluate(evals: Sequence[int], point: Sequence[int]) -> int:
     return f[0] % R
 
 
+def eq_table_fast(point: Sequence[int]):
+    """``eq_table`` as a native vector when it is large and the C kernels are available."""
+    from ..field import native
+    if (1 << len(point)) >= native.MIN_LEN and native.available():
+        return native.eq_table(point)
+    return eq_table(point)
+
+
 def evaluate_fast(evals, point: Sequence[int]) -> int:
     """``evaluate`` on the native kernels for large tables (a list or a native vector)."""
     from ..field import native

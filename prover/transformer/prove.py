@@ -35,6 +35,7 @@ from ..model.configs import TransformerConfig
 from ..pcs import chunked, kzg, srs as srs_mod
 from ..pcs.chunked import ChunkedCommitment
 from ..pcs.curve import g1_from_bytes, g1_to_bytes, randbelow
+from ..field.smallvec import pad_small
 from ..poly.mle import pad_flat
 from ..proof import Proof
 from ..quant import quantize
@@ -216,7 +217,7 @@ def commit_model(pk: ProvingKey, model, tq: TQuant | None = None, rng=None) -> C
         raise SetupError(f"model needs an SRS of 2^{circuit.num_vars} entries, the key has 2^{pk.srs.num_vars}")
     blinds, points = {}, []
     for n, (m, k) in zip(names, _model_layout(cfg, tq)):
-        vals = pad_flat(params[n], circuit.specs[n].shape)
+        vals = pad_small(params[n], circuit.specs[n].shape)
         if k:  # chunked: one blind and one commitment per chunk
             blinds[n] = [randbelow(rng, R) for _ in range(1 << (m - k))]
             points.append(chunked.commit(pk.srs, vals, blinds[n], chunk_vars=k))
