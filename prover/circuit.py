@@ -18,14 +18,16 @@ Proof schedule (prover and verifier walk it in lock-step):
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 
 from .channel import ProverChannel, VerifierChannel
 from .field import native
 from .field.ref import to_signed
-from .field.smallvec import BOUND as SMALL_BOUND, pad_small
+from .field.smallvec import BOUND as SMALL_BOUND, SmallVec, pad_small
 from .context import ProverCtx, TensorSpec, VerifierCtx, attach_commit
 from .lookup import logup
 from .lookup.tables import FunctionTable, RangeTable
@@ -218,25 +220,44 @@ def absorb_statement(t, vk_digest: bytes, model_digest: bytes, circuit: Circuit,
     t.absorb_frs("statement/output", out)
 
 
-def run(ctx, circuit: Circuit, vk=None) -> None:
-    """Phases 1-5 of the schedule; identical for prover and verifier contexts."""
+def run(ctx, circuit: Circuit, vk=None, log=None) -> None:
+    """Phases 1-5 of the schedule; identical for prover and verifier contexts. ``log(msg)``
+    (optional) hears when each phase starts, with the seconds since the first."""
+    t0 = time.perf_counter()
+
+    def phase(msg):
+        if log is not None:
+            log(f"  [{time.perf_counter() - t0:7.1f}s] {msg}")
+
+    phase(f"witness commitments ({len(circuit.witness)} tensors)")
     for tid in circuit.witness:
         attach_commit(ctx, tid, "witness")
+    phase(f"lookup multiplicities ({len(circuit.lookups)} lookups)")
     for lk in circuit.lookups:
         if ctx.is_prover:
             ctx.values[lk.mult_id] = logup.multiplicities(lk, ctx.values)
         attach_commit(ctx, lk.mult_id, "lookup/m")
+    phase("lookup inverse columns")
     for lk in circuit.lookups:
         logup.commit_inverses(ctx, lk)
+    phase("lookup sumchecks")
     for lk in circuit.lookups:
         logup.run_sumchecks(ctx, lk)
+    phase(f"op reductions ({len(circuit.roots)} roots)")
     for rs in reversed(circuit.roots):
         rs.root(ctx)
+    phase(f"batch opening ({len(ctx.claims)} claims)")
     batch.open_claims(ctx, vk)
+    phase("done")
 
 
 def assemble_pool(size: int, members: list[tuple[str, int]], values: dict) -> list[int]:
     """The values of a pooled commitment: each member's padded vector at its (aligned) offset."""
+    if all(isinstance(values[tid], SmallVec) for tid, _ in members):
+        arr = np.zeros(size, dtype=np.int64)
+        for tid, off in members:
+            arr[off:off + len(values[tid])] = values[tid].arr
+        return SmallVec(arr)
     out = [0] * size
     for tid, off in members:
         v = values[tid]
@@ -258,7 +279,7 @@ def pool_prefixes(circuit) -> dict[str, tuple[str, list[int]]]:
 
 
 def prove_run(circuit, transcript, values: dict, *, ints: dict, public: dict, srs, rng,
-              commitments: dict, blinds: dict):
+              commitments: dict, blinds: dict, log=None):
     """Phases 1-5 on the prover side, after the statement has been absorbed.
 
     ``circuit`` is any compiled circuit (MLP or transformer): specs, producers, witness,
@@ -273,7 +294,7 @@ def prove_run(circuit, transcript, values: dict, *, ints: dict, public: dict, sr
                     public=public, commitments=dict(commitments), blinds=dict(blinds), srs=srs, rng=rng)
     ctx.ints = ints
     with native.cache_scope():
-        run(ctx, circuit)
+        run(ctx, circuit, log=log)
     return Proof.from_items(circuit.digest(), ch.g1s, ch.frs), ch.log
 
 

@@ -84,6 +84,7 @@ class ProverCtx(_Base):
     public: dict[str, list[int]] = field(default_factory=dict)
     commitments: dict[str, object] = field(default_factory=dict)
     blinds: dict[str, int] = field(default_factory=dict)
+    commit_rows: dict = field(default_factory=dict)  # tid -> (row index array, row values): kzg.commit_rows
     srs: object = None
     rng: object = None
     is_prover: bool = True
@@ -124,15 +125,25 @@ def attach_commit(ctx, tid: str, label: str) -> None:
     if ctx.is_prover:
         from .pcs import chunked, kzg
         from .pcs.curve import randbelow
+        rows = ctx.commit_rows.get(tid)  # a column with one value per table row: bucketed MSM
         if k:
             blinds = [randbelow(ctx.rng, _R) for _ in range(1 << (m - k))]
-            c = chunked.commit(ctx.srs, ctx.values[tid], blinds, chunk_vars=k)
+            if rows is not None:
+                size = 1 << k
+                c = chunked.ChunkedCommitment(tuple(
+                    kzg.commit_rows(ctx.srs, rows[0][i * size:(i + 1) * size], rows[1], b)
+                    for i, b in enumerate(blinds)), m, k)
+            else:
+                c = chunked.commit(ctx.srs, ctx.values[tid], blinds, chunk_vars=k)
             ctx.blinds[tid] = blinds
             for p in c.chunks:
                 ctx.ch.send_g1(label, p)
         else:
             blind = randbelow(ctx.rng, _R)
-            c = kzg.commit(ctx.srs, ctx.values[tid], blind)
+            if rows is not None:
+                c = kzg.commit_rows(ctx.srs, rows[0], rows[1], blind)
+            else:
+                c = kzg.commit(ctx.srs, ctx.values[tid], blind)
             ctx.blinds[tid] = blind
             ctx.ch.send_g1(label, c)
         ctx.commitments[tid] = c

@@ -29,6 +29,7 @@ from typing import Sequence
 import numpy as np
 
 from .field import R, native
+from .field.smallvec import SmallVec
 from .poly.mle import fold
 
 INV2 = pow(2, R - 2, R)
@@ -159,7 +160,7 @@ def prove(ch, label: str, n: int, degree: int, terms: list[Term]) -> SumcheckOut
 
 
 def _is_native(fs) -> bool:
-    return isinstance(fs[0], np.ndarray)
+    return isinstance(fs[0], (np.ndarray, SmallVec))
 
 
 def _first(f) -> int:
@@ -177,7 +178,7 @@ def _working_copies(terms: list[Term]) -> list[list]:
             row = []
             for f in t.factors:
                 if id(f) not in seen:
-                    seen[id(f)] = native.cached(f)
+                    seen[id(f)] = native.operand(f)
                 row.append(seen[id(f)])
             out.append(row)
         else:

@@ -24,7 +24,15 @@ def test_arch_and_model_together_refused(capsys):
     assert rc == 2 and "--arch" in capsys.readouterr().err
 
 
-def test_model_beyond_the_whole_tensor_prover_refused_before_loading(capsys):
-    rc = main(["bench", "--model", "smollm2-135m", "--tokens", "16", "--json"])
+def test_whole_tensor_srs_beyond_the_bench_limit_refused_before_loading(capsys):
+    rc = main(["bench", "--model", "smollm2-135m", "--tokens", "16", "--chunk-vars", "0", "--json"])
     err = capsys.readouterr().err
-    assert rc == 2 and "smollm2-135m" in err and ("cannot be proven" in err or "SRS of 2^" in err)
+    assert rc == 2 and "smollm2-135m" in err and "SRS of 2^26" in err and "--chunk-vars" in err
+
+
+def test_chunked_bench_proves_and_says_why_it_skips_the_chain(capsys):
+    rc = main(["bench", "--arch", "llama", "--layers", "1", "--d-model", "64", "--heads", "4", "--kv-heads", "2",
+               "--ffn", "128", "--tokens", "8", "--vocab", "256", "--chunk-vars", "12", "--quiet", "--json"])
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert rc == 0 and out["verified"] is True and out["verify_gas"] is None
+    assert "chunked commitments" in out["onchain_skipped"]

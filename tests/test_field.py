@@ -139,3 +139,17 @@ def test_pad_small_is_pad_flat():
     import torch
     t = torch.randint(-1000, 1000, (3, 5, 6))
     assert pad_small(t, (3, 5, 6)).tolist() == mle.pad_flat(t, (3, 5, 6))
+
+
+def test_native_kernels_read_smallvec_operands():
+    """SmallVec factors go to the kernels as int64 (no conversion) with the same results."""
+    rnd = np.random.default_rng(5)
+    a = SmallVec(rnd.integers(-(1 << 61), 1 << 61, 1 << 9))
+    b = native.from_ints([int(x) for x in rnd.integers(0, 1 << 62, 1 << 9)])
+    al, bl = a.tolist(), native.to_ints(b)
+    r = (1 << 200) % R
+    assert native.to_ints(native.fold(a, r)) == mle.fold(al, r)
+    assert native.round_evals([a, b], 3) == sumcheck._round_evals([al, bl], 3)
+    assert native.product_sum([b, a, a]) == sumcheck._product_sum([bl, al, al])
+    point = [(7 << 100) % R + i for i in range(9)]
+    assert native.evaluate(a, point) == mle.evaluate(al, point)

@@ -6,6 +6,7 @@ inference and returns the figures ``zkllm bench`` prints as JSON.
 from __future__ import annotations
 
 import resource
+import dataclasses
 import time
 
 import torch
@@ -92,7 +93,8 @@ def run_mlp_bench(d_in: int = 64, d_hidden: int = 256, d_out: int = 64, act: str
             "params": param_count(model), "srs_log_size": n,
             "setup_s": round(setup_s, 3), "commit_s": round(commit_s, 3), "prove_s": round(prove_s, 3),
             "verify_s": round(verify_s, 4), "proof_bytes": len(raw), "max_abs_err": err,
-            "peak_rss_mb": round(peak_rss_mb(), 1), "verified": verified}
+            "peak_rss_mb": round(peak_rss_mb(), 1), "verified": verified,
+            **({"onchain_skipped": onchain_skipped} if onchain_skipped else {})}
 
 
 #: Largest SRS (log2 entries) the transformer bench sets up: the development setup costs
@@ -101,7 +103,8 @@ MAX_SRS_VARS = 22
 
 
 def run_transformer_bench(model_name: str = "tiny-llama", overrides: dict | None = None, tokens: int | None = None,
-                          seed: int = 0, log=lambda msg: None, onchain: bool = True) -> dict:
+                          seed: int = 0, log=lambda msg: None, onchain: bool = True,
+                          chunk_vars: int | None = None) -> dict:
     """Setup, commit, prove and verify one next-token inference of a transformer, off-chain
     and (unless ``onchain`` is false) with the Solidity verifier on the embedded chain."""
     from prover.errors import VerificationError, ZkllmError
@@ -123,6 +126,10 @@ def run_transformer_bench(model_name: str = "tiny-llama", overrides: dict | None
     from prover.transformer.compile import compile_model
     from prover.transformer.presets import tquant_for
     tq = tquant_for(model_name)
+    if chunk_vars is not None:
+        if chunk_vars < 0:
+            raise ZkllmError("--chunk-vars must be 0 (whole tensors) or positive")
+        tq = dataclasses.replace(tq, chunk_vars=chunk_vars)
     try:
         circuit = compile_model(cfg, T, tq)
     except ValueError as e:
@@ -130,9 +137,17 @@ def run_transformer_bench(model_name: str = "tiny-llama", overrides: dict | None
     if circuit.num_vars > MAX_SRS_VARS:
         big = max((s for s in circuit.specs.values() if s.kind == "model"), key=lambda s: s.num_vars)
         raise ZkllmError(f"{model_name} at {T} tokens needs an SRS of 2^{circuit.num_vars} entries (its largest "
-                         f"committed tensor, {big.id} {big.shape}, has 2^{big.num_vars}); this prover commits whole "
-                         f"tensors and stops at 2^{MAX_SRS_VARS} (development setup ~{2 ** (MAX_SRS_VARS - 16) * 6} s): "
-                         "chunked commitments are needed for this model")
+                         f"committed tensor, {big.id} {big.shape}, has 2^{big.num_vars}); the bench stops at "
+                         f"2^{MAX_SRS_VARS} (development setup ~{2 ** (MAX_SRS_VARS - 16) * 2} s): commit in chunks "
+                         f"with --chunk-vars {MAX_SRS_VARS} or less")
+    onchain_skipped = None
+    if onchain:
+        from prover.circuit_desc import describe
+        try:
+            describe(circuit)
+        except ValueError as e:
+            onchain, onchain_skipped = False, str(e)
+            log(f"on-chain verification skipped: {e}")
     if cfg == get_config(model_name):
         from prover.model.loaders import load_named
         model = load_named(model_name, seed)  # pretrained / text-trained weights where the name has them
@@ -149,7 +164,7 @@ def run_transformer_bench(model_name: str = "tiny-llama", overrides: dict | None
     log(f"commit: {params:,} parameters in {commit_s:.1f}s")
     prompt = torch.randint(0, cfg.vocab_size, (T,), generator=torch.Generator().manual_seed(seed + 1))
     t = time.perf_counter()
-    res = tp.prove(pk, cm, prompt)
+    res = tp.prove(pk, cm, prompt, log=log)
     prove_s = time.perf_counter() - t
     raw = res.proof.to_bytes()
     log(f"prove: {prove_s:.1f}s, proof {len(raw):,} bytes, next token {res.statement.next_token}")
@@ -172,4 +187,5 @@ def run_transformer_bench(model_name: str = "tiny-llama", overrides: dict | None
             "setup_s": round(setup_s, 3), "commit_s": round(commit_s, 3), "prove_s": round(prove_s, 3),
             "verify_s": round(verify_s, 4), "proof_bytes": len(raw), **chain_figures,
             "next_token": res.statement.next_token, "float_next_token": int(ref.argmax()),
-            "peak_rss_mb": round(peak_rss_mb(), 1), "verified": verified}
+            "peak_rss_mb": round(peak_rss_mb(), 1), "verified": verified,
+            **({"onchain_skipped": onchain_skipped} if onchain_skipped else {})}

@@ -248,7 +248,8 @@ def cmd_bench(a) -> dict:
         kv = a.kv_heads if a.kv_heads or a.model.endswith("llama") else a.heads  # GPT-2: kv = heads
         over = {"n_layers": a.layers, "d_model": a.d_model, "n_heads": a.heads, "n_kv_heads": kv,
                 "d_ffn": a.ffn, "vocab_size": a.vocab}
-        return run_transformer_bench(a.model, over, a.tokens, a.seed, log=_log(a.quiet), onchain=not a.no_chain)
+        return run_transformer_bench(a.model, over, a.tokens, a.seed, log=_log(a.quiet), onchain=not a.no_chain,
+                                     chunk_vars=a.chunk_vars)
     return run_mlp_bench(a.d_in, a.d_hidden, a.d_out, a.act, a.rows, a.seed, log=_log(a.quiet),
                          onchain=not a.no_chain)
 
@@ -432,6 +433,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--ffn", type=int)
     g.add_argument("--vocab", type=int)
     g.add_argument("--tokens", type=int, help="prompt length (default: the config's max_seq)")
+    g.add_argument("--chunk-vars", type=int,
+                   help="commit tensors over 2^K entries as chunks of 2^K (the SRS is then 2^K; default: the "
+                        "model's preset, 20 for smollm2-135m, whole tensors otherwise)")
     _mlp_args(s)
     s = add("accuracy", "compare the quantized (proven) forward pass with the float model")
     s.add_argument("--model", default="tiny-llama", help="tiny-llama (default), tiny-gpt2 or smollm2-135m")

@@ -104,6 +104,20 @@ static inline void store(uint64_t *p, const fr x) { memcpy(p, x.l, 32); }
 
 static const fr ZERO = {{0, 0, 0, 0}};
 
+/* A factor is either field elements (kind 0: 4 limbs each) or small signed integers
+ * (kind 1: int64, |x| < 2^62, standing for x mod r). */
+static inline fr load_i64(const int64_t *p, size_t i) {
+    int64_t x = p[i];
+    if (x >= 0) return (fr){{(uint64_t)x, 0, 0, 0}};
+    fr v = MOD;
+    v.l[0] -= (uint64_t)(-x); /* |x| < 2^62 < MOD.l[0]: no borrow */
+    return v;
+}
+
+static inline fr load_k(const void *p, int kind, size_t i) {
+    return kind ? load_i64((const int64_t *)p, i) : load((const uint64_t *)p + 4 * i);
+}
+
 /* R^k mod r in Montgomery form times R^-1 ... : fix(s, k) = s R^k (undoes k mont steps). */
 static fr fix(fr s, int k) {
     fr rm = to_mont((fr){{1, 0, 0, 0}}); /* R mod r */
@@ -122,19 +136,19 @@ static int nthreads(size_t n) {
 }
 
 /* out[i] = a[i] + c (a[h + i] - a[i]), i < h: bind the first variable to c. */
-void fr_fold(const uint64_t *a, size_t h, const uint64_t *c, uint64_t *out) {
+void fr_fold(const void *a, int kind, size_t h, const uint64_t *c, uint64_t *out) {
     fr cm = to_mont(load(c));
     long n = (long)h;
 #pragma omp parallel for schedule(static) num_threads(nthreads(h))
     for (long i = 0; i < n; i++) {
-        fr lo = load(a + 4 * i), hi = load(a + 4 * (h + i));
+        fr lo = load_k(a, kind, (size_t)i), hi = load_k(a, kind, h + (size_t)i);
         store(out + 4 * i, add(lo, mont(sub(hi, lo), cm)));
     }
 }
 
 /* out[t] = sum_{i<h} prod_j (lo_j[i] + t (hi_j[i] - lo_j[i])) for t = 0..d, with
  * lo_j = f_j[0:h], hi_j = f_j[h:2h] (the round polynomial of a product term). */
-void fr_round_evals(const uint64_t **facs, int k, size_t h, int d, uint64_t *out) {
+void fr_round_evals(const void **facs, const int *kinds, int k, size_t h, int d, uint64_t *out) {
     int nt = nthreads(h);
     fr *part = calloc((size_t)nt * (d + 1), sizeof(fr));
     long n = (long)h;
@@ -149,8 +163,8 @@ void fr_round_evals(const uint64_t **facs, int k, size_t h, int d, uint64_t *out
 #pragma omp for schedule(static)
         for (long i = 0; i < n; i++) {
             for (int j = 0; j < k; j++) {
-                cur[j] = load(facs[j] + 4 * i);
-                df[j] = sub(load(facs[j] + 4 * (h + i)), cur[j]);
+                cur[j] = load_k(facs[j], kinds[j], (size_t)i);
+                df[j] = sub(load_k(facs[j], kinds[j], h + (size_t)i), cur[j]);
             }
             for (int t = 0; t <= d; t++) {
                 if (t) for (int j = 0; j < k; j++) cur[j] = add(cur[j], df[j]);
@@ -169,7 +183,7 @@ void fr_round_evals(const uint64_t **facs, int k, size_t h, int d, uint64_t *out
 }
 
 /* out = sum_i prod_j f_j[i]. */
-void fr_product_sum(const uint64_t **facs, int k, size_t n, uint64_t *out) {
+void fr_product_sum(const void **facs, const int *kinds, int k, size_t n, uint64_t *out) {
     int nt = nthreads(n);
     fr *part = calloc((size_t)nt, sizeof(fr));
     long nn = (long)n;
@@ -182,8 +196,8 @@ void fr_product_sum(const uint64_t **facs, int k, size_t n, uint64_t *out) {
         fr acc = ZERO;
 #pragma omp for schedule(static)
         for (long i = 0; i < nn; i++) {
-            fr p = load(facs[0] + 4 * i);
-            for (int j = 1; j < k; j++) p = mont(p, load(facs[j] + 4 * i));
+            fr p = load_k(facs[0], kinds[0], (size_t)i);
+            for (int j = 1; j < k; j++) p = mont(p, load_k(facs[j], kinds[j], (size_t)i));
             acc = add(acc, p);
         }
         part[tid] = acc;

@@ -101,6 +101,18 @@ def _ptrs(arrs) -> ctypes.Array:
     return (_P * len(arrs))(*[_ptr(a) for a in arrs])
 
 
+def _data(x) -> tuple[int, int]:
+    """(pointer, kind) of a kernel operand: kind 0 for (n, 4) limbs, 1 for a SmallVec's int64."""
+    if isinstance(x, SmallVec):
+        return x.arr.ctypes.data, 1
+    return x.ctypes.data, 0
+
+
+def _operands(factors) -> tuple[ctypes.Array, ctypes.Array]:
+    data = [_data(f) for f in factors]
+    return (_P * len(data))(*[p for p, _ in data]), (ctypes.c_int * len(data))(*[k for _, k in data])
+
+
 def from_ints(xs: Sequence[int]) -> np.ndarray:
     """(n, 4) limbs of ints in [0, R)."""
     buf = b"".join([x.to_bytes(32, "little") for x in xs])
@@ -128,6 +140,12 @@ class cache_scope:
         return False
 
 
+def operand(xs):
+    """A kernel operand for ``xs``: native vectors and SmallVecs as they are (the kernels read
+    int64 directly), lists converted (``cached``)."""
+    return xs if isinstance(xs, (np.ndarray, SmallVec)) else cached(xs)
+
+
 def cached(xs) -> np.ndarray:
     """``from_ints(xs)``, remembered for the list object inside a ``cache_scope``."""
     if isinstance(xs, np.ndarray):
@@ -144,7 +162,9 @@ def cached(xs) -> np.ndarray:
     return a
 
 
-def to_ints(a: np.ndarray) -> list[int]:
+def to_ints(a) -> list[int]:
+    if isinstance(a, SmallVec):
+        return a.tolist()
     b = np.ascontiguousarray(a).tobytes()
     fb = int.from_bytes
     return [fb(b[i:i + 32], "little") for i in range(0, len(b), 32)]
@@ -154,11 +174,13 @@ def scalar(x: int) -> np.ndarray:
     return from_ints([x % R])
 
 
-def fold(a: np.ndarray, c: int) -> np.ndarray:
-    """Bind the first (most significant) variable to c: a[:h] + c (a[h:] - a[:h])."""
+def fold(a, c: int) -> np.ndarray:
+    """Bind the first (most significant) variable to c: a[:h] + c (a[h:] - a[:h]). ``a``: a
+    native vector or a SmallVec (read as int64, no conversion); the result is native."""
     h = len(a) // 2
     out = np.empty((h, 4), dtype=np.uint64)
-    lib().fr_fold(_P(_ptr(a)), ctypes.c_size_t(h), _P(_ptr(scalar(c))), _P(_ptr(out)))
+    p, kind = _data(a)
+    lib().fr_fold(_P(p), ctypes.c_int(kind), ctypes.c_size_t(h), _P(_ptr(scalar(c))), _P(_ptr(out)))
     return out
 
 
@@ -168,7 +190,8 @@ def round_evals(factors: Sequence[np.ndarray], d: int) -> list[int]:
         raise ValueError("1 to 16 factors per product")
     h = len(factors[0]) // 2
     out = np.empty((d + 1, 4), dtype=np.uint64)
-    lib().fr_round_evals(_ptrs(factors), ctypes.c_int(len(factors)), ctypes.c_size_t(h), ctypes.c_int(d),
+    ptrs, kinds = _operands(factors)
+    lib().fr_round_evals(ptrs, kinds, ctypes.c_int(len(factors)), ctypes.c_size_t(h), ctypes.c_int(d),
                          _P(_ptr(out)))
     return to_ints(out)
 
@@ -177,7 +200,8 @@ def product_sum(factors: Sequence[np.ndarray]) -> int:
     if not 1 <= len(factors) <= 16:
         raise ValueError("1 to 16 factors per product")
     out = np.empty((1, 4), dtype=np.uint64)
-    lib().fr_product_sum(_ptrs(factors), ctypes.c_int(len(factors)), ctypes.c_size_t(len(factors[0])),
+    ptrs, kinds = _operands(factors)
+    lib().fr_product_sum(ptrs, kinds, ctypes.c_int(len(factors)), ctypes.c_size_t(len(factors[0])),
                          _P(_ptr(out)))
     return to_ints(out)[0]
 
@@ -231,7 +255,7 @@ def mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
-def evaluate(a: np.ndarray, point: Sequence[int]) -> int:
+def evaluate(a, point: Sequence[int]) -> int:
     """The multilinear extension of ``a`` at ``point`` (first variable = MSB)."""
     if len(a) != 1 << len(point):
         raise ValueError(f"evaluate: {len(a)} evaluations for {len(point)} variables")
@@ -240,5 +264,5 @@ def evaluate(a: np.ndarray, point: Sequence[int]) -> int:
     return to_ints(a)[0]
 
 
-__all__ = ["MIN_LEN", "NativeUnavailable", "available", "lib", "from_ints", "cache_scope", "cached", "to_ints", "fold", "round_evals",
+__all__ = ["MIN_LEN", "NativeUnavailable", "available", "lib", "from_ints", "cache_scope", "cached", "operand", "to_ints", "fold", "round_evals",
            "product_sum", "eq_table", "lincomb", "inv_shifted", "total", "mul", "evaluate"]

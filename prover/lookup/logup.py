@@ -92,6 +92,23 @@ def _count_small(inst, col, keys: np.ndarray, values, m: list[int], lo: int, out
         m[i] += c
 
 
+def _row_index(inst: LookupInstance, col: tuple[str, ...], values):
+    """The table row each entry of a column uses (int64 array), or None when the column is
+    not a SmallVec or some entry is not a row of the table (a cheating prover's witness
+    then takes the general path, and the proof fails verification)."""
+    keys = values[col[0]]
+    if not isinstance(keys, SmallVec) or (inst.pair and not isinstance(values[col[1]], SmallVec)):
+        return None
+    idx = keys.arr - (inst.table.lo if inst.pair else 0)
+    if len(idx) and (idx.min() < 0 or idx.max() >= inst.table.size):
+        return None
+    if inst.pair:
+        outs = np.asarray([to_signed(o % R) for o in inst.table.outputs()], dtype=np.int64)
+        if not np.array_equal(values[col[1]].arr, outs[idx]):
+            return None
+    return idx
+
+
 def _table_keys(inst: LookupInstance, values) -> list[int]:
     t = [(k + (inst.table.lo if inst.pair else 0)) % R for k in range(inst.table.size)]
     if inst.pair:
@@ -113,8 +130,19 @@ def commit_inverses(ctx, inst: LookupInstance) -> None:
     if ctx.is_prover:
         v = ctx.values
         sigma = 0
+        row_inv = None
         for col, aid in zip(inst.columns, inst.a_ids):
             try:
+                rows = _row_index(inst, col, v)
+                if rows is not None and len(rows) >= native.MIN_LEN and native.available():
+                    # A[i] = 1/(beta + T[row i]): one inversion per table row, and the commitment
+                    # sums the Lagrange points per row before one MSM (kzg.commit_rows)
+                    if row_inv is None:
+                        row_inv = native.inv_shifted(native.from_ints(_table_keys(inst, v)), inst.beta)
+                    v[aid] = row_inv[rows]
+                    ctx.commit_rows[aid] = (rows, native.to_ints(row_inv))
+                    sigma += native.total(v[aid])
+                    continue
                 if len(v[col[0]]) >= native.MIN_LEN and native.available():  # A as a native vector
                     keys = native.cached(v[col[0]])
                     if inst.pair:

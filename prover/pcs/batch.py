@@ -102,6 +102,19 @@ def unchunk(ctx, claims: list) -> list:
         if not isinstance(cc, chunked.ChunkedCommitment):
             out.append(c)
             continue
+        nhi = cc.num_vars - cc.chunk_vars
+        p, _ = boolean_prefix(c.point[:nhi])
+        if p == nhi:  # r_hi selects one chunk (a pooled member's claim): that chunk, shared by its claims
+            ci = int("".join(str(b) for b in c.point[:nhi]) or "0", 2)
+            did = f"{c.tid}#c{ci}"
+            if did not in ctx.commitments:
+                ctx.commitments[did] = cc.chunks[ci]
+                if ctx.is_prover:
+                    size = 1 << cc.chunk_vars
+                    ctx.values[did] = ctx.values[c.tid][ci * size:(ci + 1) * size]
+                    ctx.blinds[did] = ctx.blinds[c.tid][ci]
+            out.append(Claim(did, list(c.point[nhi:]), c.value))
+            continue
         did = f"{c.tid}#{k}"
         if ctx.is_prover:
             g, blind, r_lo = chunked.reduce_values(ctx.values[c.tid], cc.chunk_vars, c.point, ctx.blinds[c.tid])

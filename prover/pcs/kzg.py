@@ -47,7 +47,7 @@ import numpy as np
 from ..errors import MalformedError, MalformedProofError, SetupError
 from ..field import R
 from ..field.smallvec import SmallVec
-from .curve import (G1_BYTES, G1Point, g1_from_bytes, g1_to_bytes, msm, msm_many, pairing_check,
+from .curve import (G1_BYTES, G1Point, bucket_msm, g1_from_bytes, g1_to_bytes, msm, msm_many, pairing_check,
                     randbelow)
 from .srs import SRS, VerifierKey
 
@@ -137,6 +137,15 @@ def commit(srs: SRS, evals: Sequence[int], blind: int = 0) -> G1Point:
         pts.append(srs.xi_g1)
         scs.append(blind)
     return _guard(srs, [msm(pts, scs)])[0]
+
+
+def commit_rows(srs: SRS, idx, row_values: Sequence[int], blind: int = 0) -> G1Point:
+    """``commit(srs, [row_values[i] for i in idx], blind)`` for an int array ``idx`` of row
+    numbers (a column that takes one value per table row), by ``curve.bucket_msm``."""
+    basis = _basis(srs, num_vars_of(idx))
+    _check_scalar(blind, "blind")
+    c = bucket_msm(basis, idx, row_values)
+    return _guard(srs, [c + msm([srs.xi_g1], [blind]) if blind else c])[0]
 
 
 def open(srs: SRS, evals: Sequence[int], point: Sequence[int], blind: int = 0,

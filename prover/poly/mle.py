@@ -112,7 +112,7 @@ def evaluate_fast(evals, point: Sequence[int]) -> int:
     """``evaluate`` on the native kernels for large tables (a list or a native vector)."""
     from ..field import native
     if isinstance(evals, np.ndarray) or (len(evals) >= native.MIN_LEN and native.available()):
-        return native.evaluate(native.cached(evals), point)
+        return native.evaluate(native.operand(evals), point)
     return evaluate(evals, point)
 
 

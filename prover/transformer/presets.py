@@ -29,6 +29,10 @@ rescale shift that must be a multiple of ``digit_bits``:
   that row's normalised output; max logit error 0.96 instead of ~0.05); K = 24 leaves
   ~1.5e4.
 
+* ``chunk_vars = 20``: the stacked FFN weights and the embedding have 2^26 padded entries;
+  they are committed as chunks of 2^20 (``prover.pcs.chunked``), so the SRS is 2^20
+  (development setup ~30 s here) instead of 2^26 (~2 h).
+
 act_frac = weight_frac = 16 (the tied head reads the embedding at 2^w; the linear
 rescale shift w must be a multiple of 8, and at 24 the down-projection accumulator,
 3e4 * 2^48 ~ 2^62.9, would sit at the edge of the int64 forward pass), weight_bits 24 (largest |weight| 9.25), rope_frac 16,
@@ -40,7 +44,8 @@ from __future__ import annotations
 from .compile import TQuant
 
 PRESETS: dict[str, TQuant] = {
-    "smollm2-135m": TQuant(bound_bits=40, silu_in_bits=16, score_frac=11, exp_digits=3, norm_precision=24),
+    "smollm2-135m": TQuant(bound_bits=40, silu_in_bits=16, score_frac=11, exp_digits=3, norm_precision=24,
+                           chunk_vars=20),
 }
 
 

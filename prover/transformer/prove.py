@@ -253,8 +253,10 @@ def absorb_statement(t: Transcript, vk_digest: bytes, st: TStatement, circuit: T
     t.absorb_frs("statement/next", [st.next_token % R])
 
 
-def prove(pk: ProvingKey, model: CommittedTransformer, tokens, rng=None, witness_hook=None) -> TProveResult:
-    """Prove the next token of ``tokens``. ``witness_hook(ints)`` lets tests play a cheating prover."""
+def prove(pk: ProvingKey, model: CommittedTransformer, tokens, rng=None, witness_hook=None,
+          log=None) -> TProveResult:
+    """Prove the next token of ``tokens``. ``witness_hook(ints)`` lets tests play a cheating prover;
+    ``log(msg)`` hears the proof's phases (long proofs)."""
     rng = rng or system_rng()
     cm = model.commitment
     t0 = time.perf_counter()
@@ -262,6 +264,8 @@ def prove(pk: ProvingKey, model: CommittedTransformer, tokens, rng=None, witness
     circuit = compile_model(cm.cfg, len(tok), cm.tq)
     if circuit.num_vars > pk.srs.num_vars:
         raise SetupError(f"circuit needs an SRS of 2^{circuit.num_vars} entries")
+    if log is not None:
+        log(f"  quantized forward pass ({len(tok)} tokens, {cm.cfg.n_layers} layers)")
     ints = forward(circuit, model.params, tok)
     if witness_hook is not None:
         witness_hook(ints)
@@ -278,7 +282,7 @@ def prove(pk: ProvingKey, model: CommittedTransformer, tokens, rng=None, witness
     proof, layout = prove_run(circuit, transcript, vals, ints=ints,
                               public={"tokens": vals["tokens"], "next": vals["next"]}, srs=pk.srs, rng=rng,
                               commitments={**dict(zip(cm.names, cm.points)), **tables},
-                              blinds={**model.blinds, **{t: 0 for t in tables}})
+                              blinds={**model.blinds, **{t: 0 for t in tables}}, log=log)
     t2 = time.perf_counter()
     return TProveResult(proof, st, ints, {"forward_s": t1 - t0, "prove_s": t2 - t1}, layout)
 
