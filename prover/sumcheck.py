@@ -152,10 +152,16 @@ def prove(ch, label: str, n: int, degree: int, terms: list[Term]) -> SumcheckOut
         ch.send_frs(f"{label}/g", coeffs[1:])  # c_0 follows from the claim
         r = ch.challenge(f"{label}/r")
         point.append(r)
+        folded: dict[int, object] = {}  # a factor shared by several terms is folded once
         for ti, fs in enumerate(facs):
             if mvars[ti] == k:
-                facs[ti] = [native.fold(f, r) for f in fs] if _is_native(fs) else [fold(f, r) for f in fs]
+                nat = _is_native(fs)
+                for f in fs:
+                    if id(f) not in folded:
+                        folded[id(f)] = native.fold(f, r) if nat else fold(f, r)
+                facs[ti] = [folded[id(f)] for f in fs]
                 mvars[ti] = k - 1
+        del folded
     return SumcheckOutput(point=point, finals=[[_first(f) for f in fs] for fs in facs])
 
 
@@ -169,20 +175,21 @@ def _first(f) -> int:
 
 def _working_copies(terms: list[Term]) -> list[list]:
     """The factors the prover folds: native vectors for large terms when the C kernels are
-    available (a list shared by several terms is converted once), else list copies."""
+    available, else list copies; a factor shared by several terms stays shared (one copy,
+    folded once a round)."""
     use = native.available() and any(len(f) >= native.MIN_LEN for t in terms for f in t.factors)
     seen: dict[int, object] = {}
     out = []
     for t in terms:
-        if use and t.factors and len(t.factors[0]) >= native.MIN_LEN and len(t.factors) <= 16:
-            row = []
-            for f in t.factors:
-                if id(f) not in seen:
-                    seen[id(f)] = native.operand(f)
-                row.append(seen[id(f)])
-            out.append(row)
-        else:
-            out.append([native.to_ints(f) if isinstance(f, np.ndarray) else list(f) for f in t.factors])
+        nat = use and t.factors and len(t.factors[0]) >= native.MIN_LEN and len(t.factors) <= 16
+        row = []
+        for f in t.factors:
+            key = (nat, id(f))
+            if key not in seen:
+                seen[key] = native.operand(f) if nat else (native.to_ints(f) if isinstance(f, np.ndarray)
+                                                           else list(f))
+            row.append(seen[key])
+        out.append(row)
     return out
 
 
