@@ -153,3 +153,22 @@ def test_native_kernels_read_smallvec_operands():
     assert native.product_sum([b, a, a]) == sumcheck._product_sum([bl, al, al])
     point = [(7 << 100) % R + i for i in range(9)]
     assert native.evaluate(a, point) == mle.evaluate(al, point)
+
+
+def test_without_a_compiler_the_kernels_are_off_with_the_reason(monkeypatch, tmp_path):
+    monkeypatch.setattr(native, "_lib", None)
+    monkeypatch.setattr(native, "_error", None)
+    monkeypatch.setenv("ZKLLM_NATIVE_DIR", str(tmp_path))  # nothing built there yet
+    monkeypatch.setenv("CC", "/bin/false")
+    assert not native.available()
+    with pytest.raises(native.NativeUnavailable, match="building the native field kernels failed"):
+        native.lib()
+    xs = [(1 << 200) + i for i in range(1 << 10)]
+    assert mle.evaluate_fast(xs, [3] * 10) == mle.evaluate(xs, [3] * 10)  # the Python path answers
+
+
+def test_kernels_can_be_switched_off(monkeypatch):
+    monkeypatch.setattr(native, "_lib", None)
+    monkeypatch.setattr(native, "_error", None)
+    monkeypatch.setenv("ZKLLM_NATIVE", "0")
+    assert not native.available() and "ZKLLM_NATIVE=0" in native._error

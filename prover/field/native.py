@@ -41,7 +41,17 @@ class NativeUnavailable(RuntimeError):
 
 
 def _cache_dir() -> Path:
-    return Path(os.environ.get("ZKLLM_NATIVE_DIR") or Path.home() / ".cache" / "zkllm-chain")
+    """$ZKLLM_NATIVE_DIR, else ~/.cache/zkllm-chain, else (not writable) the temp directory."""
+    if os.environ.get("ZKLLM_NATIVE_DIR"):
+        return Path(os.environ["ZKLLM_NATIVE_DIR"])
+    home = Path.home() / ".cache" / "zkllm-chain"
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        if os.access(home, os.W_OK):
+            return home
+    except OSError:
+        pass
+    return Path(tempfile.gettempdir()) / f"zkllm-chain-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
 
 
 def _build() -> ctypes.CDLL:
