@@ -103,9 +103,10 @@ def _nl(layers: int) -> int:
     return log2_ceil(layers) if layers else 0
 
 
-def _pow2_group(o) -> None:
-    if o.group & (o.group - 1):
-        raise ValueError("grouped-query expansion with a group that is not a power of two has no on-chain encoder yet")
+def _group_label(o, tag: str) -> str:
+    """A power-of-two group is a view (no label); any other group runs the sumcheck of
+    ``views._group_reduce`` under the op's label + "/k" or "/v"."""
+    return "" if not o.group & (o.group - 1) else f"{o.label}/{tag}"
 
 
 def _matmul(o: MatMul):
@@ -131,13 +132,11 @@ def _head_merge(o):
 
 
 def _kv_expand(o):
-    _pow2_group(o)
-    return KV_EXPAND, [o.src, o.z], [o.kv_heads, o.group, _nl(o.layers)], ""
+    return KV_EXPAND, [o.src, o.z], [o.kv_heads, o.group, _nl(o.layers)], _group_label(o, "k")
 
 
 def _vt_expand(o):
-    _pow2_group(o)
-    return VT_EXPAND, [o.src, o.z], [o.kv_heads, o.group, o.rows, o.head_dim, _nl(o.layers)], ""
+    return VT_EXPAND, [o.src, o.z], [o.kv_heads, o.group, o.rows, o.head_dim, _nl(o.layers)], _group_label(o, "v")
 
 
 def _layer_slice(o):

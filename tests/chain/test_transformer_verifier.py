@@ -377,3 +377,76 @@ def test_pooled_witness_proof_verifies_on_chain(chain):
     idx = next(i for label, kind, i in res.layout if kind == "fr" and label == "lk0/eval")
     d, enc, tok, out, _ = cd
     assert_same_rejection(chain, s, dep, (d, enc, tok, out, _altered(res.proof, "fr", idx)))
+
+
+# ------------------------------------------------------------------ grouped-query attention, group 3
+
+def _gqa_setup(cfg, tokens, seed: int) -> Setup:
+    model = build_model(cfg, 2)
+    pk = tp.setup(cfg, rng=seeded(seed))
+    cm = tp.commit_model(pk, model, rng=seeded(seed + 1))
+    return Setup(pk, pk.verifying_key(), cm, tp.prove(pk, cm, tokens, rng=seeded(seed + 2)))
+
+
+@pytest.fixture(scope="module")
+def gqa3(chain):
+    """Six query heads over two KV heads: a group of 3, so K's and V's expansions are each a
+    sumcheck over the KV heads (``views._group_reduce``), run by the modules contract."""
+    cfg = build_model("tiny-llama", 0).cfg.with_(n_layers=1, d_model=96, n_heads=6, n_kv_heads=2, d_ffn=128)
+    s = _gqa_setup(cfg, _tokens(5, 8), 70)
+    return s, _deploy(chain, s, [8])
+
+
+GQA_LABELS = ("gqa/k/g", "gqa/k/src", "gqa/v/g", "gqa/v/src")
+
+
+def test_group_of_three_is_described(gqa3, llama):
+    """The expansions carry their sumcheck's label; a power-of-two group stays a bare view."""
+    s, _ = gqa3
+    desc = transformer_description(s.cm.commitment, 8)
+    assert b"gqa/k" in desc and b"gqa/v" in desc
+    assert b"gqa" not in transformer_description(llama.cm.commitment, 16)
+
+
+def test_group_of_three_proof_verifies_on_chain(chain, gqa3):
+    s, dep = gqa3
+    cd = transformer_calldata(s.res.statement, s.cm.commitment, s.raw)
+    assert python_verdict(s, cd) == ("accept", None)
+    tx = verify_transaction(chain, dep.verifier, cd, gas=TRANSFORMER_VERIFY_GAS)
+    assert 0 < tx.gas_used < TRANSFORMER_VERIFY_GAS
+    print(f"group-3 verify gas: {tx.gas_used}")
+
+
+def test_group_of_three_altered_rounds_and_claims_rejected(chain, gqa3):
+    """Every field element of both GQA sumchecks (round coefficients) and of their claims on
+    the KV source, plus one: both verifiers reject with "gqa"."""
+    s, dep = gqa3
+    idxs = {}
+    for label, kind, idx in s.res.layout:
+        if kind == "fr" and label in GQA_LABELS:
+            idxs.setdefault(label, []).append(idx)
+    assert set(idxs) == set(GQA_LABELS), sorted(idxs)
+    assert len(idxs["gqa/k/g"]) == 2 and len(idxs["gqa/v/g"]) == 2  # one KV-head bit, degree 2
+    d, enc, tok, out, _ = transformer_calldata(s.res.statement, s.cm.commitment, s.raw)
+    for label in GQA_LABELS:
+        for idx in idxs[label]:
+            cd = (d, enc, tok, out, _altered(s.res.proof, "fr", idx))
+            assert python_verdict(s, cd) == ("reject", "gqa"), label
+            assert chain_verdict(chain, dep, cd) == ("reject", "gqa"), label
+
+
+def test_one_kv_head_group_of_three_verifies_on_chain(chain):
+    """Three query heads over one KV head: the GQA sumchecks have no rounds (the claim is
+    w_0 src), their source claims are still checked by both verifiers."""
+    cfg = build_model("tiny-llama", 0).cfg.with_(n_layers=1, d_model=48, n_heads=3, n_kv_heads=1, d_ffn=64)
+    s = _gqa_setup(cfg, _tokens(6, 8), 80)
+    dep = _deploy(chain, s, [8])
+    cd = transformer_calldata(s.res.statement, s.cm.commitment, s.raw)
+    assert python_verdict(s, cd) == ("accept", None)
+    assert chain_verdict(chain, dep, cd)[0] == "accept"
+    assert not any(label.startswith("gqa/") and label.endswith("/g") for label, _, _ in s.res.layout)
+    idx = next(i for label, kind, i in s.res.layout if kind == "fr" and label == "gqa/v/src")
+    d, enc, tok, out, _ = cd
+    bad = (d, enc, tok, out, _altered(s.res.proof, "fr", idx))
+    assert python_verdict(s, bad) == ("reject", "gqa")
+    assert chain_verdict(chain, dep, bad) == ("reject", "gqa")

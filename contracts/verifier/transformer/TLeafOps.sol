@@ -154,6 +154,68 @@ library TLeafOps {
         TContext.tail(ctx, op.t[0], point, FrMath.sub(value, FrMath.mul(TOps.ind(op.p[0], TOps.seg(point, nl, nt)), bv)));
     }
 
+    /// @notice `KVExpand.reduce` / `VTExpand.reduce` with a group g that is not a power of two
+    ///         (`views._group_reduce`): t = src, z; p = kv_heads, g[, rows, hd], nl; label
+    ///         "gqa/k" or "gqa/v". The claim dst(pre, r_h, x) = v is
+    ///         sum_k w_k src(pre, k, x), w_k = sum_{h < H, h / g = k} eq(r_h, h): one degree-2
+    ///         sumcheck over the nkv KV-head bits, then src claimed at its point with the KV
+    ///         coordinates s (KVExpand: pre + s + r[nh:]; VTExpand: pre + r_t + s + r_j) and
+    ///         w(s) src(s) checked ("gqa"). w(s) = sum_{h < H} eq(r_h, h) eq(s, h / g), O(H).
+    function groupExpand(TCtx memory ctx, TOp memory op, uint256[] memory point, uint256 value) internal pure {
+        (uint256[] memory s, uint256 expected) =
+            Sumcheck.verify(ctx.ch, TOps.lbl(op, "/g"), TOps.lbl(op, "/r"), TOps.lg(op.p[0]), 2, value);
+        uint256 sv = TContext.claimCommitted(ctx, op.t[0], _groupSrcPoint(op, point, s), TOps.lbl(op, "/src"));
+        if (FrMath.mul(_groupWeightAt(op, point, s), sv) != expected) TOps.reject("gqa", 0);
+    }
+
+    /// @dev src's point: the claim's point with its head coordinates r_h replaced by s and,
+    ///      for VTExpand, (r_h, r_j, r_t) placed as (r_t, s, r_j).
+    function _groupSrcPoint(TOp memory op, uint256[] memory point, uint256[] memory s)
+        private
+        pure
+        returns (uint256[] memory)
+    {
+        uint256 nl = op.p[op.p.length - 1];
+        uint256 at = nl + TOps.lg(op.p[0] * op.p[1]); // after r_h
+        uint256[] memory pre = TOps.seg(point, 0, nl);
+        if (op.kind == TOps.KV_EXPAND) return TOps.cat3(pre, s, FrMath.suffix(point, at));
+        uint256 nj = TOps.lg(op.p[3]);
+        return TOps.cat(TOps.cat3(pre, FrMath.suffix(point, at + nj), s), TOps.seg(point, at, nj));
+    }
+
+    /// @dev `evaluate(views._group_weights(r_h, ...), s)` = sum_{h < heads} eq(r_h, h) eq(s, h / g),
+    ///      from the eq tables of r_h (2^nh entries, nh = lg(heads)) and s.
+    function _groupWeightAt(TOp memory op, uint256[] memory point, uint256[] memory s)
+        private
+        pure
+        returns (uint256 acc)
+    {
+        uint256 group = op.p[1];
+        uint256 heads = op.p[0] * group;
+        uint256[] memory eh = _eqTable(TOps.seg(point, op.p[op.p.length - 1], TOps.lg(heads)));
+        uint256[] memory es = _eqTable(s);
+        for (uint256 h = 0; h < heads; ++h) {
+            acc = FrMath.add(acc, FrMath.mul(eh[h], es[h / group]));
+        }
+    }
+
+    /// @dev `mle.eq_table(point)`: [eq(b, point) for b in {0,1}^n], b's MSB paired with point[0].
+    function _eqTable(uint256[] memory point) private pure returns (uint256[] memory t) {
+        uint256 n = point.length;
+        t = new uint256[](uint256(1) << n);
+        t[0] = 1;
+        for (uint256 i = 0; i < n; ++i) {
+            uint256 z = point[i];
+            // doubled in place from the top: t[2j] = t[j] (1 - z), t[2j + 1] = t[j] z
+            for (uint256 j = uint256(1) << i; j > 0; --j) {
+                uint256 e = t[j - 1];
+                uint256 hi = FrMath.mul(e, z);
+                t[2 * j - 1] = hi;
+                t[2 * j - 2] = FrMath.sub(e, hi);
+            }
+        }
+    }
+
     /// @notice `Rescale.root`: t = z, q, digits[, bound digits]; p = shift, digit bits[, bound
     ///         bits, number of bound digits]; label "rescale" (or the fused bound's label). At a
     ///         fresh point z(r) = 2^S q(r) + sum_k 2^(b k) d_k(r) - 2^(S-1), handed on to z; with

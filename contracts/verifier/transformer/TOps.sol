@@ -197,8 +197,10 @@ library TOps {
     ///         bits passed through in front (LayerSlice: the layer index, then nl).
     ///         HeadSplit (heads, rows, hd): src point = r[nh:nh+nt] + r[:nh] + r[nh+nt:];
     ///         HeadMerge (heads, rows, hd): src point = r[nt:nt+nh] + r[:nt] + r[nt+nh:];
-    ///         KVExpand (kv_heads, group): src point = r[:nkv] + r[nh:] (power-of-two groups);
+    ///         KVExpand (kv_heads, group): src point = r[:nkv] + r[nh:];
     ///         VTExpand (kv_heads, group, rows, hd): src point = r_t + r_h[:nkv] + r_j;
+    ///         (a KVExpand or VTExpand whose group is not a power of two is a module step:
+    ///         `TLeafOps.groupExpand`);
     ///         LayerSlice (layer): src point = bits(layer) + r.
     function _view(TCtx memory ctx, TOp memory op, uint256[] memory point, uint256 value) private view {
         uint256 k = op.kind;
@@ -218,6 +220,9 @@ library TOps {
             uint256 nh = lg(p[0]);
             uint256 nt = lg(p[1]);
             src = cat3(seg(r, nt, nh), seg(r, 0, nt), FrMath.suffix(r, nt + nh));
+        } else if (_notPow2(p[1])) {
+            TModuleCall.step(ctx, op, point, value); // a group that is not a power of two
+            return;
         } else if (k == KV_EXPAND) {
             src = cat(seg(r, 0, lg(p[0])), FrMath.suffix(r, lg(p[0] * p[1])));
         } else {
@@ -226,6 +231,12 @@ library TOps {
             src = cat3(FrMath.suffix(r, nh + nj), seg(r, 0, lg(p[0])), seg(r, nh, nj));
         }
         TContext.reduce(ctx, op.t[0], cat(seg(point, 0, nl), src), value);
+    }
+
+    function _notPow2(uint256 g) private pure returns (bool) {
+        unchecked {
+            return g & (g - 1) != 0;
+        }
     }
 
     /// @notice `ResidualChain.root`: t = X, x0, Y; p = layers. X(r_l, r) - eq(r_l, 0) x0(r)

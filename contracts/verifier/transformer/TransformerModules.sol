@@ -20,7 +20,8 @@ uint256 constant LOOKUP = 0xff;
 ///         transcript and the claim order are exactly those of running it inline.
 contract TransformerModules {
 
-    /// @notice One step: the Embedding, RoPE, Hadamard, PositionRows and BiasAdd reductions;
+    /// @notice One step: the Embedding, RoPE, Hadamard, PositionRows, BiasAdd and grouped-query
+    ///         (KVExpand / VTExpand with a group that is not a power of two) reductions;
     ///         the Argmax and Softmax roots; a lookup's sumchecks. (Rescale and RangeBound
     ///         roots run in the verifier's frame, `TModuleCall.local`.)
     /// @notice Runs one step. `input` (32-byte words): transcript state, op type, label
@@ -45,6 +46,7 @@ contract TransformerModules {
         else if (k == TOps.BIAS_ADD) TLeafOps.biasAdd(ctx, op, point, value);
         else if (k == TOps.SOFTMAX) TSoftmax.root(ctx, op);
         else if (k == LOOKUP) _lookup(ctx, op);
+        else if (k == TOps.KV_EXPAND || k == TOps.VT_EXPAND) TLeafOps.groupExpand(ctx, op, point, value);
         else revert TOps.UnknownOp(k);
     }
 
@@ -295,6 +297,10 @@ library TModuleCall {
             _committedAt(ctx, t, 0);
             _committed(ctx, TOps.seg(t, 2, t.length - 2));
             need = t.length - 1;
+        } else if (k == TOps.KV_EXPAND || k == TOps.VT_EXPAND) {
+            // a group that is not a power of two: lg(kv_heads) rounds of degree 2, src's claim
+            _committedAt(ctx, t, 0);
+            need = 2 * _lg(op.p[0]) + 1;
         } else {
             revert TOps.UnknownOp(k);
         }
