@@ -94,7 +94,9 @@ def run_mlp_bench(d_in: int = 64, d_hidden: int = 256, d_out: int = 64, act: str
             "setup_s": round(setup_s, 3), "commit_s": round(commit_s, 3), "prove_s": round(prove_s, 3),
             "verify_s": round(verify_s, 4), "proof_bytes": len(raw), "max_abs_err": err,
             "peak_rss_mb": round(peak_rss_mb(), 1), "verified": verified,
-            **({"onchain_skipped": onchain_skipped} if onchain_skipped else {})}
+            **({"onchain_skipped": onchain_skipped} if onchain_skipped else {}),
+            **({"prompt": tokenizer.decode(prompt.tolist()), "next_text": tokenizer.decode([res.statement.next_token])}
+               if tokenizer is not None else {})}
 
 
 #: Largest SRS (log2 entries) the transformer bench sets up: the development setup costs
@@ -148,7 +150,11 @@ def run_transformer_bench(model_name: str = "tiny-llama", overrides: dict | None
         except ValueError as e:
             onchain, onchain_skipped = False, str(e)
             log(f"on-chain verification skipped: {e}")
-    if cfg == get_config(model_name):
+    tokenizer = None
+    if cfg == get_config(model_name) and model_name == "smollm2-135m":
+        from prover.model.loaders import load_smollm2
+        model, tokenizer, _ = load_smollm2()  # the pretrained model and its BPE tokenizer
+    elif cfg == get_config(model_name):
         from prover.model.loaders import load_named
         model = load_named(model_name, seed)  # pretrained / text-trained weights where the name has them
     else:
@@ -162,7 +168,11 @@ def run_transformer_bench(model_name: str = "tiny-llama", overrides: dict | None
     commit_s = time.perf_counter() - t
     params = sum(p.numel() for p in model.parameters())
     log(f"commit: {params:,} parameters in {commit_s:.1f}s")
-    prompt = torch.randint(0, cfg.vocab_size, (T,), generator=torch.Generator().manual_seed(seed + 1))
+    if tokenizer is not None:  # a text prompt: the first T tokens of the bundled English sample
+        from prover.transformer.accuracy import sample_text
+        prompt = torch.tensor(tokenizer.encode(sample_text())[:T])
+    else:
+        prompt = torch.randint(0, cfg.vocab_size, (T,), generator=torch.Generator().manual_seed(seed + 1))
     t = time.perf_counter()
     res = tp.prove(pk, cm, prompt, log=log)
     prove_s = time.perf_counter() - t
@@ -188,4 +198,6 @@ def run_transformer_bench(model_name: str = "tiny-llama", overrides: dict | None
             "verify_s": round(verify_s, 4), "proof_bytes": len(raw), **chain_figures,
             "next_token": res.statement.next_token, "float_next_token": int(ref.argmax()),
             "peak_rss_mb": round(peak_rss_mb(), 1), "verified": verified,
-            **({"onchain_skipped": onchain_skipped} if onchain_skipped else {})}
+            **({"onchain_skipped": onchain_skipped} if onchain_skipped else {}),
+            **({"prompt": tokenizer.decode(prompt.tolist()), "next_text": tokenizer.decode([res.statement.next_token])}
+               if tokenizer is not None else {})}
