@@ -41,9 +41,12 @@ def inv2_pow(k: int) -> int:
 
 @dataclass
 class Term:
-    """coeff * prod(factors); every factor is a list of 2^m evaluations (same m)."""
+    """coeff * prod(factors); every factor is a list of 2^m evaluations (same m).
+    ``scratch``: the caller gives up factors[0] (a native vector it built for this sumcheck),
+    which the prover then folds in place instead of allocating its first fold."""
     coeff: int
     factors: list[list[int]]
+    scratch: bool = False
 
     @property
     def num_vars(self) -> int:
@@ -132,6 +135,7 @@ def prove(ch, label: str, n: int, degree: int, terms: list[Term]) -> SumcheckOut
         if any(len(f) != len(t.factors[0]) for f in t.factors):
             raise ValueError("factors of one term must have equal length")
     facs = _working_copies(terms)
+    scratch = {id(t.factors[0]) for t in terms if t.scratch and t.factors}
     scales = [t.coeff * inv2_pow(n - t.num_vars) % R for t in terms]
     mvars = [t.num_vars for t in terms]
     sums: dict[int, int] = {}
@@ -158,7 +162,8 @@ def prove(ch, label: str, n: int, degree: int, terms: list[Term]) -> SumcheckOut
                 nat = _is_native(fs)
                 for f in fs:
                     if id(f) not in folded:
-                        folded[id(f)] = native.fold(f, r) if nat else fold(f, r)
+                        folded[id(f)] = native.fold(f, r, inplace=id(f) in scratch) if nat else fold(f, r)
+                        scratch.discard(id(f))  # only the caller's original: later folds allocate
                 facs[ti] = [folded[id(f)] for f in fs]
                 mvars[ti] = k - 1
         del folded

@@ -153,3 +153,24 @@ def test_native_and_python_provers_send_identical_proofs(monkeypatch):
     assert out_native.finals == out_py.finals
     sub = _verify(pc_py.frs, n, 3, _sum(terms))
     assert sub.expected == _oracle(terms, n, sub.point)
+
+
+def test_scratch_factor_is_folded_in_place_with_the_same_proof(monkeypatch):
+    """A caller-owned native weight table (Term.scratch) is folded over its own storage; the
+    proof is the one of the ordinary path."""
+    import numpy as np
+    from prover.field import native
+    rnd = random.Random(11)
+    n = 11
+    w = [rnd.randrange(R) for _ in range(1 << n)]
+    f = [rnd.randrange(R) for _ in range(1 << n)]
+    g = [rnd.randrange(R) for _ in range(1 << 10)]
+    plain = [sc.Term(1, [w, f]), sc.Term(2, [g, g])]
+    wn = native.from_ints(w)
+    owned = [sc.Term(1, [wn, f], scratch=True), sc.Term(2, [native.from_ints(g), g], scratch=True)]
+    pc_a, out_a = _prove(plain, n, 2)
+    pc_b, out_b = _prove(owned, n, 2)
+    assert pc_a.frs == pc_b.frs and out_a.finals == out_b.finals
+    assert native.to_ints(wn[:2]) != w[:2]  # the scratch table was overwritten
+    sub = _verify(pc_b.frs, n, 2, _sum(plain))
+    assert sub.expected == _oracle(plain, n, sub.point)

@@ -184,11 +184,16 @@ def scalar(x: int) -> np.ndarray:
     return from_ints([x % R])
 
 
-def fold(a, c: int) -> np.ndarray:
+def fold(a, c: int, inplace: bool = False) -> np.ndarray:
     """Bind the first (most significant) variable to c: a[:h] + c (a[h:] - a[:h]). ``a``: a
-    native vector or a SmallVec (read as int64, no conversion); the result is native."""
+    native vector or a SmallVec (read as int64, no conversion); the result is native.
+    ``inplace`` (native ``a`` only): write the result over a[:h] and return that view
+    (entry i reads only a[i] and a[h + i], so this is safe; ``a`` is consumed)."""
     h = len(a) // 2
-    out = np.empty((h, 4), dtype=np.uint64)
+    if inplace and isinstance(a, np.ndarray) and a.flags.c_contiguous:
+        out = a[:h]
+    else:
+        out = np.empty((h, 4), dtype=np.uint64)
     p, kind = _data(a)
     lib().fr_fold(_P(p), ctypes.c_int(kind), ctypes.c_size_t(h), _P(_ptr(scalar(c))), _P(_ptr(out)))
     return out

@@ -141,8 +141,9 @@ def open_claims(ctx, vk=None) -> None:
     if ctx.is_prover:
         terms = []
         for t in order:
-            terms.append(sumcheck.Term(1, [_weights([claims[k].point for k in idx[t]], [apow[k] for k in idx[t]],
-                                                    mvars[t]), ctx.values[t]]))
+            w = _weights([claims[k].point for k in idx[t]], [apow[k] for k in idx[t]], mvars[t])
+            terms.append(sumcheck.Term(1, [w, ctx.values[t]], scratch=True))  # W is folded in place
+            del w
         out = sumcheck.prove(ch, "open", n, 2, terms)
         s = out.point
         evals = [fin[1] for fin in out.finals]
