@@ -95,7 +95,9 @@ def _weights(points, coeffs, m: int):
 def unchunk(ctx, claims: list) -> list:
     """Claims on chunked commitments replaced by claims on their derived polynomials
     (id ``tid#k`` for the k-th claim), whose values, blinds (prover) and commitments C'
-    are added to ``ctx``; other claims unchanged."""
+    are added to ``ctx``; a claim whose r_hi is boolean is a claim on chunk c itself (id
+    ``tid#c<c>``, commitment C_c, shared by every claim on that chunk); other claims
+    unchanged."""
     out = []
     for k, c in enumerate(claims):
         cc = ctx.commitments.get(c.tid)
