@@ -153,6 +153,7 @@ def test_native_kernels_read_smallvec_operands():
     assert native.product_sum([b, a, a]) == sumcheck._product_sum([bl, al, al])
     point = [(7 << 100) % R + i for i in range(9)]
     assert native.evaluate(a, point) == mle.evaluate(al, point)
+    assert native.to_ints(native.lincomb([a, b], [r, 3])) == [(r * x + 3 * y) % R for x, y in zip(al, bl)]
 
 
 def test_without_a_compiler_the_kernels_are_off_with_the_reason(monkeypatch, tmp_path):

@@ -147,7 +147,8 @@ void fr_fold(const void *a, int kind, size_t h, const uint64_t *c, uint64_t *out
 }
 
 /* out[t] = sum_{i<h} prod_j (lo_j[i] + t (hi_j[i] - lo_j[i])) for t = 0..d, with
- * lo_j = f_j[0:h], hi_j = f_j[h:2h] (the round polynomial of a product term). */
+ * lo_j = f_j[0:h], hi_j = f_j[h:2h] (the round polynomial of a product term). With d = 0
+ * only lo_j is read: out[0] = sum_{i<h} prod_j f_j[i] (fr_product_sum). */
 void fr_round_evals(const void **facs, const int *kinds, int k, size_t h, int d, uint64_t *out) {
     int nt = nthreads(h);
     fr *part = calloc((size_t)nt * (d + 1), sizeof(fr));
@@ -164,7 +165,7 @@ void fr_round_evals(const void **facs, const int *kinds, int k, size_t h, int d,
         for (long i = 0; i < n; i++) {
             for (int j = 0; j < k; j++) {
                 cur[j] = load_k(facs[j], kinds[j], (size_t)i);
-                df[j] = sub(load_k(facs[j], kinds[j], h + (size_t)i), cur[j]);
+                if (d) df[j] = sub(load_k(facs[j], kinds[j], h + (size_t)i), cur[j]);
             }
             for (int t = 0; t <= d; t++) {
                 if (t) for (int j = 0; j < k; j++) cur[j] = add(cur[j], df[j]);
@@ -182,30 +183,9 @@ void fr_round_evals(const void **facs, const int *kinds, int k, size_t h, int d,
     free(part);
 }
 
-/* out = sum_i prod_j f_j[i]. */
+/* out = sum_i prod_j f_j[i], i < n. */
 void fr_product_sum(const void **facs, const int *kinds, int k, size_t n, uint64_t *out) {
-    int nt = nthreads(n);
-    fr *part = calloc((size_t)nt, sizeof(fr));
-    long nn = (long)n;
-#pragma omp parallel num_threads(nt)
-    {
-        int tid = 0;
-#ifdef _OPENMP
-        tid = omp_get_thread_num();
-#endif
-        fr acc = ZERO;
-#pragma omp for schedule(static)
-        for (long i = 0; i < nn; i++) {
-            fr p = load_k(facs[0], kinds[0], (size_t)i);
-            for (int j = 1; j < k; j++) p = mont(p, load_k(facs[j], kinds[j], (size_t)i));
-            acc = add(acc, p);
-        }
-        part[tid] = acc;
-    }
-    fr s = ZERO;
-    for (int q = 0; q < nt; q++) s = add(s, part[q]);
-    store(out, fix(s, k - 1));
-    free(part);
+    fr_round_evals(facs, kinds, k, n, 0, out);
 }
 
 /* out[b] = eq(b, z) for b in {0,1}^m, b's most significant bit paired with z[0]. */
@@ -227,15 +207,15 @@ void fr_eq_table(const uint64_t *z, int m, uint64_t *out) {
     free(prev);
 }
 
-/* out[i] = sum_j c_j a_j[i] (c_j canonical). */
-void fr_lincomb(const uint64_t **arrs, const uint64_t *coeffs, int k, size_t n, uint64_t *out) {
+/* out[i] = sum_j c_j a_j[i] (c_j canonical; a_j of either kind). */
+void fr_lincomb(const void **arrs, const int *kinds, const uint64_t *coeffs, int k, size_t n, uint64_t *out) {
     fr cm[64];
     for (int j = 0; j < k; j++) cm[j] = to_mont(load(coeffs + 4 * j));
     long nn = (long)n;
 #pragma omp parallel for schedule(static) num_threads(nthreads(n))
     for (long i = 0; i < nn; i++) {
         fr s = ZERO;
-        for (int j = 0; j < k; j++) s = add(s, mont(load(arrs[j] + 4 * i), cm[j]));
+        for (int j = 0; j < k; j++) s = add(s, mont(load_k(arrs[j], kinds[j], (size_t)i), cm[j]));
         store(out + 4 * i, s);
     }
 }

@@ -107,10 +107,6 @@ def _ptr(a: np.ndarray) -> int:
     return a.ctypes.data
 
 
-def _ptrs(arrs) -> ctypes.Array:
-    return (_P * len(arrs))(*[_ptr(a) for a in arrs])
-
-
 def _data(x) -> tuple[int, int]:
     """(pointer, kind) of a kernel operand: kind 0 for (n, 4) limbs, 1 for a SmallVec's int64."""
     if isinstance(x, SmallVec):
@@ -230,8 +226,8 @@ def eq_table(point: Sequence[int]) -> np.ndarray:
     return out
 
 
-def lincomb(arrs: Sequence[np.ndarray], coeffs: Sequence[int]) -> np.ndarray:
-    """sum_j coeffs[j] arrs[j] (equal lengths)."""
+def lincomb(arrs: Sequence, coeffs: Sequence[int]) -> np.ndarray:
+    """sum_j coeffs[j] arrs[j] (equal lengths; native vectors or SmallVecs)."""
     if len(arrs) != len(coeffs) or not arrs:
         raise ValueError("one coefficient per vector, at least one vector")
     n = len(arrs[0])
@@ -241,8 +237,8 @@ def lincomb(arrs: Sequence[np.ndarray], coeffs: Sequence[int]) -> np.ndarray:
     for o in range(0, len(arrs), 64):  # the kernel takes up to 64 terms
         part = np.empty((n, 4), dtype=np.uint64)
         cs = from_ints([c % R for c in coeffs[o:o + 64]])
-        lib().fr_lincomb(_ptrs(arrs[o:o + 64]), _P(_ptr(cs)), ctypes.c_int(len(cs)), ctypes.c_size_t(n),
-                         _P(_ptr(part)))
+        ptrs, kinds = _operands(arrs[o:o + 64])
+        lib().fr_lincomb(ptrs, kinds, _P(_ptr(cs)), ctypes.c_int(len(cs)), ctypes.c_size_t(n), _P(_ptr(part)))
         out = part if out is None else lincomb([out, part], [1, 1])
     return out
 

@@ -144,9 +144,10 @@ def commit_inverses(ctx, inst: LookupInstance) -> None:
                     sigma += native.total(v[aid])
                     continue
                 if len(v[col[0]]) >= native.MIN_LEN and native.available():  # A as a native vector
-                    keys = native.cached(v[col[0]])
                     if inst.pair:
-                        keys = native.lincomb([keys, native.cached(v[col[1]])], [1, inst.gamma])
+                        keys = native.lincomb([native.operand(v[col[0]]), native.operand(v[col[1]])], [1, inst.gamma])
+                    else:
+                        keys = native.cached(v[col[0]])  # the inversion kernel reads limbs
                     v[aid] = native.inv_shifted(keys, inst.beta)
                     sigma += native.total(v[aid])
                     continue

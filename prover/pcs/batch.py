@@ -56,7 +56,7 @@ def _combine(polys, coeffs, size: int) -> list[int]:
     if _native_ok(size):
         groups: dict[int, list] = {}
         for f, a in zip(polys, coeffs):
-            groups.setdefault(len(f), []).append((native.cached(f), a))
+            groups.setdefault(len(f), []).append((native.operand(f), a))
         cur = None
         for sz in sorted(groups):
             vec = native.lincomb([f for f, _ in groups[sz]], [a for _, a in groups[sz]])

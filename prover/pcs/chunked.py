@@ -119,15 +119,8 @@ def reduce_values(evals: Sequence[int], chunk_vars: int, point: Sequence[int],
     if size >= native.MIN_LEN and native.available():
         ws = eq_table(r_hi)
         nz = [c for c, w in enumerate(ws) if w]  # a boolean r_hi (a claim inside one chunk) selects chunks
-        if isinstance(evals, SmallVec):  # convert a few chunks at a time: never the whole tensor
-            g = None
-            for o in range(0, len(nz), 8):
-                part = nz[o:o + 8]
-                acc = native.lincomb([evals[c * size:(c + 1) * size].limbs() for c in part], [ws[c] for c in part])
-                g = acc if g is None else native.lincomb([g, acc], [1, 1])
-        else:
-            arr = native.cached(evals)
-            g = native.lincomb([arr[c * size:(c + 1) * size] for c in nz], [ws[c] for c in nz])
+        arr = native.operand(evals)  # a SmallVec's chunks are read as int64, never converted
+        g = native.lincomb([arr[c * size:(c + 1) * size] for c in nz], [ws[c] for c in nz])
         blind = sum(w * b for w, b in zip(ws, blinds)) % R if blinds is not None else 0
         return g, blind, r_lo
     weights = [gmpy2.mpz(w) for w in eq_table(r_hi)]
