@@ -685,3 +685,19 @@ def test_larger_srs_small_poly():
         v, proof = kzg.open(s, f, z, 9, rng)
         assert verify(vk, C, z, v, proof)
         assert not verify(vk, C, z, (v + 1) % R, proof)
+
+
+def test_row_bucketed_commitment_is_the_plain_commitment():
+    """kzg.commit_rows (per-row point sums, one MSM over the rows) equals committing the
+    column itself, with and without a blind, many entries on one row or spread out."""
+    import numpy as np
+    s = setup(11, rng=random.Random(8))
+    rnd = random.Random(9)
+    rows = [rnd.randrange(R) for _ in range(256)]
+    idx = np.random.default_rng(2).integers(0, 256, 2048)
+    idx[:1500] = 5  # one row over several thread-sized parts
+    column = [rows[i] for i in idx]
+    assert kzg.commit_rows(s, idx, rows, 0) == commit(s, column, 0)
+    assert kzg.commit_rows(s, idx, rows, 77) == commit(s, column, 77)
+    with pytest.raises(ValueError, match="outside the table"):
+        kzg.commit_rows(s, np.full(2048, 256), rows)

@@ -184,13 +184,18 @@ def _get_pool() -> ThreadPoolExecutor:
     return _pool
 
 
-def _scalars_of_abs(mags) -> list:
-    """Scalars for non-negative int64 magnitudes (numpy), via their 32-byte encodings."""
-    buf = np.zeros((len(mags), 4), dtype=np.uint64)
-    buf[:, 0] = mags
-    b = buf.tobytes()
+def _scalars_of_limbs(limbs) -> list:
+    """Scalars for (n, 4) little-endian uint64 limbs (native field vectors), via their bytes."""
+    b = np.ascontiguousarray(limbs).tobytes()
     fl = _from_le
     return [fl(b[i:i + 32]) for i in range(0, len(b), 32)]
+
+
+def _scalars_of_abs(mags) -> list:
+    """Scalars for non-negative int64 magnitudes (numpy)."""
+    buf = np.zeros((len(mags), 4), dtype=np.uint64)
+    buf[:, 0] = mags
+    return _scalars_of_limbs(buf)
 
 
 def _split_small(points: Sequence[G1Point], arr) -> tuple:
@@ -209,9 +214,7 @@ def _split_signed(points: Sequence[G1Point], scalars: Sequence[int]):
         return _split_small(points, scalars.arr)
     if isinstance(scalars, np.ndarray):  # native (n, 4) limbs: full-width scalars, zeros dropped
         nz = np.nonzero(scalars.any(axis=1))[0]
-        b = np.ascontiguousarray(scalars[nz]).tobytes()
-        fl = _from_le
-        return [points[i] for i in nz.tolist()], [fl(b[i:i + 32]) for i in range(0, len(b), 32)], [], []
+        return [points[i] for i in nz.tolist()], _scalars_of_limbs(scalars[nz]), [], []
     half = R >> 1
     pp: list = []
     ps: list = []
@@ -244,18 +247,21 @@ def msm_many(jobs: Sequence[tuple[Sequence[G1Point], Sequence[int]]]) -> list[G1
             for off in range(0, n, chunk):
                 tasks.append((j, sign, pts[off:off + chunk], scs[off:off + chunk]))
     out = [G1Point.identity() for _ in jobs]
-    big = [t for t in tasks if len(t[2]) >= _MIN_CHUNK]
-    if _WORKERS > 1 and len(big) > 1:
-        pool = _get_pool()
-        futures = [(t, pool.submit(G1Point.multiexp_unchecked, t[2], t[3])) for t in big]
-        small = [t for t in tasks if len(t[2]) < _MIN_CHUNK]
-        results = [(t, G1Point.multiexp_unchecked(t[2], t[3])) for t in small]
-        results += [(t, f.result()) for t, f in futures]
-    else:
-        results = [(t, G1Point.multiexp_unchecked(t[2], t[3])) for t in tasks]
-    for (j, sign, _, _), r in results:
+    for (j, sign, _, _), r in zip(tasks, _multiexps([(t[2], t[3]) for t in tasks])):
         out[j] = out[j] + r if sign > 0 else out[j] - r
     return out
+
+
+def _multiexps(parts: list[tuple[list, list]]) -> list[G1Point]:
+    """``multiexp_unchecked`` of each (points, Scalars) part, in order: the parts of at least
+    _MIN_CHUNK points go to the thread pool when there are several, the rest run inline."""
+    big = [i for i, (p, _) in enumerate(parts) if len(p) >= _MIN_CHUNK]
+    if _WORKERS < 2 or len(big) < 2:
+        return [G1Point.multiexp_unchecked(p, s) for p, s in parts]
+    pool = _get_pool()
+    futures = {i: pool.submit(G1Point.multiexp_unchecked, *parts[i]) for i in big}
+    return [futures[i].result() if i in futures else G1Point.multiexp_unchecked(*parts[i])
+            for i in range(len(parts))]
 
 
 def bucket_msm(points: Sequence[G1Point], idx, row_scalars: Sequence[int]) -> G1Point:
@@ -280,13 +286,7 @@ def bucket_msm(points: Sequence[G1Point], idx, row_scalars: Sequence[int]) -> G1
         for off in range(st, st + c, step):
             tasks.append((r, [points[i] for i in ordl[off:min(off + step, st + c)]]))
     sums = [G1Point.identity() for _ in range(len(rows))]
-    if _WORKERS > 1 and sum(len(p) >= _MIN_CHUNK for _, p in tasks) > 1:
-        pool = _get_pool()
-        futures = [(r, pool.submit(G1Point.multiexp_unchecked, p, [one] * len(p))) for r, p in tasks]
-        results = [(r, f.result()) for r, f in futures]
-    else:
-        results = [(r, G1Point.multiexp_unchecked(p, [one] * len(p))) for r, p in tasks]
-    for r, pt in results:
+    for (r, _), pt in zip(tasks, _multiexps([(p, [one] * len(p)) for _, p in tasks])):
         sums[r] = sums[r] + pt
     return msm(sums, [row_scalars[r] for r in rows.tolist()])
 

@@ -129,8 +129,7 @@ def commit(srs: SRS, evals: Sequence[int], blind: int = 0) -> G1Point:
     basis = _basis(srs, num_vars_of(evals))
     _check_scalar(blind, "blind")
     if isinstance(evals, (SmallVec, np.ndarray)):  # scalars straight from the int64 array / native limbs
-        c = msm(basis, evals)
-        return _guard(srs, [c + msm([srs.xi_g1], [blind]) if blind else c])[0]
+        return _blinded(srs, msm(basis, evals), blind)
     pts = list(basis)
     scs = list(evals)
     if blind:
@@ -144,7 +143,11 @@ def commit_rows(srs: SRS, idx, row_values: Sequence[int], blind: int = 0) -> G1P
     numbers (a column that takes one value per table row), by ``curve.bucket_msm``."""
     basis = _basis(srs, num_vars_of(idx))
     _check_scalar(blind, "blind")
-    c = bucket_msm(basis, idx, row_values)
+    return _blinded(srs, bucket_msm(basis, idx, row_values), blind)
+
+
+def _blinded(srs: SRS, c: G1Point, blind: int) -> G1Point:
+    """c + blind xi_g1, checked as ``commit`` checks its output."""
     return _guard(srs, [c + msm([srs.xi_g1], [blind]) if blind else c])[0]
 
 
