@@ -63,11 +63,14 @@ def multiplicities(inst: LookupInstance, values: dict[str, list[int]]) -> list[i
     lo = inst.table.lo if inst.pair else 0
     outs = inst.table.outputs() if inst.pair else None
     for col in inst.columns:
-        keys = values[col[0]]
-        if isinstance(keys, SmallVec) and (not inst.pair or isinstance(values[col[1]], SmallVec)):
-            _count_small(inst, col, keys.arr, values, m, lo, outs)
+        if _small_column(inst, col, values):  # the same checks, vectorised
+            idx, problem = _rows(inst, col, values)
+            if problem:
+                raise ZkllmError(problem)
+            for i, c in enumerate(np.bincount(idx, minlength=inst.table.size).tolist()):
+                m[i] += c
             continue
-        for j, k in enumerate(keys):
+        for j, k in enumerate(values[col[0]]):
             idx = to_signed(k) - lo
             if not 0 <= idx < inst.table.size:
                 raise ZkllmError(f"lookup {inst.label}: value {to_signed(k)} of '{col[0]}' not in table {inst.table.name}")
@@ -77,36 +80,31 @@ def multiplicities(inst: LookupInstance, values: dict[str, list[int]]) -> list[i
     return m
 
 
-def _count_small(inst, col, keys: np.ndarray, values, m: list[int], lo: int, outs) -> None:
-    """``multiplicities`` for one column held as a SmallVec: the same checks, vectorised."""
-    idx = keys - lo
+def _small_column(inst: LookupInstance, col: tuple[str, ...], values) -> bool:
+    return isinstance(values[col[0]], SmallVec) and (not inst.pair or isinstance(values[col[1]], SmallVec))
+
+
+def _rows(inst: LookupInstance, col: tuple[str, ...], values) -> tuple[np.ndarray, str | None]:
+    """(the table row each entry of a SmallVec column uses, None), or (None, what is wrong)
+    when an entry is not a row of the table."""
+    keys = values[col[0]].arr
+    idx = keys - (inst.table.lo if inst.pair else 0)
     bad = np.nonzero((idx < 0) | (idx >= inst.table.size))[0]
     if len(bad):
-        raise ZkllmError(f"lookup {inst.label}: value {int(keys[bad[0]])} of '{col[0]}' not in table {inst.table.name}")
+        return None, f"lookup {inst.label}: value {int(keys[bad[0]])} of '{col[0]}' not in table {inst.table.name}"
     if inst.pair:
-        want = np.asarray([to_signed(o % R) for o in outs], dtype=np.int64)[idx]
+        want = np.asarray([to_signed(o % R) for o in inst.table.outputs()], dtype=np.int64)[idx]
         wrong = np.nonzero(values[col[1]].arr != want)[0]
         if len(wrong):
-            raise ZkllmError(f"lookup {inst.label}: '{col[1]}'[{int(wrong[0])}] is not {inst.table.fn} of its input")
-    for i, c in enumerate(np.bincount(idx, minlength=inst.table.size).tolist()):
-        m[i] += c
+            return None, f"lookup {inst.label}: '{col[1]}'[{int(wrong[0])}] is not {inst.table.fn} of its input"
+    return idx, None
 
 
 def _row_index(inst: LookupInstance, col: tuple[str, ...], values):
     """The table row each entry of a column uses (int64 array), or None when the column is
     not a SmallVec or some entry is not a row of the table (a cheating prover's witness
     then takes the general path, and the proof fails verification)."""
-    keys = values[col[0]]
-    if not isinstance(keys, SmallVec) or (inst.pair and not isinstance(values[col[1]], SmallVec)):
-        return None
-    idx = keys.arr - (inst.table.lo if inst.pair else 0)
-    if len(idx) and (idx.min() < 0 or idx.max() >= inst.table.size):
-        return None
-    if inst.pair:
-        outs = np.asarray([to_signed(o % R) for o in inst.table.outputs()], dtype=np.int64)
-        if not np.array_equal(values[col[1]].arr, outs[idx]):
-            return None
-    return idx
+    return _rows(inst, col, values)[0] if _small_column(inst, col, values) else None
 
 
 def _table_keys(inst: LookupInstance, values) -> list[int]:
