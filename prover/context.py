@@ -120,35 +120,24 @@ def attach_commit(ctx, tid: str, label: str) -> None:
 
     A tensor over 2^chunk_vars entries is committed as 2^(m - chunk_vars) chunk
     commitments, sent in chunk order, each with its own blind."""
+    from .pcs import chunked
     m = ctx.specs[tid].num_vars
-    k = ctx.chunk_vars if ctx.chunk_vars and m > ctx.chunk_vars else 0
+    k = chunked.chunk_vars_of(m, ctx.chunk_vars)
+    count = 1 << (m - k) if k else 1
     if ctx.is_prover:
-        from .pcs import chunked, kzg
+        from .pcs import kzg
         from .pcs.curve import randbelow
+        blinds = [randbelow(ctx.rng, _R) for _ in range(count)]
         rows = ctx.commit_rows.get(tid)  # a column with one value per table row: bucketed MSM
-        if k:
-            blinds = [randbelow(ctx.rng, _R) for _ in range(1 << (m - k))]
-            if rows is not None:
-                size = 1 << k
-                c = chunked.ChunkedCommitment(tuple(
-                    kzg.commit_rows(ctx.srs, rows[0][i * size:(i + 1) * size], rows[1], b)
-                    for i, b in enumerate(blinds)), m, k)
-            else:
-                c = chunked.commit(ctx.srs, ctx.values[tid], blinds, chunk_vars=k)
-            ctx.blinds[tid] = blinds
-            for p in c.chunks:
-                ctx.ch.send_g1(label, p)
+        if rows is not None:
+            pts = [kzg.commit_rows(ctx.srs, idx, rows[1], b)
+                   for idx, b in zip(chunked.split(rows[0], k) if k else [rows[0]], blinds)]
         else:
-            blind = randbelow(ctx.rng, _R)
-            if rows is not None:
-                c = kzg.commit_rows(ctx.srs, rows[0], rows[1], blind)
-            else:
-                c = kzg.commit(ctx.srs, ctx.values[tid], blind)
-            ctx.blinds[tid] = blind
-            ctx.ch.send_g1(label, c)
-        ctx.commitments[tid] = c
-    elif k:
-        from .pcs.chunked import ChunkedCommitment
-        ctx.commitments[tid] = ChunkedCommitment(tuple(ctx.ch.recv_g1(label) for _ in range(1 << (m - k))), m, k)
+            vals = ctx.values[tid]
+            pts = [kzg.commit(ctx.srs, f, b) for f, b in zip(chunked.split(vals, k) if k else [vals], blinds)]
+        for p in pts:
+            ctx.ch.send_g1(label, p)
+        ctx.blinds[tid] = blinds if k else blinds[0]
     else:
-        ctx.commitments[tid] = ctx.ch.recv_g1(label)
+        pts = [ctx.ch.recv_g1(label) for _ in range(count)]
+    ctx.commitments[tid] = chunked.ChunkedCommitment(tuple(pts), m, k) if k else pts[0]

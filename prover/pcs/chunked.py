@@ -63,6 +63,12 @@ class ChunkedCommitment:
             raise MalformedError("chunked commitment: chunks must be G1Point objects")
 
 
+def chunk_vars_of(num_vars: int, limit: int) -> int:
+    """The chunk size (log2) a tensor of 2^num_vars entries is committed in under a layout
+    limit (0: no limit): the limit when the tensor is larger, else 0 (committed whole)."""
+    return limit if limit and num_vars > limit else 0
+
+
 def chunk_vars_for(num_vars: int, srs_vars: int) -> int:
     """k: the whole polynomial when it fits the SRS, else chunks of the SRS's size."""
     return min(num_vars, srs_vars)
@@ -153,5 +159,5 @@ def verify(vk: VerifierKey, cc: ChunkedCommitment, point: Sequence[int], value: 
     return kzg.verify(vk, c, r_lo, value, proof)
 
 
-__all__ = ["ChunkedCommitment", "chunk_vars_for", "split", "commit", "reduce_commitment", "reduce_values",
+__all__ = ["ChunkedCommitment", "chunk_vars_of", "chunk_vars_for", "split", "commit", "reduce_commitment", "reduce_values",
            "verify"]

@@ -144,10 +144,10 @@ class TransformerCircuit:
 
     def chunked(self) -> list[str]:
         """The committed tensors that are committed in chunks."""
-        k = self.chunk_vars
+        from ..pcs.chunked import chunk_vars_of
         members = {t for ms in self.pools.values() for t, _ in ms}
         return [s.id for s in self.specs.values()
-                if k and s.kind in COMMITTED and s.num_vars > k and s.id not in members]
+                if s.kind in COMMITTED and s.id not in members and chunk_vars_of(s.num_vars, self.chunk_vars)]
 
     @property
     def num_vars(self) -> int:

@@ -110,33 +110,27 @@ class TransformerCommitment:
             off = 10 + hl
             (count,) = struct.unpack(">H", enc[off:off + 2])
             names = model_names(cfg)
-            spans = _chunk_counts(cfg, tq)
-            if count != sum(spans) or len(enc) != off + 2 + 128 * count:
+            # the model tensors' shapes do not depend on the prompt: a one-token circuit has them
+            layout = _model_layout(compile_model(cfg, 1, tq))
+            if count != sum(1 << (m - k) if k else 1 for m, k in layout) or len(enc) != off + 2 + 128 * count:
                 raise ValueError("wrong number of commitments")
             flat = [g1_from_bytes(enc[off + 2 + 128 * i: off + 2 + 128 * (i + 1)]) for i in range(count)]
         except (ValueError, KeyError, TypeError, struct.error) as e:
             raise MalformedError(f"transformer commitment: {e}") from e
-        return cls(cfg, tq, names, _group_points(cfg, tq, flat))
+        return cls(cfg, tq, names, _group_points(layout, flat))
 
 
-def _model_layout(cfg: TransformerConfig, tq: TQuant) -> list[tuple[int, int]]:
+def _model_layout(circuit: TransformerCircuit) -> list[tuple[int, int]]:
     """(num_vars, chunk_vars or 0) of each model tensor, in commitment order."""
-    circuit = compile_model(cfg, 1, tq)  # the model tensors' shapes do not depend on the prompt
-    k = circuit.chunk_vars
-    out = []
-    for n in model_names(cfg):
-        m = circuit.specs[n].num_vars
-        out.append((m, k if k and m > k else 0))
-    return out
+    return [(circuit.specs[n].num_vars, chunked.chunk_vars_of(circuit.specs[n].num_vars, circuit.chunk_vars))
+            for n in model_names(circuit.cfg)]
 
 
-def _chunk_counts(cfg, tq) -> list[int]:
-    return [1 << (m - k) if k else 1 for m, k in _model_layout(cfg, tq)]
-
-
-def _group_points(cfg, tq, flat: list) -> list:
+def _group_points(layout: list[tuple[int, int]], flat: list) -> list:
+    """The flat list of commitment points grouped per model tensor (chunked ones as one
+    ``ChunkedCommitment``)."""
     out, i = [], 0
-    for m, k in _model_layout(cfg, tq):
+    for m, k in layout:
         if k:
             out.append(ChunkedCommitment(tuple(flat[i:i + (1 << (m - k))]), m, k))
             i += 1 << (m - k)
@@ -216,7 +210,7 @@ def commit_model(pk: ProvingKey, model, tq: TQuant | None = None, rng=None) -> C
     if circuit.num_vars > pk.srs.num_vars:
         raise SetupError(f"model needs an SRS of 2^{circuit.num_vars} entries, the key has 2^{pk.srs.num_vars}")
     blinds, points = {}, []
-    for n, (m, k) in zip(names, _model_layout(cfg, tq)):
+    for n, (m, k) in zip(names, _model_layout(circuit)):
         vals = pad_small(params[n], circuit.specs[n].shape)
         if k:  # chunked: one blind and one commitment per chunk
             blinds[n] = [randbelow(rng, R) for _ in range(1 << (m - k))]
