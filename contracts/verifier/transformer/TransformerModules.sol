@@ -7,6 +7,7 @@ import {TSoftmax} from "./TSoftmax.sol";
 import {TLogup} from "./TLogup.sol";
 import {TLeafOps} from "./TLeafOps.sol";
 import {TOps} from "./TOps.sol";
+import {FrMath} from "../FrMath.sol";
 
 /// @dev The op type code of a lookup's two sumchecks as a module step (`TModuleCall.lookup`).
 uint256 constant LOOKUP = 0xff;
@@ -255,7 +256,7 @@ library TModuleCall {
         uint256 need;
         if (k == TOps.EMBEDDING) {
             _committedAt(ctx, t, 1);
-            need = 2 * _lg(op.p[1]) + 1;
+            need = 2 * FrMath.log2Ceil(op.p[1]) + 1;
         } else if (k == TOps.ROPE) {
             _committedAt(ctx, t, 1);
             _committedAt(ctx, t, 2);
@@ -268,16 +269,16 @@ library TModuleCall {
             _committedAt(ctx, t, 1);
             need = 1;
         } else if (k == TOps.POSITION_ROWS) {
-            uint256 nt = _lg(op.p[0]);
+            uint256 nt = FrMath.log2Ceil(op.p[0]);
             if (op.p[0] != uint256(1) << nt) {
                 _committedAt(ctx, t, 0);
                 need = 3 * nt + 1;
             }
         } else if (k == TOps.SOFTMAX) {
             _committed(ctx, t);
-            uint256 n = 2 * _lg(op.p[0]);
+            uint256 n = 2 * FrMath.log2Ceil(op.p[0]);
             for (uint256 i = 9; i < op.p.length; ++i) {
-                n += _lg(op.p[i]);
+                n += FrMath.log2Ceil(op.p[i]);
             }
             uint256 kd = op.p[1];
             need = 3 * n + 4 + 2 * kd + (kd - 1) * (op.p[6] + op.p[7]) + 2 * op.p[8];
@@ -300,7 +301,7 @@ library TModuleCall {
         } else if (k == TOps.KV_EXPAND || k == TOps.VT_EXPAND) {
             // a group that is not a power of two: lg(kv_heads) rounds of degree 2, src's claim
             _committedAt(ctx, t, 0);
-            need = 2 * _lg(op.p[0]) + 1;
+            need = 2 * FrMath.log2Ceil(op.p[0]) + 1;
         } else {
             revert TOps.UnknownOp(k);
         }
@@ -386,14 +387,6 @@ library TModuleCall {
             uint256 t = tids[i];
             if (t >= kind.length) continue; // NONE: an absent optional tensor
             if (kind[t] < KIND_MODEL || kind[t] > KIND_PROOF) revert NotCommitted(t);
-        }
-    }
-
-    function _lg(uint256 n) private pure returns (uint256 k) {
-        uint256 v = n - 1;
-        while (v != 0) {
-            ++k;
-            v >>= 1;
         }
     }
 
