@@ -8,6 +8,13 @@
   ``MalformedProofError``/``MalformedError`` for bytes or statements that do not
   parse, ``VerificationError`` (with the failing check) for a false proof, and
   returns a ``Verified`` record otherwise.
+
+Statement encoding: ``input`` and ``output`` are signed integers v with
+|v| < 2^(io_bits-1) (``QuantSpec.io_bits``: quantized activations at scale
+2^act_frac_bits); the transcript and the on-chain verifier take the word v mod r. Any
+other integer (v + r, or one beyond the bound) is rejected with
+``MalformedStatementError``, as the contract rejects its word with ``NotCanonical``:
+``statement_ints`` reads contract words back into the integers they encode.
 """
 from __future__ import annotations
 
@@ -19,8 +26,9 @@ import numpy as np
 import torch
 
 from .circuit import Circuit, absorb_statement, compile_mlp, field_values, forward, prove_run, table_id, verify_run
-from .errors import MalformedError, SetupError, VerificationError
+from .errors import MalformedError, MalformedStatementError, SetupError, VerificationError
 from .field import R
+from .field.ref import integer
 from .keys import ProvingKey, VerifyingKey
 from .model.commitment import CommittedModel, ModelCommitment
 from .model.mlp import arch_of, quantize_params
@@ -57,6 +65,27 @@ class Statement:
         return st
 
 
+def statement_words(values, bits: int, where: str) -> list[int]:
+    """The field words v mod r of statement integers, each checked to be an integer with
+    |v| < 2^(bits-1); raises ``MalformedStatementError(where, index)`` at the first that is not."""
+    lim = 1 << (bits - 1)
+    out = []
+    for i, v in enumerate(values):
+        v = integer(v)
+        if v is None or not -lim < v < lim:
+            raise MalformedStatementError(where, i, f"not an integer v with |v| < 2^{bits - 1}")
+        out.append(v % R)
+    return out
+
+
+
+def statement_ints(words) -> list[int]:
+    """Contract words -> the statement integers they encode: a word w < r is the signed
+    integer in (-r/2, r/2] congruent to it; a word >= r is left as it is (``verify`` rejects
+    it, as the contract does)."""
+    return [w - R if R // 2 < w < R else w for w in (int(x) for x in words)]
+
+
 @dataclass
 class Verified:
     statement: Statement
@@ -75,9 +104,13 @@ class ProveResult:
 
 def commit_model(pk: ProvingKey, module: torch.nn.Module, quant: QuantSpec | None = None, rng=None) -> CommittedModel:
     quant = quant or QuantSpec()
+    return commit_quantized(pk, arch_of(module), quantize_params(module, quant), quant, rng)
+
+
+def commit_quantized(pk: ProvingKey, arch: dict, params: dict[str, torch.Tensor], quant: QuantSpec,
+                     rng=None) -> CommittedModel:
+    """Commit to already quantized integer weights ``params`` (``l{i}.w``, ``l{i}.b``) of ``arch``."""
     rng = rng or system_rng()
-    arch = arch_of(module)
-    params = quantize_params(module, quant)
     circuit = compile_mlp(arch, quant)
     names = circuit.model_tensors()
     vals = field_values(circuit, params)
@@ -101,18 +134,24 @@ def prove(pk: ProvingKey, model: CommittedModel, x: torch.Tensor, rng=None, quan
           witness_hook=None) -> ProveResult:
     """Prove one inference. ``x``: float input (quantized here) or ints if ``quantized``.
 
-    ``witness_hook(ints)`` may alter the integer witness after the forward pass; the
-    soundness tests use it to play a cheating prover. Leave it ``None``.
+    Raises ``QuantizationRangeError`` for an input or output activation outside the
+    statement range (``QuantSpec.io_bits``), which no verifier would accept.
+
+    ``witness_hook(ints)`` may alter the integer witness after the forward pass (and after
+    that range check); the soundness tests use it to play a cheating prover. Leave it ``None``.
     """
     rng = rng or system_rng()
     cm = model.commitment
     t0 = time.perf_counter()
     xq = x.to(torch.int64) if quantized else quantize(x, cm.quant.act_frac_bits)
     xq = xq.reshape(-1, cm.arch["d_in"])
+    cm.quant.check_io(xq.reshape(-1).tolist(), "input")
     circuit = circuit_for(cm, xq.numel())
     if circuit.num_vars > pk.srs.num_vars:
         raise SetupError(f"circuit needs an SRS of 2^{circuit.num_vars} entries, this one has 2^{pk.srs.num_vars}")
     ints = forward(circuit, model.params, xq)
+    cm.quant.check_io(ints[circuit.output_id].reshape(-1).tolist(), "output")
+    out_f = dequantize(ints[circuit.output_id], cm.quant.act_frac_bits)
     if witness_hook is not None:
         witness_hook(ints)
     vals = field_values(circuit, ints)
@@ -134,7 +173,6 @@ def prove(pk: ProvingKey, model: CommittedModel, x: torch.Tensor, rng=None, quan
                               srs=pk.srs, rng=rng, commitments={**dict(zip(cm.names, cm.points)), **tables},
                               blinds={**model.blinds, **{t: 0 for t in tables}})
     t2 = time.perf_counter()
-    out_f = dequantize(ints[out_id], cm.quant.act_frac_bits)
     return ProveResult(proof, statement, out_f, {"forward_s": t1 - t0, "prove_s": t2 - t1}, layout)
 
 
@@ -153,9 +191,9 @@ def verify(vk: VerifyingKey, commitment: ModelCommitment, statement: Statement, 
         raise VerificationError("circuit", "the proof was made for a different circuit (model shape or input length)")
     if circuit.num_vars > vk.srs_vk.num_vars:
         raise SetupError(f"verifying key supports 2^{vk.srs_vk.num_vars} entries, the circuit needs 2^{circuit.num_vars}")
+    inp = statement_words(statement.input, circuit.quant.io_bits, "input")
+    out = statement_words(statement.output, circuit.quant.io_bits, "output")
     transcript = Transcript()
-    inp = [v % R for v in statement.input]
-    out = [v % R for v in statement.output]
     absorb_statement(transcript, vk.digest(), statement.model_digest, circuit, inp, out)
     xs = circuit.specs["x"].shape
     public = {"x": pad_flat(np.array(inp, dtype=object).reshape(xs), xs),

@@ -23,6 +23,19 @@ class MalformedProofError(MalformedError):
     """Proof bytes that are truncated, extended, non-canonical or of the wrong version."""
 
 
+class MalformedStatementError(MalformedError):
+    """A statement word that is not the canonical encoding of an integer within its stated
+    bound (an integer that differs from a valid one by a multiple of r, a token below 0 or
+    not below r, an MLP activation outside ``QuantSpec.io_bits``). ``where`` is "input" or
+    "output", ``index`` the position: the arguments of the Solidity verifiers'
+    ``NotCanonical(where, index)``."""
+
+    def __init__(self, where: str, index: int, detail: str = ""):
+        self.where = where
+        self.index = index
+        super().__init__(f"statement {where}[{index}] is not canonical" + (f": {detail}" if detail else ""))
+
+
 class VerificationError(ZkllmError):
     """A well-formed proof that is false. ``check`` names the failing check."""
 

@@ -8,6 +8,11 @@ rescaled -- rounded to nearest, ties up -- either back to the activation scale
 rescale remainder is range-checked as ``shift / digit_bits`` digits of
 ``digit_bits`` bits each. Nonlinearity tables cover inputs in
 [-2^(in_bits-1), 2^(in_bits-1)) / 2^l and return values at scale 2^a.
+
+The statement's activations (an MLP's public input and output, at scale 2^a) are
+signed integers v with |v| < 2^(io_bits-1) (``QuantSpec.io_bits``); each travels as
+the field element v mod r, so a word in [0, r) is one integer and both verifiers accept
+exactly the words within the bound.
 """
 from __future__ import annotations
 
@@ -38,6 +43,31 @@ class QuantSpec:
     def linear_shift(self, to_lookup: bool) -> int:
         acc = self.act_frac_bits + self.weight_frac_bits
         return acc - (self.lookup_in_frac_bits if to_lookup else self.act_frac_bits)
+
+    @property
+    def io_bits(self) -> int:
+        """Bits of a statement activation word: |v| < 2^(io_bits-1) for the MLP's input and output.
+
+        io_bits = 64 - S with S = ``linear_shift(False)`` = weight_frac_bits, the shift of the
+        last layer's rescale, whose quotient q is the public output. Why the output needs a
+        bound: z + 2^(S-1) = 2^S q + rem holds mod r for any q if q is free; the remainder's
+        digits are range-checked (0 <= rem < 2^S) but a public q is not a bound by itself.
+        With |q| < 2^(io_bits-1), 2^S q + rem lies in (-2^63, 2^63), so two such pairs that
+        agree mod r differ by less than 2^64 < r, agree over the integers, and are the same
+        pair (division with remainder is unique): the output is the rounded quotient of the
+        accumulator. S + io_bits + 1 = 65 < 253, far inside the field. The same bound keeps
+        the accumulator of a stated output within the int64 forward pass. The input shares it
+        (one canonical word per integer; quantized activations like the output).
+        """
+        return 64 - self.linear_shift(False)
+
+    def check_io(self, values, where: str) -> None:
+        """Raise ``QuantizationRangeError`` unless every value is a signed integer within ``io_bits``."""
+        lim = 1 << (self.io_bits - 1)
+        for i, v in enumerate(values):
+            if not -lim < int(v) < lim:
+                raise QuantizationRangeError(f"{where}[{i}] = {int(v)} is outside the statement range "
+                                             f"|v| < 2^{self.io_bits - 1} of this QuantSpec")
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))

@@ -155,3 +155,33 @@ def wrong_bound_digit(ints, digit: str = "o.q.b0") -> None:
     t = ints[digit].clone()
     t.view(-1)[0] ^= 1
     ints[digit] = t
+
+
+def wrap_output(quant, entry: int = 0):
+    """A witness hook for an MLP proof (``api.prove``): the output wrap-around. Output
+    ``entry``'s remainder rem -> rem - d (d = +-1, still in [0, 2^S)), its quotient
+    q -> q + d / 2^S mod r (the signed integer it then is: about 8e71 for S = 16); the
+    digits stay digits and 2^S q + rem is unchanged mod r, so every relation holds.
+    S = ``quant.linear_shift(False)``, the last layer's shift."""
+    import numpy as np
+
+    from prover.field import R
+
+    s, b = quant.linear_shift(False), quant.digit_bits
+
+    def hook(ints) -> None:
+        last = max(int(k[1:].split(".")[0]) for k in ints if k.startswith("l") and k.endswith(".q"))
+        qid, dids = f"l{last}.q", [f"l{last}.d{k}" for k in range(s // b)]
+        rem = sum(int(ints[did].reshape(-1)[entry]) << (b * k) for k, did in enumerate(dids))
+        d = 1 if rem >= 1 else -1
+        rem -= d
+        for k, did in enumerate(dids):
+            v = ints[did].clone()
+            v.view(-1)[entry] = (rem >> (b * k)) & ((1 << b) - 1)
+            ints[did] = v
+        flat = [int(v) for v in ints[qid].reshape(-1).tolist()]
+        q = (flat[entry] + d * pow(1 << s, -1, R)) % R
+        flat[entry] = q - R if q > R // 2 else q
+        ints[qid] = np.array(flat, dtype=object).reshape(tuple(ints[qid].shape))
+
+    return hook

@@ -31,8 +31,10 @@ abstract contract KeyedVerifier is IZkllmVerifier {
     error CircuitTooLarge(uint256 numVars, uint256 keyNumVars);
     /// @notice The key lacks the function table `name` (Python: SetupError).
     error MissingTable(string name);
-    /// @notice A field element is not below r: `where` is "proof" (index in the proof's
-    ///         field-element stream), "input" or "output".
+    /// @notice A word is not canonical: a proof field element not below r (`where` = "proof",
+    ///         the index in the proof's field-element stream), or a statement word ("input",
+    ///         "output") that does not encode an integer within its stated bound (Python:
+    ///         `MalformedStatementError(where, index)`).
     error NotCanonical(bytes32 where, uint256 index);
 
     uint256 internal constant HEADER = 46; // magic 4 | version 2 | circuit 32 | n_g1 4 | n_fr 4
@@ -67,9 +69,10 @@ abstract contract KeyedVerifier is IZkllmVerifier {
         keyNumVars = n;
     }
 
-    /// @notice `Proof.from_bytes` (G1 points: see the contract note): header, exact length,
-    ///         every field element < r. Sets the two streams of the channel.
-    function parseProof(VerifierChannel memory ch, bytes calldata proof) internal pure returns (bytes32 circuit) {
+    /// @notice `Proof.from_bytes`: header, exact length, every G1 point valid (`g1Valid`;
+    ///         else `MalformedProof(46)`, the offset of the first point), every field element
+    ///         < r. Sets the two streams of the channel.
+    function parseProof(VerifierChannel memory ch, bytes calldata proof) internal view returns (bytes32 circuit) {
         if (proof.length < HEADER) revert MalformedProof(proof.length);
         if (bytes4(proof[0:4]) != "ZKLP") revert MalformedProof(0);
         if (uint16(bytes2(proof[4:6])) != 2) revert MalformedProof(4); // format 2 (`proof.VERSION`)
@@ -85,8 +88,32 @@ abstract contract KeyedVerifier is IZkllmVerifier {
         ch.g1End = ch.g1Next + 128 * nG1;
         ch.frNext = ch.g1End;
         ch.frEnd = ch.frNext + 32 * nFr;
+        if (!g1Valid(ch.g1Next, nG1)) revert MalformedProof(HEADER);
         canonical(ch.frNext, nFr, "proof");
         Transcript.init(ch);
+    }
+
+    /// @notice Whether the `n` 128-byte G1 encodings at calldata offset `off` are all valid
+    ///         points: zero padding, coordinates < p, on the curve, in the prime-order subgroup
+    ///         (128 zero bytes, the point at infinity, is valid), as `curve.g1_from_bytes`
+    ///         decodes them. One EIP-2537 G1 MSM over them (scalar 1 each) checks them all, so
+    ///         an invalid point is rejected where it is parsed, as in Python, not later at the
+    ///         precompile it would enter. A call that succeeds without output (no EIP-2537)
+    ///         reverts with `PrecompileFailed`.
+    function g1Valid(uint256 off, uint256 n) internal view returns (bool ok) {
+        if (n == 0) return true;
+        uint256 size;
+        assembly ("memory-safe") {
+            let buf := mload(0x40)
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                let dst := add(buf, mul(i, 160))
+                calldatacopy(dst, add(off, shl(7, i)), 128)
+                mstore(add(dst, 128), 1)
+            }
+            ok := staticcall(gas(), 0x0c, buf, mul(n, 160), buf, 128)
+            size := returndatasize()
+        }
+        if (ok && size != 128) revert Bls12381.PrecompileFailed(Bls12381.G1_MSM);
     }
 
     /// @notice Reverts with `NotCanonical(where, i)` unless the `n` words at calldata

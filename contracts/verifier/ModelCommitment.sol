@@ -33,8 +33,8 @@ struct Arch {
 ///                      | n_layers x (type u8, arg u32) | 6 x u8 quant
 ///
 /// @dev Rejections revert with `MalformedCommitment(offset)`, offset = the byte position in
-///      `modelCommitment` of the field that failed. The points are validated by the G1 MSM
-///      precompile of the batch opening, which every model commitment enters.
+///      `modelCommitment` of the field that failed. The verifier checks the points after
+///      decoding (`KeyedVerifier.g1Valid`; offset: the first point).
 library ModelCommitment {
     uint16 internal constant VERSION = 1;
     uint256 internal constant LINEAR = 1;
@@ -99,8 +99,12 @@ library ModelCommitment {
         a.lookupInBits = _u(q + 3, 1);
         a.digitBits = _u(q + 4, 1);
         a.weightBits = _u(q + 5, 1);
-        // QuantSpec: both rescale shifts positive multiples of digit_bits
+        // QuantSpec: the supported ranges, both rescale shifts positive multiples of digit_bits
         uint256 b = a.digitBits;
+        if (b > 16 || a.lookupInBits < 2 || a.lookupInBits > 20 || a.weightBits < 2 || a.weightBits > 40
+            || a.lookupInFracBits > 32 || a.actFracBits == 0 || a.actFracBits > 32 || a.weightFracBits > 32) {
+            _fail(q - base);
+        }
         if (b == 0 || a.weightFracBits == 0 || a.weightFracBits % b != 0) _fail(q - base);
         uint256 acc = a.actFracBits + a.weightFracBits;
         if (acc <= a.lookupInFracBits || (acc - a.lookupInFracBits) % b != 0) _fail(q - base);

@@ -104,6 +104,7 @@ contract TransformerVerifier is KeyedVerifier {
         bytes32 headerHash;
         uint256 count;
         (headerHash, pointsOff, count) = _decodeCommitment(modelCommitment);
+        if (!g1Valid(pointsOff, count)) revert MalformedCommitment(modelCommitment.length - 128 * count);
         TCircuit memory c = _parse(proofCircuit);
         ctx.c = c;
         if (c.headerHash != headerHash || c.rows != nTokens) revert CircuitMismatch(c.digest, proofCircuit);
@@ -147,8 +148,8 @@ contract TransformerVerifier is KeyedVerifier {
     }
 
     /// @notice `TransformerCommitment.decode`: "ZKLT" | version u16 (1) | header length u32 |
-    ///         header | count u16 | count x 128-byte G1 points (validated by the precompiles
-    ///         they enter). Returns keccak256(header), the points' offset and count.
+    ///         header | count u16 | count x 128-byte G1 points (checked by the caller,
+    ///         `g1Valid`). Returns keccak256(header), the points' offset and count.
     function _decodeCommitment(bytes calldata enc) private pure returns (bytes32 headerHash, uint256 pointsOff, uint256 count) {
         if (enc.length < 12 || bytes4(enc[0:4]) != "ZKLT") revert MalformedCommitment(0);
         if (uint16(bytes2(enc[4:6])) != 1) revert MalformedCommitment(4);

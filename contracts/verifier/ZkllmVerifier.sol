@@ -30,16 +30,18 @@ import {KeyedVerifier} from "./KeyedVerifier.sol";
 ///         xi_g2 itself (y -> p - y per F_p coordinate), and stores what verification needs
 ///         as the code of a data contract it creates (see `VerifierKeyData`).
 ///
-///         Statement. `input`/`output` are the statement's integers mod r (each < r);
-///         rows = input.length / d_in. On success the result is
+///         Statement. `input`/`output` are the statement's activations v (quantized at
+///         2^act_frac_bits, |v| < 2^(io_bits-1), io_bits = 64 - weight_frac_bits: see
+///         `QuantSpec.io_bits`, which also argues why this bound on the public output keeps the
+///         last rescale from wrapping mod r) as words v mod r; any other word reverts with
+///         `NotCanonical("input" | "output", index)`, as `api.verify` raises
+///         `MalformedStatementError`. rows = input.length / d_in. On success the result is
 ///         keccak256(abi.encode(modelDigest, keccak256(abi.encodePacked(input)),
 ///                               keccak256(abi.encodePacked(output)))).
 ///
-///         Point validity. Python parses every G1 point of the proof and the commitment up
-///         front; here each one is validated by the EIP-2537 precompile it is passed to:
-///         every received or committed tensor has a claim and so enters the batch-opening
-///         MSM, the quotients too, and pi_xi enters the pairing. A proof with an invalid
-///         point is rejected either way, with `PrecompileFailed` at that step here.
+///         Point validity. As Python, every G1 point is checked where it is parsed: the
+///         proof's (`MalformedProof`, `KeyedVerifier.g1Valid`) and the model commitment's
+///         (`MalformedCommitment`), by one G1 MSM precompile call each.
 contract ZkllmVerifier is KeyedVerifier {
     bytes32 public constant PROOF_SYSTEM_ID = "zkllm-mlp-logup-pst-kzg/v2";
 
@@ -67,7 +69,7 @@ contract ZkllmVerifier is KeyedVerifier {
     ) external view returns (bytes32) {
         VerifierCtx memory ctx;
         Arch memory arch = _prepare(ctx, modelDigest, modelCommitment, input.length, output.length, proof);
-        _public(ctx, input, output);
+        _public(ctx, arch, input, output);
         uint256 vk = VerifierKeyData.load(keyStore, keyBlobSize);
         _attachCommitments(ctx.c, arch, vk);
         _absorbStatement(ctx, modelDigest, input.length, output.length);
@@ -93,19 +95,53 @@ contract ZkllmVerifier is KeyedVerifier {
         bytes32 h = keccak256(modelCommitment);
         if (h != modelDigest) revert ModelDigestMismatch(modelDigest, h);
         arch = ModelCommitment.decode(modelCommitment);
+        if (!g1Valid(arch.pointsOffset, arch.count)) revert MalformedCommitment(arch.pointsOffset - _offset(modelCommitment));
         ctx.c = _circuitFor(arch, inputLen, outputLen, proofCircuit);
     }
 
-    /// @notice The statement's input and output words (each must be < r).
-    function _public(VerifierCtx memory ctx, uint256[] calldata input, uint256[] calldata output) private pure {
+    function _offset(bytes calldata b) private pure returns (uint256 off) {
+        assembly ("memory-safe") {
+            off := b.offset
+        }
+    }
+
+    /// @notice The statement's input and output words (`api.statement_words`): each encodes a
+    ///         signed integer v with |v| < 2^(io_bits-1), io_bits = 64 - weight_frac_bits.
+    function _public(VerifierCtx memory ctx, Arch memory arch, uint256[] calldata input, uint256[] calldata output)
+        private
+        pure
+    {
         uint256 inOff;
         uint256 outOff;
         assembly ("memory-safe") {
             inOff := input.offset
             outOff := output.offset
         }
-        ctx.inputOffset = canonical(inOff, input.length, "input");
-        ctx.outputOffset = canonical(outOff, output.length, "output");
+        uint256 bits = 64 - arch.weightFracBits;
+        ctx.inputOffset = _bounded(inOff, input.length, bits, "input");
+        ctx.outputOffset = _bounded(outOff, output.length, bits, "output");
+    }
+
+    /// @notice Reverts with `NotCanonical(where, i)` at the first of the `n` words at calldata
+    ///         offset `off` that is not v mod r for an integer |v| < 2^(bits-1), i.e. not in
+    ///         [0, 2^(bits-1)) or (r - 2^(bits-1), r); returns `off`. A word w is in one of them
+    ///         iff w < r and (w + 2^(bits-1) - 1) mod r < 2^bits - 1.
+    function _bounded(uint256 off, uint256 n, uint256 bits, bytes32 where) private pure returns (uint256) {
+        uint256 bad = n;
+        assembly ("memory-safe") {
+            let r := 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001
+            let lim1 := sub(shl(sub(bits, 1), 1), 1)
+            let width := sub(shl(bits, 1), 1)
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                let w := calldataload(add(off, shl(5, i)))
+                if iszero(and(lt(w, r), lt(addmod(w, lim1, r), width))) {
+                    bad := i
+                    break
+                }
+            }
+        }
+        if (bad != n) revert NotCanonical(where, bad);
+        return off;
     }
 
     /// @notice `api.circuit_for` and the checks of `api.verify` before the transcript.

@@ -4,6 +4,7 @@ This module is the definition; ``fast`` must agree with it on every input.
 """
 from __future__ import annotations
 
+import operator
 from typing import Sequence
 
 from . import R
@@ -36,6 +37,16 @@ def inv(a: int) -> int:
 def embed(x: int) -> int:
     """Signed integer -> field element (x mod R)."""
     return x % R
+
+
+def integer(v) -> int | None:
+    """``v`` as a Python int if it is an integer (Python or numpy, not a bool), else None."""
+    if isinstance(v, bool):
+        return None
+    try:
+        return operator.index(v)
+    except TypeError:
+        return None
 
 
 def to_signed(a: int) -> int:

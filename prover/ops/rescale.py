@@ -7,8 +7,12 @@ The relation is linear, so a claim needs no sumcheck: at a fresh random point r,
     z(r) = 2^S q(r) + sum_k 2^(b k) d_k(r) - 2^(S-1)
 
 and the derived z(r) is handed to the op that produced z. The quotient q must be
-bounded by a later lookup (an activation table) or be public; otherwise
-``2^S q`` could wrap around mod r. Padded entries hold q = 0, remainder 2^(S-1).
+bounded, or ``2^S q`` wraps around mod r: a prover replaces a remainder rem by rem - d
+(still in range) and q by q + d / 2^S mod r, and every relation still holds. The bound
+comes from a later lookup (an activation table), a ``RangeBound`` (``bound`` below), or,
+for a public quotient (an MLP's output), from the statement check of both verifiers
+(``QuantSpec.io_bits``, which argues the bound): a public value is not a bound by itself.
+Padded entries hold q = 0, remainder 2^(S-1).
 
 ``bound`` (optional) fuses q's ``RangeBound`` into this root: its digits are claimed at
 the same point r and q(r) + 2^(B-1) = sum_k 2^(b k) u_k(r) is checked with the q(r)

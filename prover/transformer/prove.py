@@ -28,8 +28,9 @@ import numpy as np
 import torch
 
 
-from ..errors import MalformedError, SetupError, VerificationError
+from ..errors import MalformedError, MalformedStatementError, SetupError, VerificationError
 from ..field import R
+from ..field.ref import integer
 from ..keys import ProvingKey, VerifyingKey
 from ..model.configs import TransformerConfig
 from ..pcs import chunked, kzg, srs as srs_mod
@@ -225,9 +226,24 @@ def commit_model(pk: ProvingKey, model, tq: TQuant | None = None, rng=None) -> C
 
 @dataclass
 class TStatement:
+    """The prompt ``tokens`` and the ``next_token``: integers in [0, r), each its own word (the
+    contract's ``input`` and ``output[0]``). ``verify`` rejects any other integer with
+    ``MalformedStatementError`` (the contract: ``NotCanonical``); a canonical word outside
+    [0, vocab) is a false statement, rejected by the embedding ("embedding") or the argmax
+    ("argmax") check in both verifiers."""
     model_digest: bytes
     tokens: list[int]
     next_token: int
+
+
+def statement_words(st: TStatement) -> tuple[list[int], int]:
+    """(tokens, next token), each checked to be an integer word in [0, r)."""
+    def word(v, where, i):
+        v = integer(v)
+        if v is None or not 0 <= v < R:
+            raise MalformedStatementError(where, i, "not an integer in [0, r)")
+        return v
+    return [word(v, "input", i) for i, v in enumerate(st.tokens)], word(st.next_token, "output", 0)
 
 
 @dataclass
@@ -295,11 +311,11 @@ def verify(vk: VerifyingKey, commitment: TransformerCommitment, st: TStatement, 
         raise VerificationError("circuit", "the proof was made for a different circuit")
     if circuit.num_vars > vk.srs_vk.num_vars:
         raise SetupError(f"verifying key supports 2^{vk.srs_vk.num_vars} entries")
+    tokens, nxt = statement_words(st)
     transcript = Transcript()
     absorb_statement(transcript, vk.digest(), st, circuit)
-    T = len(st.tokens)
-    public = {"tokens": pad_flat(np.array([v % R for v in st.tokens], dtype=object), (T,)),
-              "next": [st.next_token % R]}
+    T = len(tokens)
+    public = {"tokens": pad_flat(np.array(tokens, dtype=object), (T,)), "next": [nxt]}
     commitments = dict(zip(commitment.names, commitment.points))
     for name in circuit.key_tables:
         if name not in vk.tables:

@@ -13,7 +13,7 @@ from functools import lru_cache
 import torch
 
 from prover import api, keys
-from prover.errors import MalformedError, SetupError, VerificationError
+from prover.errors import MalformedError, MalformedStatementError, SetupError, VerificationError
 from prover.field import R
 from prover.model.commitment import ModelCommitment
 from prover.pcs.curve import G1Point, g1_to_bytes, scalar
@@ -142,13 +142,16 @@ def case_from(statement, commitment: ModelCommitment, proof_bytes: bytes, name: 
 
 def python_verdict(vk, case: Case):
     """`prover.api.verify` on the case (the commitment bytes are decoded first, as a
-    verifier holding only bytes would)."""
+    verifier holding only bytes would; the statement words are read back into the integers
+    they encode, ``api.statement_ints``)."""
     try:
         commitment = ModelCommitment.decode(case.commitment)
-        st = api.Statement(case.model_digest, list(case.input), list(case.output))
+        st = api.Statement(case.model_digest, api.statement_ints(case.input), api.statement_ints(case.output))
         api.verify(vk, commitment, st, case.proof)
     except VerificationError as e:
         return ("reject", "VerificationError", e.check, str(e))
+    except MalformedStatementError as e:
+        return ("reject", "MalformedStatementError", (e.where, e.index), str(e))
     except (MalformedError, SetupError) as e:
         return ("reject", type(e).__name__, None, str(e))
     except (ValueError, ZeroDivisionError) as e:  # compile_mlp / QuantSpec rejections
