@@ -185,3 +185,22 @@ def wrap_output(quant, entry: int = 0):
         ints[qid] = np.array(flat, dtype=object).reshape(tuple(ints[qid].shape))
 
     return hook
+
+
+#: One linear layer 4 -> 2: the MLP whose output is its only rescale's quotient.
+ONE_LINEAR = {"kind": "mlp", "d_in": 4, "layers": [{"linear": 2}]}
+
+
+def extreme_activation_model(pk, quant):
+    """An MLP (``ONE_LINEAR``) and an input that state the extreme activations: with
+    L = 2^(io_bits-1) - 1, x = (L, -L, 3, -5) maps to y = (L, -L) (row 0 of W is zero and its
+    bias 2^S L; row 1 adds x_2 + x_3 = -2 to a bias that makes -L). Returns (model, x, L)."""
+    import torch
+
+    from prover import api
+
+    s, wf, lim = quant.linear_shift(False), quant.weight_frac_bits, (1 << (quant.io_bits - 1)) - 1
+    w = torch.tensor([[0, 0, 0, 0], [0, 0, 1 << wf, 1 << wf]])
+    b = torch.tensor([lim << s, (-lim << s) + (2 << wf)])
+    cm = api.commit_quantized(pk, ONE_LINEAR, {"l0.w": w, "l0.b": b}, quant, rng=seeded(5))
+    return cm, torch.tensor([lim, -lim, 3, -5]), lim

@@ -19,25 +19,12 @@ from prover.errors import MalformedStatementError, QuantizationRangeError
 from prover.field import R
 from prover.quant import QuantSpec
 from prover.rng import seeded
-from tests.op_harness import wrap_output
+from tests.op_harness import ONE_LINEAR as ARCH, extreme_activation_model, wrap_output
 
 #: 8-bit tables, 4-bit digits: io_bits = 64 - 8 = 56.
 SMALL = QuantSpec(act_frac_bits=8, weight_frac_bits=8, lookup_in_frac_bits=4, lookup_in_bits=8, digit_bits=4,
                   weight_bits=16)
-#: One linear layer 4 -> 2: the output is the last (only) rescale's quotient.
-ARCH = {"kind": "mlp", "d_in": 4, "layers": [{"linear": 2}]}
 
-
-def boundary_model(pk, quant: QuantSpec = SMALL):
-    """Weights that state the extreme activations: x = (L, -L, 3, -5) with L = 2^(io_bits-1) - 1
-    maps to y = (L, -L) (row 0 of W is zero, its bias 2^S L; row 1 reads x_2 + x_3 ...)."""
-    s, lim = quant.linear_shift(False), (1 << (quant.io_bits - 1)) - 1
-    w = torch.tensor([[0, 0, 0, 0], [0, 0, 1 << quant.weight_frac_bits, 1 << quant.weight_frac_bits]])
-    # y_1 = round((2^wf (x_2 + x_3) + b_1) / 2^S) = -L  with x_2 + x_3 = -2
-    b = torch.tensor([lim << s, (-lim << s) + (2 << quant.weight_frac_bits)])
-    cm = api.commit_quantized(pk, ARCH, {"l0.w": w, "l0.b": b}, quant, rng=seeded(5))
-    x = torch.tensor([lim, -lim, 3, -5])
-    return cm, x, lim
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +34,7 @@ def small_pk():
 
 @pytest.fixture(scope="module")
 def boundary(small_pk):
-    cm, x, lim = boundary_model(small_pk)
+    cm, x, lim = extreme_activation_model(small_pk, SMALL)
     res = api.prove(small_pk, cm, x, rng=seeded(6), quantized=True)
     return cm, res, lim
 

@@ -18,7 +18,9 @@ import torch
 from torch import nn
 
 import verifier_helpers as vh
+from prover import api
 from prover.field import R
+from prover.rng import seeded
 from prover.model.mlp import build_mlp
 from zkllm_chain.chain import verifier as cv
 from zkllm_chain.chain.backend import connect
@@ -127,28 +129,37 @@ def test_every_point_label_replaced(evm, verifier, vk, mid):
         assert_both_reject(vk, evm, verifier, case.replace(f"{label}[{i}] replaced", proof=proof), expect)
 
 
-def test_points_off_the_curve_or_outside_the_subgroup(evm, verifier, vk, mid):
-    """Python rejects them when parsing; the contract when the precompile sees them (or
-    earlier, when the changed transcript breaks the first sumcheck's final check)."""
+def test_invalid_points_rejected_where_parsed(evm, verifier, vk, mid):
+    """Each G1 role of the proof (one index per label) and every model-commitment point,
+    replaced by an encoding that is off the curve, outside the prime-order subgroup, has a
+    coordinate >= p or non-zero padding: both verifiers reject it as malformed where they
+    parse it (MalformedProofError / MalformedProof, MalformedError / MalformedCommitment).
+    The point at infinity is a valid point (the commitment of a zero tensor with blind 0):
+    both parse it and reject the false proof with the same check."""
+    from eth_utils import keccak
+
     case = mid.case
     labels = vh.items_by_label(mid.result.layout)
-    for label, expect in (("witness", {"LookupFinalCheckFailed"}), ("open/quotient", {"PrecompileFailed"}),
-                          ("open/hiding", {"PrecompileFailed"})):
+    g1_labels = sorted(lbl for lbl, kind in labels if kind == "g1")
+    for label in g1_labels:
         i = labels[(label, "g1")][0]
-        for what, enc, says in (("off curve", vh.off_curve_point(), "not on the curve"),
-                                ("outside G1", vh.non_subgroup_point(), "not in the prime-order subgroup")):
-            proof = vh.set_g1(case.proof, i, enc)
-            py, ch = assert_both_reject(vk, evm, verifier, case.replace(f"{label} {what}", proof=proof), expect)
-            assert py[1] == "MalformedProofError" and says in py[3], py
-    # a non-canonical coordinate (>= p) in the model commitment
-    bad = bytearray(case.commitment)
-    bad[-48:] = b"\xff" * 48
-    bad = bytes(bad)
-    from eth_utils import keccak
-    py, ch = assert_both_reject(vk, evm, verifier, case.replace("commitment point >= p", commitment=bad,
-                                                                 model_digest=keccak(bad)),
-                                {"LookupFinalCheckFailed", "PrecompileFailed"})
-    assert py[1] == "MalformedError"
+        for what, enc in vh.INVALID_POINTS.items():
+            py, ch = assert_same_outcome(vk, evm, verifier, case.replace(f"{label}[{i}] {what}",
+                                                                         proof=vh.set_g1(case.proof, i, enc)))
+            assert py[1] == "MalformedProofError" and ch[2] == (vh.HEADER,), (label, what, py, ch)
+        py, ch = assert_same_outcome(vk, evm, verifier, case.replace(f"{label}[{i}] infinity",
+                                                                     proof=vh.set_g1(case.proof, i, bytes(128))))
+        assert py[1] == "VerificationError", (label, py)
+    points_at = len(case.commitment) - 128 * vh.commitment_count(case.commitment)
+    for j in range(vh.commitment_count(case.commitment)):
+        for what, enc in {**vh.INVALID_POINTS, "infinity": bytes(128)}.items():
+            bad = vh.set_commitment_point(case.commitment, j, enc)
+            py, ch = assert_same_outcome(vk, evm, verifier, case.replace(f"commitment[{j}] {what}", commitment=bad,
+                                                                         model_digest=keccak(bad)))
+            if what == "infinity":
+                assert py[1] == "VerificationError", (j, py)
+            else:
+                assert py[1] == "MalformedError" and ch[2] == (points_at,), (j, what, py, ch)
 
 
 # --------------------------------------------------------------------------- bytes and header
@@ -221,15 +232,69 @@ def test_statement_and_model_commitment(evm, verifier, vk, pk, mid):
         assert_both_reject(vk, evm, verifier, case.replace(name, **kw), expect)
 
 
+def assert_same_outcome(vk, evm, dep, case):
+    py, ch = vh.python_verdict(vk, case), vh.chain_verdict(evm, dep, case)
+    assert vh.same_outcome(py, ch), f"{case.name}: Python {py[:3]}, contract {ch}"
+    return py, ch
+
+
 def test_statement_words_must_be_canonical(evm, verifier, vk, mid):
-    """The contract takes the statement mod r and insists on the canonical word (< r):
-    Python reduces any integer, so x and x + r are one Python statement, one calldata."""
+    """A word that is not v mod r of an activation |v| < 2^(io_bits-1) (io_bits 48 here):
+    both reject with the same word named (MalformedStatementError / NotCanonical); the
+    extreme words inside the bound are statements, rejected as false by the same check."""
     case = mid.case
-    bumped = case.replace("input + r", input=[case.input[0] + R] + case.input[1:])
-    assert vh.python_verdict(vk, bumped)[0] == "accept"
-    assert vh.chain_verdict(evm, verifier, bumped)[1:] == ("NotCanonical", (b"input".ljust(32, b"\0"), 0))
-    bumped = case.replace("output + r", output=case.output[:2] + [case.output[2] + R] + case.output[3:])
-    assert vh.chain_verdict(evm, verifier, bumped)[1:] == ("NotCanonical", (b"output".ljust(32, b"\0"), 2))
+    lim = 1 << 47
+    for name, kw, outcome in (
+            ("input + r", dict(input=[case.input[0] + R] + case.input[1:]), ("input", 0)),
+            ("input = r", dict(input=case.input[:3] + [R] + case.input[4:]), ("input", 3)),
+            ("input 2^47", dict(input=case.input[:-1] + [lim]), ("input", len(case.input) - 1)),
+            ("input -2^47", dict(input=[R - lim] + case.input[1:]), ("input", 0)),
+            ("output + r", dict(output=case.output[:2] + [case.output[2] + R] + case.output[3:]), ("output", 2)),
+            ("output 2^47", dict(output=[lim] + case.output[1:]), ("output", 0)),
+            ("output -2^47", dict(output=case.output[:-1] + [R - lim]), ("output", len(case.output) - 1)),
+            ("output 2^255", dict(output=[1 << 255] + case.output[1:]), ("output", 0)),
+            ("input 2^47 - 1", dict(input=[lim - 1] + case.input[1:]), "lookup"),
+            ("output 1 - 2^47", dict(output=[R - lim + 1] + case.output[1:]), "lookup")):
+        py, ch = assert_same_outcome(vk, evm, verifier, case.replace(name, **kw))
+        assert py[0] == "reject" and (py[2] == outcome), (name, py)
+
+
+def test_output_wrap_around_rejected_by_both(evm, verifier, vk, pk, mid):
+    """The cheating prover of the last rescale (``op_harness.wrap_output``): one output entry
+    is about 8e71 and every relation holds; both verifiers reject its statement word."""
+    from tests.op_harness import wrap_output
+
+    committed = mid.committed
+    x = vh.random_input(16, seed=6)
+    res = api.prove(pk, committed, x, rng=seeded(21), witness_hook=wrap_output(committed.commitment.quant, entry=3))
+    assert abs(res.statement.output[3]) > 10 ** 70
+    case = vh.case_from(res.statement, committed.commitment, res.proof.to_bytes(), "output wrapped")
+    py, ch = assert_same_outcome(vk, evm, verifier, case)
+    assert py[:3] == ("reject", "MalformedStatementError", ("output", 3)), py
+
+
+def test_largest_activations_accepted_one_more_rejected(evm):
+    """|v| = 2^(io_bits-1) - 1 in the input and the output: both accept; one more in any of
+    them: both reject that word."""
+    from tests.op_harness import extreme_activation_model
+
+    pk = vh.small_key(9)
+    vk = pk.verifying_key()
+    cm, x, lim = extreme_activation_model(pk, vh.SMALL_QUANT)
+    res = api.prove(pk, cm, x, rng=seeded(22), quantized=True)
+    assert res.statement.output == [lim, -lim]
+    dep = cv.deploy_verifier(evm, vk, compiled=vh.compiled_verifier())
+    case = vh.case_from(res.statement, cm.commitment, res.proof.to_bytes())
+    assert case.output == [lim, R - lim]
+    py, ch = assert_same_outcome(vk, evm, dep, case)
+    assert ch[0] == "accept"
+    for name, kw, outcome in (("output L + 1", dict(output=[lim + 1, R - lim]), ("output", 0)),
+                              ("output -L - 1", dict(output=[lim, R - lim - 1]), ("output", 1)),
+                              ("input L + 1", dict(input=[lim + 1] + case.input[1:]), ("input", 0)),
+                              ("input -L - 1", dict(input=case.input[:1] + [R - lim - 1] + case.input[2:]),
+                               ("input", 1))):
+        py, ch = assert_same_outcome(vk, evm, dep, case.replace(name, **kw))
+        assert py[2] == outcome, (name, py)
 
 
 # --------------------------------------------------------------------------- gas and sizes

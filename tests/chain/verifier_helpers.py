@@ -41,6 +41,30 @@ CHECK_TO_ERROR = {
 }
 
 
+def same_outcome(py, ch) -> bool:
+    """Whether a Python verdict and a contract verdict are the same outcome: both accept, or
+    both reject with corresponding errors -- the same check (``CHECK_TO_ERROR``), the same
+    non-canonical statement word (``MalformedStatementError(where, i)`` and
+    ``NotCanonical(where, i)``), a malformed proof (``MalformedProofError`` and
+    ``MalformedProof`` / ``NotCanonical("proof", _)``), a malformed commitment
+    (``MalformedError`` and ``MalformedCommitment``)."""
+    if py[0] != ch[0]:
+        return False
+    if py[0] == "accept":
+        return True
+    name = ch[1]
+    if py[1] == "VerificationError":
+        return name in CHECK_TO_ERROR.get(py[2], ())
+    if py[1] == "MalformedStatementError":
+        where, index = py[2]
+        return name == "NotCanonical" and tuple(ch[2]) == (where.encode().ljust(32, b"\0"), index)
+    if py[1] == "MalformedProofError":
+        return name == "MalformedProof" or (name == "NotCanonical" and ch[2][0].rstrip(b"\0") == b"proof")
+    if py[1] in ("MalformedError", "ValueError"):
+        return name == "MalformedCommitment"
+    return False
+
+
 @lru_cache(maxsize=1)
 def compiled_verifier():
     """The ZkllmVerifier compiled from the current sources (once per process)."""
@@ -103,6 +127,39 @@ def non_subgroup_point() -> bytes:
         if y * y % P == a:
             return bytes(16) + x.to_bytes(48, "big") + bytes(16) + y.to_bytes(48, "big")
         x += 1
+
+
+def coordinate_p_point() -> bytes:
+    """x = p: a coordinate that is not canonical (the encoding of 0 + p)."""
+    from prover.pcs.curve import P
+
+    return bytes(16) + P.to_bytes(48, "big") + bytes(16) + (2).to_bytes(48, "big")
+
+
+def padded_point() -> bytes:
+    """A valid point whose x has a non-zero padding byte."""
+    enc = bytearray(other_point(3))
+    enc[0] = 1
+    return bytes(enc)
+
+
+#: Encodings both verifiers must reject as malformed wherever a G1 point is parsed.
+INVALID_POINTS = {"off curve": off_curve_point(), "outside G1": non_subgroup_point(),
+                  "x = p": coordinate_p_point(), "padding": padded_point()}
+
+
+def commitment_count(enc: bytes) -> int:
+    """The number of G1 points at the end of a model commitment (MLP or transformer)."""
+    if enc[:4] == b"ZKLT":
+        hl = int.from_bytes(enc[6:10], "big")
+        return int.from_bytes(enc[10 + hl:12 + hl], "big")
+    alen = int.from_bytes(enc[6:8], "big")
+    return int.from_bytes(enc[8 + alen:10 + alen], "big")
+
+
+def set_commitment_point(enc: bytes, j: int, point: bytes) -> bytes:
+    o = len(enc) - G1_LEN * (commitment_count(enc) - j)
+    return enc[:o] + point + enc[o + G1_LEN:]
 
 
 def items_by_label(layout) -> dict[tuple[str, str], list[int]]:
