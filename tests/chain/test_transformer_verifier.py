@@ -31,6 +31,9 @@ from zkllm_chain.chain.verifier import verify_call, verify_transaction
 #: Python's VerificationError.check -> the contract errors that name the same check (besides
 #: ProofRejected(check), which names it directly).
 CHECK_TO_ERROR = {
+    "MalformedStatementError": {"NotCanonical"},
+    "MalformedProofError": {"MalformedProof"},
+    "MalformedError": {"MalformedCommitment"},
     "statement": {"ModelDigestMismatch"},
     "circuit": {"CircuitMismatch", "UnknownCircuit"},
     "opening": {"BatchOpeningFailed", "PairingFailed"},
@@ -102,6 +105,15 @@ def python_verdict(s: Setup, calldata):
     return ("accept", None)
 
 
+def python_statement_verdict(s: Setup, st: tp.TStatement):
+    """``prove.verify`` on a statement that has no calldata (an integer outside [0, 2^256))."""
+    try:
+        tp.verify(s.vk, s.cm.commitment, st, s.raw)
+    except MalformedError as e:
+        return ("reject", type(e).__name__)
+    return ("accept", None)
+
+
 def chain_verdict(chain, dep, calldata):
     try:
         return ("accept", verify_call(chain, dep.verifier, calldata, gas=TRANSFORMER_VERIFY_GAS))
@@ -151,6 +163,69 @@ def test_wrong_next_token_and_prompt_rejected(chain, llama, llama_dep):
     bad = list(tok)
     bad[3] = (bad[3] + 1) % 256
     assert_same_rejection(chain, llama, llama_dep, (d, enc, bad, out, proof))
+
+
+def test_statement_words_must_be_canonical(chain, llama, llama_dep):
+    """A token or next token that differs from the proven one by r: both reject the word
+    (MalformedStatementError / NotCanonical); a canonical word outside [0, vocab) is a false
+    statement, rejected by the same check in both (the first one its changed transcript
+    breaks, before the embedding and argmax range checks)."""
+    d, enc, tok, out, proof = transformer_calldata(llama.res.statement, llama.cm.commitment, llama.raw)
+    vocab = llama.cm.commitment.cfg.vocab_size
+    for name, cd, expect in (
+            ("token + r", (d, enc, [tok[0] + R] + tok[1:], out, proof), "MalformedStatementError"),
+            ("token = r", (d, enc, tok[:5] + [R] + tok[6:], out, proof), "MalformedStatementError"),
+            ("next + r", (d, enc, tok, [out[0] + R], proof), "MalformedStatementError"),
+            ("token = vocab", (d, enc, tok[:-1] + [vocab], out, proof), None),
+            ("token = r - 1", (d, enc, [R - 1] + tok[1:], out, proof), None),
+            ("next = vocab", (d, enc, tok, [vocab], proof), None),
+            ("next = r - 1", (d, enc, tok, [R - 1], proof), None)):
+        py = python_verdict(llama, cd)
+        assert py[0] == "reject" and expect in (None, py[1]), (name, py)
+        assert_same_rejection(chain, llama, llama_dep, cd)
+    st = llama.res.statement
+    for bad in (dataclasses.replace(st, next_token=st.next_token - R),
+                dataclasses.replace(st, tokens=[st.tokens[0] - R] + st.tokens[1:]),
+                dataclasses.replace(st, tokens=[st.tokens[0] + R] + st.tokens[1:]),
+                dataclasses.replace(st, next_token=float(st.next_token))):
+        assert python_statement_verdict(llama, bad) == ("reject", "MalformedStatementError"), bad
+
+
+def test_invalid_points_rejected_where_parsed(chain, llama, llama_dep):
+    """One proof index per G1 role (lookup labels lk<i>/A, lk<i>/B grouped) and every
+    model-commitment point, replaced by an off-curve, non-subgroup, x = p or badly padded
+    encoding: malformed to both where parsed. Every proof index in Python alone. The point
+    at infinity parses in both and fails the same check."""
+    import re
+
+    from eth_utils import keccak
+
+    from prover.errors import MalformedProofError
+    from tests.chain import verifier_helpers as vh
+
+    d, enc, tok, out, raw = transformer_calldata(llama.res.statement, llama.cm.commitment, llama.raw)
+    roles = {}
+    for label, kind, idx in llama.res.layout:
+        if kind == "g1":
+            roles.setdefault(re.sub(r"^lk\d+/", "lk/", label), idx)
+    assert {"witness", "lookup/m", "lk/A", "lk/B", "open/quotient", "open/hiding"} <= set(roles), roles
+    for role, idx in sorted(roles.items()):
+        for what, point in vh.INVALID_POINTS.items():
+            cd = (d, enc, tok, out, vh.set_g1(raw, idx, point))
+            assert python_verdict(llama, cd) == ("reject", "MalformedProofError"), (role, what)
+            assert chain_verdict(chain, llama_dep, cd) == ("reject", "MalformedProof"), (role, what)
+    assert_same_rejection(chain, llama, llama_dep, (d, enc, tok, out, vh.set_g1(raw, roles["witness"], bytes(128))))
+    for i in range(vh.counts(raw)[0]):
+        with pytest.raises(MalformedProofError):
+            Proof.from_bytes(vh.set_g1(raw, i, vh.off_curve_point()))
+    for j in range(vh.commitment_count(enc)):
+        for what, point in vh.INVALID_POINTS.items():
+            bad = vh.set_commitment_point(enc, j, point)
+            cd = (keccak(bad), bad, tok, out, raw)
+            assert python_verdict(llama, cd) == ("reject", "MalformedError"), (j, what)
+            assert chain_verdict(chain, llama_dep, cd) == ("reject", "MalformedCommitment"), (j, what)
+    bad = vh.set_commitment_point(enc, 0, bytes(128))
+    assert_same_rejection(chain, llama, llama_dep, (keccak(bad), bad, tok, out, raw))
 
 
 def test_other_commitment_and_prompt_length_rejected(chain, llama, llama_dep):
