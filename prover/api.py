@@ -56,13 +56,20 @@ class Statement:
     def from_json(cls, text: str) -> "Statement":
         try:
             d = json.loads(text)
-            st = cls(bytes.fromhex(d["model_digest"].removeprefix("0x")), [int(v) for v in d["input"]],
-                     [int(v) for v in d["output"]])
+            st = cls(bytes.fromhex(d["model_digest"].removeprefix("0x")), [_json_int(v) for v in d["input"]],
+                     [_json_int(v) for v in d["output"]])
         except (ValueError, KeyError, TypeError, AttributeError) as e:
             raise MalformedError(f"not a statement file: {e}") from e
         if len(st.model_digest) != 32:
             raise MalformedError("model digest must be 32 bytes")
         return st
+
+
+def _json_int(v) -> int:
+    """A JSON integer as it is (no rounding of 1.5, no reading of "7"): ``verify`` judges its range."""
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise ValueError(f"{v!r} is not an integer")
+    return v
 
 
 def statement_words(values, bits: int, where: str) -> list[int]:

@@ -115,3 +115,26 @@ def test_statement_words_round_trip():
     words = api.statement_words(vals, 56, "output")
     assert words == [v % R for v in vals] and api.statement_ints(words) == vals
     assert api.statement_ints([R, R + 5]) == [R, R + 5]  # not words: left for verify to reject
+
+
+def test_statement_files_keep_integers_as_written(boundary):
+    """Parsing does not round or reduce: 1.5 and "7" are not integers, x + r stays x + r
+    (and ``verify`` rejects it)."""
+    import json
+
+    from prover.errors import MalformedError
+    from prover.transformer.files import statement_from_json
+
+    _, res, _ = boundary
+    d = json.loads(res.statement.to_json())
+    for bad in (1.5, "7", True):
+        with pytest.raises(MalformedError):
+            api.Statement.from_json(json.dumps({**d, "output": [bad] + d["output"][1:]}))
+    st = api.Statement.from_json(json.dumps({**d, "input": [d["input"][0] + R] + d["input"][1:]}))
+    assert st.input[0] == res.statement.input[0] + R
+    t = {"format": "zkllm-transformer-statement", "model_digest": d["model_digest"], "tokens": [1, 2],
+         "next_token": 3}
+    assert statement_from_json(json.dumps(t)).tokens == [1, 2]
+    for bad in ({"next_token": 3.0}, {"tokens": [1, "2"]}):
+        with pytest.raises(MalformedError):
+            statement_from_json(json.dumps({**t, **bad}))

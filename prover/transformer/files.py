@@ -119,6 +119,13 @@ def is_transformer_statement(text: str) -> bool:
         return False
 
 
+def _json_int(v) -> int:
+    """A JSON integer as it is (no rounding of 1.5, no reading of "7"): ``verify`` judges its range."""
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise ValueError(f"{v!r} is not an integer")
+    return v
+
+
 def statement_from_json(text: str) -> TStatement:
     try:
         d = json.loads(text)
@@ -127,7 +134,7 @@ def statement_from_json(text: str) -> TStatement:
         digest = bytes.fromhex(d["model_digest"].removeprefix("0x"))
         if len(digest) != 32:
             raise ValueError("model digest must be 32 bytes")
-        tokens = [int(t) for t in d["tokens"]]
-        return TStatement(digest, tokens, int(d["next_token"]))
+        tokens = [_json_int(t) for t in d["tokens"]]
+        return TStatement(digest, tokens, _json_int(d["next_token"]))
     except (ValueError, KeyError, TypeError, AttributeError) as e:
         raise MalformedError(f"transformer statement: {e}") from e

@@ -229,8 +229,8 @@ class TStatement:
     """The prompt ``tokens`` and the ``next_token``: integers in [0, r), each its own word (the
     contract's ``input`` and ``output[0]``). ``verify`` rejects any other integer with
     ``MalformedStatementError`` (the contract: ``NotCanonical``); a canonical word outside
-    [0, vocab) is a false statement, rejected by the embedding ("embedding") or the argmax
-    ("argmax") check in both verifiers."""
+    [0, vocab) is a false statement, rejected by the same check in both verifiers (the
+    embedding's and the argmax's range checks at the latest)."""
     model_digest: bytes
     tokens: list[int]
     next_token: int
