@@ -162,6 +162,27 @@ def test_invalid_points_rejected_where_parsed(evm, verifier, vk, mid):
                 assert py[1] == "MalformedError" and ch[2] == (points_at,), (j, what, py, ch)
 
 
+def test_zero_tensor_committed_at_infinity_accepted_by_both(evm):
+    """The point at infinity is a legitimate commitment: a zero bias committed with blind 0.
+    Both verifiers accept the model and its proof."""
+    from tests.op_harness import ONE_LINEAR
+
+    class ZeroBlinds:
+        def randbelow(self, n):
+            return 0
+
+    pk = vh.small_key(9)
+    vk = pk.verifying_key()
+    w = torch.tensor([[3, -2, 1, 0], [0, 5, -7, 2]])
+    cm = api.commit_quantized(pk, ONE_LINEAR, {"l0.w": w, "l0.b": torch.zeros(2, dtype=torch.int64)},
+                              vh.SMALL_QUANT, rng=ZeroBlinds())
+    assert cm.commitment.encode()[-128:] == bytes(128)  # l0.b, the last point
+    res = api.prove(pk, cm, torch.tensor([40, -7, 300, 12]), rng=seeded(23), quantized=True)
+    dep = cv.deploy_verifier(evm, vk, compiled=vh.compiled_verifier())
+    py, ch = assert_same_outcome(vk, evm, dep, vh.case_from(res.statement, cm.commitment, res.proof.to_bytes()))
+    assert ch[0] == "accept"
+
+
 # --------------------------------------------------------------------------- bytes and header
 
 def test_proof_bytes_and_header(evm, verifier, vk, mid):
