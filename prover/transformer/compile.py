@@ -82,6 +82,9 @@ class TQuant:
     #                          (prover.pcs.chunked; 0: every tensor whole, the SRS as large as the largest)
 
     def __post_init__(self):
+        self.validate()
+
+    def validate(self) -> None:
         """The side conditions every circuit built from these settings relies on (see
         ``prover.quant``: with every bound, digit decomposition and shift at most MAX_WIDTH
         bits, every relation's integers stay far below r/2). Raises ``UnsafeParameterError``
@@ -585,7 +588,9 @@ def compile_gpt2(cfg: TransformerConfig, rows: int, tq: TQuant | None = None) ->
 
 
 def compile_model(cfg: TransformerConfig, rows: int, tq: TQuant | None = None) -> TransformerCircuit:
-    """The circuit of ``cfg``'s architecture for a prompt of ``rows`` tokens."""
+    """The circuit of ``cfg``'s architecture for a prompt of ``rows`` tokens (refuses settings
+    that break a side condition, ``TQuant.validate``)."""
+    (tq or TQuant()).validate()
     return compile_gpt2(cfg, rows, tq) if cfg.arch == "gpt2" else compile_llama(cfg, rows, tq)
 
 
