@@ -28,9 +28,10 @@ from .errors import QuantizationRangeError, UnsafeParameterError
 # verifiers on what they read (``ModelCommitment.decodeArch``, ``TDescription._checkOp``),
 # under the same condition names.
 MAX_DIGIT_BITS = 16   # a range table has 2^digit_bits rows
-MAX_WIDTH = 64        # a bound, a digit decomposition, a rescale shift, a weight (bits)
+MAX_WIDTH = 64        # a bound, a digit decomposition, a rescale shift (bits)
 MAX_FRAC = 32         # a fixed-point scale (bits)
-MAX_TABLE_BITS = 24   # a function table's input width (2^bits rows)
+MAX_TABLE_BITS = 20   # a function table's input width (2^bits rows)
+MAX_WEIGHT_BITS = 40  # a committed weight (bits)
 
 
 def require(ok: bool, condition: str, detail: str) -> None:
@@ -69,10 +70,10 @@ class QuantSpec:
         """The side conditions of the MLP circuit (``ModelCommitment.decodeArch`` in Solidity
         checks the same, under the same names); raises ``UnsafeParameterError``."""
         check_digit_bits(self.digit_bits)
-        require(isinstance(self.lookup_in_bits, int) and 2 <= self.lookup_in_bits <= 20, "table-bits",
-                f"lookup_in_bits = {self.lookup_in_bits} must be in [2, 20]")
-        require(isinstance(self.weight_bits, int) and 2 <= self.weight_bits <= 40, "weight-bits",
-                f"weight_bits = {self.weight_bits} must be in [2, 40]")
+        require(isinstance(self.lookup_in_bits, int) and 2 <= self.lookup_in_bits <= MAX_TABLE_BITS, "table-bits",
+                f"lookup_in_bits = {self.lookup_in_bits} must be in [2, {MAX_TABLE_BITS}]")
+        require(isinstance(self.weight_bits, int) and 2 <= self.weight_bits <= MAX_WEIGHT_BITS, "weight-bits",
+                f"weight_bits = {self.weight_bits} must be in [2, {MAX_WEIGHT_BITS}]")
         check_frac(self.act_frac_bits, "act_frac_bits")
         check_frac(self.weight_frac_bits, "weight_frac_bits", lo=0)
         check_frac(self.lookup_in_frac_bits, "lookup_in_frac_bits", lo=0)

@@ -49,7 +49,8 @@ TQUANT_BOUNDARIES = [
     ({"argmax_digits": 8}, {"argmax_digits": 9}, "argmax-width"),
     ({"argmax_digits": 1}, {"argmax_digits": 0}, "argmax-width"),
     ({"argmax_digits": 3}, {"argmax_digits": 32}, "argmax-width"),  # any token is the argmax
-    ({"silu_in_bits": 24}, {"silu_in_bits": 25}, "table-bits"),
+    ({"silu_in_bits": 20}, {"silu_in_bits": 21}, "table-bits"),
+    ({"bound_bits": 48, "weight_bits": 40}, {"weight_bits": 41}, "weight-bits"),
     ({"silu_in_bits": 2}, {"silu_in_bits": 1}, "table-bits"),
     ({"act_frac": 32}, {"act_frac": 33}, "fraction-bits"),
     ({"act_frac": 1}, {"act_frac": 0}, "fraction-bits"),

@@ -55,7 +55,7 @@ from ..ops.rescale import Rescale
 from ..ops.rope import RoPE, rope_tables
 from ..ops.softmax import Softmax
 from ..poly.mle import log2_ceil, pad_flat
-from ..quant import MAX_FRAC, MAX_TABLE_BITS, QuantSpec, check_decomposition, check_digit_bits, check_frac, require
+from ..quant import MAX_FRAC, MAX_TABLE_BITS, MAX_WEIGHT_BITS, QuantSpec, check_decomposition, check_digit_bits, check_frac, require
 from ..transcript import keccak256
 from .views import (BiasAdd, HeadMerge, HeadSplit, KVExpand, LayerSlice, LinearNB, PositionRows, RangeBound,
                     ResidualChain, VTExpand)
@@ -100,8 +100,8 @@ class TQuant:
         # |every bounded quotient| < 2^(bound_bits-1): its digits cover bound_bits exactly
         check_decomposition(self.bound_bits, b, "bound-width")
         # embedding rows enter the residual stream, whose bound the norms assume
-        require(isinstance(self.weight_bits, int) and 2 <= self.weight_bits <= self.bound_bits, "weight-bits",
-                f"weight_bits = {self.weight_bits} must be in [2, bound_bits = {self.bound_bits}]")
+        require(isinstance(self.weight_bits, int) and 2 <= self.weight_bits <= min(self.bound_bits, MAX_WEIGHT_BITS),
+                "weight-bits", f"weight_bits = {self.weight_bits} must be in [2, min(bound_bits, {MAX_WEIGHT_BITS})]")
         # softmax: D = z - S < 2^(exp_digits b); with more bits every field element decomposes
         require(isinstance(self.exp_digits, int) and self.exp_digits >= 1, "exp-width", "exp_digits must be >= 1")
         check_decomposition(self.exp_digits * b, b, "exp-width")

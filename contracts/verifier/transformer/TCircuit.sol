@@ -64,7 +64,7 @@ library TDescription {
     // `prover/quant.py`: MAX_DIGIT_BITS, MAX_WIDTH, MAX_TABLE_BITS
     uint256 private constant MAX_DIGIT_BITS = 16;
     uint256 private constant MAX_WIDTH = 64;
-    uint256 private constant MAX_TABLE_BITS = 24;
+    uint256 private constant MAX_TABLE_BITS = 20;
     // op type codes (`prover/circuit_desc.py`, TOps.sol)
     uint256 private constant OP_RESCALE = 1;
     uint256 private constant OP_RANGE_BOUND = 2;
