@@ -130,3 +130,41 @@ def test_mlp_commitment_side_conditions_match_python(evm, mlp_verifier, vk, mlp_
     ch = vh.chain_verdict(evm, mlp_verifier, case)
     assert ch[0] == "reject" and ch[1] == "UnsafeParameter", ch
     assert bytes(ch[2][0]).rstrip(b"\0").decode() == condition
+
+
+# --------------------------------------------------------------------------- parity beyond the default
+
+def test_non_default_settings_verify_in_both(evm):
+    """Settings other than the default preset (wider bounds, three exp digits, a wider argmax
+    range, a different norm precision) give a proof that both verifiers accept, and the
+    same proof with a wrong next token is rejected by both."""
+    import dataclasses as dc
+
+    from prover.model.loaders import build_model
+    from prover.rng import seeded
+    from prover.transformer import prove as tp
+    from zkllm_chain.chain.transformer_verifier import (TRANSFORMER_VERIFY_GAS, add_circuits,
+                                                        deploy_transformer_verifier, transformer_calldata)
+    from zkllm_chain.chain.verifier import verify_call
+
+    tq = TQuant(bound_bits=32, exp_digits=3, argmax_digits=4, norm_precision=20, weight_bits=20)
+    cfg = CFG.with_(max_seq=4)
+    model = build_model(cfg, 3)
+    pk = tp.setup(cfg, tq, rng=seeded(7))
+    cm = tp.commit_model(pk, model, tq, rng=seeded(8))
+    import torch
+    res = tp.prove(pk, cm, torch.tensor([5, 9, 2, 200]), rng=seeded(9))
+    raw = res.proof.to_bytes()
+    vk = pk.verifying_key()
+    tp.verify(vk, cm.commitment, res.statement, raw)
+    dep = deploy_transformer_verifier(evm, vk, signer=load_signer(evm))
+    add_circuits(evm, dep, cm.commitment, [4])
+    verify_call(evm, dep.verifier, transformer_calldata(res.statement, cm.commitment, raw), gas=TRANSFORMER_VERIFY_GAS)
+    wrong = dc.replace(res.statement, next_token=(res.statement.next_token + 1) % cfg.vocab_size)
+    from prover.errors import VerificationError
+    with pytest.raises(VerificationError) as e:
+        tp.verify(vk, cm.commitment, wrong, raw)
+    with pytest.raises(TransactionRevertedError) as c:
+        verify_call(evm, dep.verifier, transformer_calldata(wrong, cm.commitment, raw), gas=TRANSFORMER_VERIFY_GAS)
+    assert c.value.error_name == "ProofRejected"
+    assert bytes(c.value.error_args[0]).rstrip(b"\0").decode() == e.value.check
