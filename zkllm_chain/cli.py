@@ -245,7 +245,8 @@ def cmd_bench(a) -> dict:
         from prover.model.configs import CONFIGS
         if a.model not in CONFIGS:
             raise ZkllmError(f"unknown bench model {a.model!r} (available: mlp, {', '.join(sorted(CONFIGS))})")
-        kv = a.kv_heads if a.kv_heads or a.model.endswith("llama") else a.heads  # GPT-2: kv = heads
+        from prover.model.configs import get_config
+        kv = a.heads if get_config(a.model).arch == "gpt2" else a.kv_heads  # GPT-2: kv = heads
         over = {"n_layers": a.layers, "d_model": a.d_model, "n_heads": a.heads, "n_kv_heads": kv,
                 "d_ffn": a.ffn, "vocab_size": a.vocab}
         return run_transformer_bench(a.model, over, a.tokens, a.seed, log=_log(a.quiet), onchain=not a.no_chain,
@@ -420,23 +421,32 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--statement", required=True, help="statement JSON written by `zkllm prove`")
     s.add_argument("--proof", required=True, help="proof file")
     s = add("bench", "benchmark setup/commit/prove/verify and print figures")
-    s.add_argument("--model", default="mlp", help="mlp (default), tiny-llama, tiny-gpt2 or smollm2-135m")
-    s.add_argument("--rows", type=int, default=1, help="input rows proven at once (default 1)")
-    s.add_argument("--no-chain", action="store_true", help="skip the on-chain verification (verify_gas)")
+    s.description = ("benchmark setup/commit/prove/verify of one inference and print figures (--json: one JSON "
+                     "object, `verified` true when the Python verifier accepts the proof). Small runs for a quick "
+                     "check: --model mlp --d-hidden 16; --model NAME --layers 1 --tokens 2 (a named model keeps its "
+                     "own weights, cut after the first --layers blocks); add --no-chain to skip the chain step.")
+    s.add_argument("--model", default="mlp",
+                   help="mlp (default), tiny-llama, tiny-llama-text, tiny-gpt2 or smollm2-135m")
+    s.add_argument("--rows", type=int, default=1, help="mlp: input rows proven at once (default 1)")
+    s.add_argument("--no-chain", action="store_true",
+                   help="skip the on-chain verification on the embedded chain (verify_gas is then null)")
     g = s.add_argument_group("transformer shape (with --model tiny-llama etc., or a free shape with --arch)")
     g.add_argument("--arch", choices=("llama", "gpt2"),
                    help="free shape: start from tiny-<arch> and override with the options below")
-    g.add_argument("--layers", type=int)
-    g.add_argument("--d-model", type=int)
-    g.add_argument("--heads", type=int)
-    g.add_argument("--kv-heads", type=int)
-    g.add_argument("--ffn", type=int)
-    g.add_argument("--vocab", type=int)
+    g.add_argument("--layers", type=int,
+                   help="number of blocks; at most the named model's depth with no other shape option keeps its "
+                        "pretrained/trained weights (the first N blocks, then its final norm and head: e.g. "
+                        "--model smollm2-135m --layers 1 --tokens 2), otherwise weights are seeded random")
+    g.add_argument("--d-model", type=int, help="residual width")
+    g.add_argument("--heads", type=int, help="attention heads")
+    g.add_argument("--kv-heads", type=int, help="key/value heads (llama; gpt2 uses --heads)")
+    g.add_argument("--ffn", type=int, help="MLP hidden width")
+    g.add_argument("--vocab", type=int, help="vocabulary size")
     g.add_argument("--tokens", type=int, help="prompt length (default: the config's max_seq)")
     g.add_argument("--chunk-vars", type=int,
                    help="commit tensors over 2^K entries as chunks of 2^K (the SRS is then 2^K; default: the "
                         "model's preset, 20 for smollm2-135m, whole tensors otherwise)")
-    _mlp_args(s)
+    _mlp_args(s.add_argument_group("mlp shape (with --model mlp; --seed also seeds the transformer weights)"))
     s = add("accuracy", "compare the quantized (proven) forward pass with the float model")
     s.add_argument("--model", default="tiny-llama", help="tiny-llama (default), tiny-gpt2 or smollm2-135m")
     s.add_argument("--prompts", type=int, default=50, help="prompts for logit error and top-1 agreement (default 50)")
