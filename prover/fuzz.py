@@ -475,6 +475,9 @@ def summary(reports: list[Report]) -> str:
         lines += [f"    {c:6d}  {why}" for why, c in r.rejected.most_common()]
         lines.append("    by mutation: " + ", ".join(f"{k} {c}" for k, c in sorted(r.by_kind.items())))
         lines += [f"    FAIL seed {r.seed} case {c} ({k}: {d}): {o}" for c, k, d, o in r.failures[:MAX_SHOWN]]
+        if r.failures:
+            lines.append(f"    replay one: python -m prover.fuzz --seed {r.seed} --target {r.target} --case CASE "
+                         f"(and this run's --kinds/--skip/--statement-share)")
         if len(r.failures) > MAX_SHOWN:
             lines.append(f"    ... {len(r.failures) - MAX_SHOWN} more failures: "
                          + ", ".join(f"{k} {c}" for k, c in Counter(k for _, k, _, _ in r.failures).items()))
@@ -492,13 +495,22 @@ def main(argv=None) -> int:
                    help=f"proof to mutate (repeatable; default: {', '.join(DEFAULT_TARGETS)})")
     p.add_argument("--kinds", help=f"comma-separated mutation kinds (default all: "
                                    f"{', '.join([*PROOF_MUTATIONS, *STATEMENT_MUTATIONS])})")
+    p.add_argument("--skip", help="comma-separated mutation kinds to leave out (e.g. statement_alias)")
     p.add_argument("--statement-share", type=float, default=0.25,
                    help="share of the cases that mutate the statement (default 0.25)")
-    p.add_argument("--case", type=int, help="replay this one case (with --target) and show its traceback")
+    p.add_argument("--case", type=int, help="replay this one case (with --target and the run's --kinds, --skip and "
+                                            "--statement-share) and show its traceback")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
     a = p.parse_args(argv)
     all_kinds = {**PROOF_MUTATIONS, **STATEMENT_MUTATIONS}
-    kinds = all_kinds if not a.kinds else {k: all_kinds[k] for k in a.kinds.split(",")}
+    try:
+        kinds = all_kinds if not a.kinds else {k: all_kinds[k] for k in a.kinds.split(",")}
+        for k in (a.skip.split(",") if a.skip else []):
+            del kinds[k]
+    except KeyError as e:
+        p.error(f"unknown mutation kind {e}")
+    if not kinds:
+        p.error("no mutation kinds left")
     names = a.target or list(DEFAULT_TARGETS)
     log = (lambda m: print(m, file=sys.stderr, flush=True))
     if a.case is not None:

@@ -242,10 +242,9 @@ def cmd_bench(a) -> dict:
         a.model = f"tiny-{a.arch}"
     if a.model != "mlp":
         from prover.errors import ZkllmError
-        from prover.model.configs import CONFIGS
+        from prover.model.configs import CONFIGS, get_config
         if a.model not in CONFIGS:
             raise ZkllmError(f"unknown bench model {a.model!r} (available: mlp, {', '.join(sorted(CONFIGS))})")
-        from prover.model.configs import get_config
         kv = a.heads if get_config(a.model).arch == "gpt2" else a.kv_heads  # GPT-2: kv = heads
         over = {"n_layers": a.layers, "d_model": a.d_model, "n_heads": a.heads, "n_kv_heads": kv,
                 "d_ffn": a.ffn, "vocab_size": a.vocab}
