@@ -72,7 +72,7 @@ def test_consumer_rejects_unattested(stack, signers):
     with pytest.raises(TransactionRevertedError) as info:
         consumer.claim_reward(model_id, INPUT, OUTPUT, signer=signers[1])
     assert info.value.error_name == "NotAttested"
-    assert info.value.error_args == (model_id, attestation_uid(model_id, INPUT, OUTPUT))
+    assert info.value.error_args == (model_id, attestation_uid(att.chain.chain_id, att.address, model_id, INPUT, OUTPUT))
 
 
 def test_unknown_attestation(stack):
@@ -84,8 +84,9 @@ def test_unknown_attestation(stack):
 
 def test_uid_and_hashes_match_python(stack):
     _, att, _ = stack
-    assert att.attestation_uid(3, INPUT, OUTPUT) == attestation_uid(3, INPUT, OUTPUT)
-    assert att.attestation_uid(3, [], []) == attestation_uid(3, [], [])
+    cid = att.chain.chain_id
+    assert att.attestation_uid(3, INPUT, OUTPUT) == attestation_uid(cid, att.address, 3, INPUT, OUTPUT)
+    assert att.attestation_uid(3, [], []) == attestation_uid(cid, att.address, 3, [], [])
     assert words_hash([]) == keccak(b"")
     with pytest.raises(ValueError):
         words_hash([-1])
@@ -135,7 +136,7 @@ def test_attest_records_and_deduplicates(chain, stack, signers, verifier, real):
     model_id = _register_real(registry, signers, verifier, real)
     IN, OUT = real["input"], real["output"]
     res = _attest(att, real, signers[1])
-    assert res.created and res.uid == attestation_uid(model_id, IN, OUT)
+    assert res.created and res.uid == attestation_uid(chain.chain_id, att.address, model_id, IN, OUT)
     (ev,) = res.tx.events(att.contract, "InferenceAttested")
     assert ev == {"uid": res.uid, "modelId": model_id, "inputHash": words_hash(IN),
                   "outputHash": words_hash(OUT), "attester": signers[1].address}
@@ -210,3 +211,18 @@ def test_consumer_pays_once_and_revocation_voids(chain, stack, signers, verifier
     with pytest.raises(TransactionRevertedError) as info:
         consumer.claim_reward(model_id, IN, OUT[:1], signer=signers[3])
     assert info.value.error_name == "NotAttested"
+
+
+def test_attack_uids_do_not_collide_across_deployments(chain, signers):
+    """Two deployments of the attestations contract (on one chain) give the same (model id,
+    input, output) different uids: the uid names the chain and the contract, as in EAS."""
+    from zkllm_chain.chain.attestations import InferenceAttestations
+    from zkllm_chain.chain.registry import ModelRegistry
+    reg = ModelRegistry.deploy(chain, signer=signers[0])
+    a = InferenceAttestations.deploy(chain, reg.address, signer=signers[0])
+    b = InferenceAttestations.deploy(chain, reg.address, signer=signers[0])
+    ua, ub = a.attestation_uid(1, INPUT, OUTPUT), b.attestation_uid(1, INPUT, OUTPUT)
+    assert ua != ub
+    assert ua == attestation_uid(chain.chain_id, a.address, 1, INPUT, OUTPUT)
+    assert ub == attestation_uid(chain.chain_id, b.address, 1, INPUT, OUTPUT)
+    assert attestation_uid(chain.chain_id + 1, a.address, 1, INPUT, OUTPUT) != ua
