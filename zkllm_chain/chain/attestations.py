@@ -123,8 +123,20 @@ class ExampleConsumer(ContractClient):
         return cls._deploy(chain, to_checksum_address(attestations_address), int(reward_wei), signer=signer,
                            gas=gas)
 
+    def pin_model(self, model_id: int, verifier: str, *, signer: Signer | None = None,
+                  gas: int | None = None) -> TxResult:
+        """Pins the one model (and the verifier its registry entry names) whose attestations
+        this consumer pays for; only its deployer can, once."""
+        fn = self.contract.functions.pinModel(int(model_id), to_checksum_address(verifier))
+        return transact(self.chain, fn, signer=signer or self.signer, gas=gas)
+
+    def trusted_model(self) -> tuple[int, str]:
+        return (int(call(self.chain, self.contract.functions.trustedModelId())),
+                to_checksum_address(call(self.chain, self.contract.functions.trustedVerifier())))
+
     def claim_reward(self, model_id: int, input: Sequence[int], output: Sequence[int], *,
                      signer: Signer | None = None, gas: int | None = None) -> TxResult:
+        """Pays the reward of an attested inference of the pinned model to its attester."""
         fn = self.contract.functions.claimReward(int(model_id), _words(input), _words(output))
         return transact(self.chain, fn, signer=signer or self.signer, gas=gas)
 
