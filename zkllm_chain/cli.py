@@ -321,11 +321,11 @@ def cmd_attest(a) -> dict:
     gas = a.gas
     if files.is_transformer_statement(text):
         cm, st = files.load_commitment(Path(a.commitment)), files.statement_from_json(text)
-        gas = gas or 25_000_000
+        gas = gas or service.TRANSFORMER_ATTEST_GAS
     else:
         cm, st = store.load_commitment(Path(a.commitment)), api.Statement.from_json(text)
-    model_id = a.model_id if a.model_id is not None else c.registry.model_id_of(cm.digest())
-    r = service.attest(c, model_id, cm, st, Path(a.proof).read_bytes(), signer=signer, gas=gas or 15_000_000)
+    model_id = a.model_id
+    r = service.attest(c, model_id, cm, st, Path(a.proof).read_bytes(), signer=signer, gas=gas or service.ATTEST_GAS)
     return {"uid": "0x" + r.uid.hex(), "created": r.created, "model_id": model_id, "gas_used": r.gas_used,
             "tx": r.tx_hash, "calldata_bytes": r.calldata_bytes}
 
@@ -469,8 +469,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--commitment", required=True, help="model.json (or its directory)")
     s.add_argument("--statement", required=True)
     s.add_argument("--proof", required=True)
-    s.add_argument("--model-id", type=int, help="registry id (default: looked up by the commitment's digest)")
-    s.add_argument("--gas", type=int, help="gas limit (default 15,000,000; 25,000,000 for a transformer)")
+    s.add_argument("--model-id", type=int, required=True,
+                   help="registry id of the model (printed by `register`; a digest names no entry: anyone may "
+                        "register any digest)")
+    s.add_argument("--gas", type=int, help="gas limit (default 15,000,000; 16,000,000 for a transformer, under "
+                                           "the EIP-7825 cap of 16,777,216)")
     _chain_args(s)
     s = add("check", "ask, as a dApp would, whether an inference is attested")
     s.add_argument("--model-id", type=int, required=True)
