@@ -13,7 +13,8 @@ from functools import lru_cache
 import torch
 
 from prover import api, keys
-from prover.errors import MalformedError, MalformedStatementError, SetupError, VerificationError
+from prover.errors import (MalformedError, MalformedStatementError, SetupError, UnsafeParameterError,
+                           VerificationError)
 from prover.field import R
 from prover.model.commitment import ModelCommitment
 from prover.pcs.curve import G1Point, g1_to_bytes, scalar
@@ -47,7 +48,8 @@ def same_outcome(py, ch) -> bool:
     non-canonical statement word (``MalformedStatementError(where, i)`` and
     ``NotCanonical(where, i)``), a malformed proof (``MalformedProofError`` and
     ``MalformedProof`` / ``NotCanonical("proof", _)``), a malformed commitment
-    (``MalformedError`` and ``MalformedCommitment``)."""
+    (``MalformedError`` and ``MalformedCommitment``), an unsafe setting
+    (``UnsafeParameterError(c)`` and ``UnsafeParameter(c)``)."""
     if py[0] != ch[0]:
         return False
     if py[0] == "accept":
@@ -58,6 +60,8 @@ def same_outcome(py, ch) -> bool:
     if py[1] == "MalformedStatementError":
         where, index = py[2]
         return name == "NotCanonical" and tuple(ch[2]) == (where.encode().ljust(32, b"\0"), index)
+    if py[1] == "UnsafeParameterError":
+        return name == "UnsafeParameter" and ch[2][0].rstrip(b"\0") == py[2].encode()
     if py[1] == "MalformedProofError":
         return name == "MalformedProof" or (name == "NotCanonical" and ch[2][0].rstrip(b"\0") == b"proof")
     if py[1] in ("MalformedError", "ValueError"):
@@ -209,6 +213,8 @@ def python_verdict(vk, case: Case):
         return ("reject", "VerificationError", e.check, str(e))
     except MalformedStatementError as e:
         return ("reject", "MalformedStatementError", (e.where, e.index), str(e))
+    except UnsafeParameterError as e:
+        return ("reject", "UnsafeParameterError", e.condition, str(e))
     except (MalformedError, SetupError) as e:
         return ("reject", type(e).__name__, None, str(e))
     except (ValueError, ZeroDivisionError) as e:  # compile_mlp / QuantSpec rejections
