@@ -246,7 +246,7 @@ def test_statement_and_model_commitment(evm, verifier, vk, pk, mid):
          {"CircuitMismatch"}),
         ("commitment magic", dict(commitment=bad_magic, model_digest=keccak(bad_magic)), {"MalformedCommitment"}),
         ("commitment extended", dict(commitment=long_enc, model_digest=keccak(long_enc)), {"MalformedCommitment"}),
-        ("commitment quant", dict(commitment=bad_quant, model_digest=keccak(bad_quant)), {"MalformedCommitment"}),
+        ("commitment quant", dict(commitment=bad_quant, model_digest=keccak(bad_quant)), {"UnsafeParameter"}),
         ("other proof", dict(proof=other.case.proof), {"LookupFinalCheckFailed"}),
     ]
     for name, kw, expect in cases:
