@@ -189,7 +189,7 @@ def prove_weights(pk: ProvingKey, model: CommittedModel, rng=None) -> bytes:
         raise SetupError(f"the weight proof needs an SRS of 2^{circuit.num_vars} entries, this one has "
                          f"2^{pk.srs.num_vars}")
     ints = weights_mod.witness(circuit, model.params)
-    proof = weights_mod.prove(circuit, pk.srs, pk.verifying_key().digest(), cm.digest(), ints,
+    proof, _ = weights_mod.prove(circuit, pk.srs, pk.verifying_key().digest(), cm.digest(), ints,
                               dict(zip(cm.names, cm.points)), dict(model.blinds), rng or system_rng())
     return proof.to_bytes()
 

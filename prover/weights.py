@@ -12,8 +12,9 @@ Statement: for every model tensor w of ``bits`` bits and every entry j,
 w_j in [-2^(bits-1), 2^(bits-1)). Witness: digits u_k (k < bits / digit_bits) of
 w + 2^(bits-1), each committed as a tensor of w's shape. Protocol:
 
-0. transcript: the domain tag, the verifying-key digest, the model digest and this
-   circuit's digest (``TAG`` || the model's inference-circuit digest);
+0. transcript: the domain tag (``TAG`` zero-padded to 32 bytes), the verifying-key
+   digest, the model digest and this circuit's digest (keccak256(``TAG`` || the model's
+   inference-circuit digest));
 1. the digit tensors, in model-tensor order, then the range lookup's multiplicities;
 2-3. one logUp range lookup (``prover.lookup.logup``) puts every digit in
    [0, 2^digit_bits) (check name ``lookup``);
@@ -144,7 +145,7 @@ def compile_weights(model_specs: list[TensorSpec], bits: dict[str, int], digit_b
 
 
 def absorb_statement(t: Transcript, vk_digest: bytes, model_digest: bytes, circuit: WeightRangeCircuit) -> None:
-    t.absorb("weights/domain", TAG)
+    t.absorb("weights/domain", TAG.ljust(32, b"\0"))
     t.absorb("statement/vk", vk_digest)
     t.absorb("statement/model", model_digest)
     t.absorb("statement/circuit", circuit.digest())
@@ -159,14 +160,14 @@ def witness(circuit: WeightRangeCircuit, params: dict) -> dict:
 
 
 def prove(circuit: WeightRangeCircuit, srs, vk_digest: bytes, model_digest: bytes, ints: dict,
-          commitments: dict, blinds: dict, rng) -> Proof:
-    """The proof over ``ints`` (model tensors and digits, e.g. from ``witness``)."""
+          commitments: dict, blinds: dict, rng) -> tuple[Proof, list]:
+    """The proof over ``ints`` (model tensors and digits, e.g. from ``witness``) and its item
+    layout ((label, "g1" | "fr", index) per item)."""
     values = field_values(circuit, ints)
     t = Transcript()
     absorb_statement(t, vk_digest, model_digest, circuit)
-    proof, _ = prove_run(circuit, t, values, ints=ints, public={}, srs=srs, rng=rng,
-                         commitments=commitments, blinds=blinds)
-    return proof
+    return prove_run(circuit, t, values, ints=ints, public={}, srs=srs, rng=rng,
+                     commitments=commitments, blinds=blinds)
 
 
 def verify(circuit: WeightRangeCircuit, srs_vk, vk_digest: bytes, model_digest: bytes, commitments: dict,

@@ -85,7 +85,7 @@ def cheat_prove(pk, model: CommittedModel, mode: str) -> bytes:
     circuit = api.weight_circuit(cm)
     ints = cheat_digits(circuit, model.params, mode)
     return weights.prove(circuit, pk.srs, pk.verifying_key().digest(), cm.digest(), ints,
-                         dict(zip(cm.names, cm.points)), dict(model.blinds), seeded(9)).to_bytes()
+                         dict(zip(cm.names, cm.points)), dict(model.blinds), seeded(9))[0].to_bytes()
 
 
 def test_honest_model_passes(vk, model, proof):
@@ -228,7 +228,7 @@ def test_transformer_chunked_out_of_range_weight_rejected(tiny):
         tp.prove_weights(tpk, tp.CommittedTransformer(bad, params, blinds), rng=seeded(5))
     ints = cheat_digits(circuit, params, "wrap")
     pb = weights.prove(circuit, tpk.srs, tpk.verifying_key().digest(), bad.digest(), ints,
-                       dict(zip(bad.names, bad.points)), blinds, seeded(9)).to_bytes()
+                       dict(zip(bad.names, bad.points)), blinds, seeded(9))[0].to_bytes()
     with pytest.raises(VerificationError) as e:
         tp.verify_weights(tpk.verifying_key(), bad, pb)
     assert e.value.check == "weights"

@@ -38,13 +38,21 @@ CHECK_TO_ERROR = {
     "linear": {"LinearFinalCheckFailed"},
     "opening": {"BatchOpeningFailed", "PairingFailed"},
     "public-tensor": {"PublicTensorCheckFailed"},
+    "weights": {"WeightOutOfRange"},
 }
 
 
 @lru_cache(maxsize=1)
+def compiled_contracts():
+    """Every contract compiled from the current sources (once per process)."""
+    from zkllm_chain.chain.artifacts import CONTRACTS_DIR
+    from zkllm_chain.chain.solc import compile_contracts
+    return compile_contracts(CONTRACTS_DIR).contracts
+
+
 def compiled_verifier():
-    """The ZkllmVerifier compiled from the current sources (once per process)."""
-    return chain_verifier.compile_verifier()
+    """The ZkllmVerifier compiled from the current sources."""
+    return compiled_contracts()[chain_verifier.VERIFIER_CONTRACT]
 
 
 # --------------------------------------------------------------------------- proof surgery
