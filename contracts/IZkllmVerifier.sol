@@ -22,6 +22,10 @@ interface IZkllmVerifier {
     /// @param offset Byte offset in `modelCommitment` at which parsing failed.
     error MalformedCommitment(uint256 offset);
 
+    /// @notice The model's weight range proof has not been verified by the weight range
+    ///         verifier this verifier trusts (`WeightRangeVerifier.certify`).
+    error WeightsNotCertified(bytes32 modelDigest);
+
     /// @notice Verifies a proof of one inference.
     /// @param modelDigest keccak256 of `modelCommitment`, as registered in the model registry.
     /// @param modelCommitment Serialized commitment to the model weights.

@@ -16,16 +16,19 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def onchain_verify_gas(vk, commitment, statement, proof_bytes: bytes) -> dict:
-    """Deploy the verifier on a fresh embedded chain and send one verification transaction."""
+def onchain_verify_gas(vk, commitment, statement, proof_bytes: bytes, weights_proof: bytes) -> dict:
+    """Deploy the verifier on a fresh embedded chain, certify the model's weights and send one
+    verification transaction."""
     from .chain import connect, load_signer
     from .chain.verifier import deploy_verifier, proof_calldata, verify_transaction
+    from .chain.weights import certify_for
     chain = connect()
     signer = load_signer(chain)
     dep = deploy_verifier(chain, vk, signer=signer)
+    cert = certify_for(chain, dep.address, commitment.encode(), weights_proof, signer=signer)
     tx = verify_transaction(chain, dep, proof_calldata(statement, commitment, proof_bytes), signer=signer)
     return {"verify_gas": tx.gas_used, "calldata_bytes": tx.calldata_bytes, "verifier_deploy_gas": dep.tx.gas_used,
-            "verifier_bytes": len(chain.w3.eth.get_code(dep.address))}
+            "verifier_bytes": len(chain.w3.eth.get_code(dep.address)), "certify_gas": cert.gas_used}
 
 
 def onchain_transformer_gas(vk, commitment, statement, proof_bytes: bytes) -> dict:
@@ -67,6 +70,10 @@ def run_mlp_bench(d_in: int = 64, d_hidden: int = 256, d_out: int = 64, act: str
     cm = api.commit_model(pk, model, quant)
     commit_s = time.perf_counter() - t
     log(f"commit: {param_count(model)} parameters in {commit_s:.2f}s")
+    t = time.perf_counter()
+    wp = api.prove_weights(pk, cm)
+    weight_proof_s = time.perf_counter() - t
+    log(f"weight range proof: {weight_proof_s:.2f}s, {len(wp)} bytes")
     g = torch.Generator().manual_seed(seed + 1)
     x = torch.rand(rows, d_in, dtype=torch.float64, generator=g) * 2 - 1
     t = time.perf_counter()
@@ -87,11 +94,12 @@ def run_mlp_bench(d_in: int = 64, d_hidden: int = 256, d_out: int = 64, act: str
     chain_figures = {}
     if onchain:
         t = time.perf_counter()
-        chain_figures = onchain_verify_gas(vk, cm.commitment, res.statement, raw)
+        chain_figures = onchain_verify_gas(vk, cm.commitment, res.statement, raw, wp)
         log(f"on-chain verify (embedded chain): {chain_figures['verify_gas']:,} gas in {time.perf_counter() - t:.1f}s")
     return {**chain_figures, "model": "mlp", "arch": f"{d_in}-{d_hidden}-{d_out}/{act}", "rows": rows,
             "params": param_count(model), "srs_log_size": n,
-            "setup_s": round(setup_s, 3), "commit_s": round(commit_s, 3), "prove_s": round(prove_s, 3),
+            "setup_s": round(setup_s, 3), "commit_s": round(commit_s, 3), "weight_proof_s": round(weight_proof_s, 3),
+            "weight_proof_bytes": len(wp), "prove_s": round(prove_s, 3),
             "verify_s": round(verify_s, 4), "proof_bytes": len(raw), "max_abs_err": err,
             "peak_rss_mb": round(peak_rss_mb(), 1), "verified": verified,
             **({"onchain_skipped": onchain_skipped} if onchain_skipped else {}),

@@ -344,7 +344,8 @@ def cmd_register(a) -> dict:
         verifier = service.register_transformer_circuits(c, cm, rows, signer=signer)
         model_id = service.register_model(c, cm, vk, uri=a.uri, signer=signer, verifier=verifier)
     else:
-        model_id = service.register_model(c, cm, vk, uri=a.uri, signer=signer)
+        model_id = service.register_model(c, cm, vk, uri=a.uri, signer=signer,
+                                          weights_proof=store.load_weights_proof(Path(a.commitment)))
     return {"model_id": model_id, "model_digest": "0x" + cm.digest().hex(), "registry": c.registry.address}
 
 

@@ -57,7 +57,7 @@ def run_demo(rpc_url: str | None = None, log=lambda m: None, d_in: int = 64, d_h
     c = step("deploy_s", lambda: service.deploy_all(chain, vk, signer=signer, consumer_reward_wei=0, log=log))
     log("[5/8] register the model commitment")
     model_id = step("register_s", lambda: service.register_model(c, cm.commitment, vk, uri="demo://mlp",
-                                                                   signer=signer))
+                                                                   signer=signer, weights_proof=wp))
     g = torch.Generator().manual_seed(1)
     x = torch.rand(d_in, dtype=torch.float64, generator=g) * 2 - 1
     log("[6/8] prove one inference")

@@ -35,13 +35,15 @@ def evm():
 @pytest.fixture(scope="module")
 def verifier(evm, vk):
     """The verifier for the session key (2^14, default QuantSpec)."""
-    return cv.deploy_verifier(evm, vk, compiled=vh.compiled_verifier())
+    return vh.deploy_verifier(evm, vk)
 
 
 @pytest.fixture(scope="module")
-def mid(pk):
-    """A 16-32-8 GELU MLP proved with the session key: the tampering workload."""
-    return vh.build_setup(pk, build_mlp(16, 32, 8, "gelu", seed=5), vh.random_input(16, seed=6), seed=1)
+def mid(evm, verifier, pk):
+    """A 16-32-8 GELU MLP proved with the session key (its weights certified): the tampering workload."""
+    s = vh.build_setup(pk, build_mlp(16, 32, 8, "gelu", seed=5), vh.random_input(16, seed=6), seed=1)
+    vh.certify(evm, verifier, s)
+    return s
 
 
 def assert_both_reject(vk, evm, dep, case, expect_chain: set[str] | None = None):
@@ -75,7 +77,8 @@ def test_multi_row_multi_activation_small_quant(evm):
     model = nn.Sequential(nn.Linear(8, 12), nn.GELU(), nn.Linear(12, 6), nn.SiLU(), nn.Linear(6, 10),
                           nn.GELU(), nn.Linear(10, 3)).double()
     s = vh.build_setup(pk, model, vh.random_input(8, seed=4, rows=3), quant=vh.SMALL_QUANT, seed=2)
-    dep = cv.deploy_verifier(evm, s.vk, compiled=vh.compiled_verifier())
+    dep = vh.deploy_verifier(evm, s.vk)
+    vh.certify(evm, dep, s)
     case = s.case
     assert len(case.input) == 24 and len(case.output) == 9
     assert vh.python_verdict(s.vk, case)[0] == "accept"
@@ -191,6 +194,8 @@ def test_statement_and_model_commitment(evm, verifier, vk, pk, mid):
     case = mid.case
     other = vh.build_setup(pk, build_mlp(16, 32, 8, "gelu", seed=9), vh.random_input(16, seed=6), seed=3)
     relu = vh.build_setup(pk, build_mlp(16, 32, 8, "relu", seed=5), vh.random_input(16, seed=6), seed=4)
+    for s in (other, relu):
+        vh.certify(evm, verifier, s)
     enc = case.commitment
     bad_magic = b"ZKLX" + enc[4:]
     long_enc = enc + b"\0"

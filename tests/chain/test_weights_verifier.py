@@ -134,3 +134,19 @@ def test_out_of_range_weight_rejected_by_both(evm, dep, pk, model, monkeypatch, 
 
 def test_transformer_commitment_refused(evm, dep, proved):
     assert chain_verdict(evm, dep, b"ZKLT" + bytes(40), proved[0].to_bytes())[1] == "MalformedCommitment"
+
+
+def test_inference_for_uncertified_model_refused_on_chain(evm, dep, pk):
+    """ZkllmVerifier gated on this WeightRangeVerifier: a valid inference proof is refused with
+    WeightsNotCertified until the model's weight proof is certified, then accepted."""
+    from zkllm_chain.chain import verifier as cv
+    torch.manual_seed(8)
+    s = vh.build_setup(pk, nn.Sequential(nn.Linear(8, 6), nn.GELU(), nn.Linear(6, 2)).double(),
+                       vh.random_input(8, seed=9), quant=vh.SMALL_QUANT, seed=8)
+    ver = vh.deploy_verifier(evm, s.vk, weights=dep.address)
+    assert cv.weight_verifier_of(evm, ver.address) == dep.address
+    assert vh.python_verdict(s.vk, s.case)[0] == "accept"
+    ch = vh.chain_verdict(evm, ver, s.case)
+    assert ch[:2] == ("reject", "WeightsNotCertified") and ch[2][0] == s.case.model_digest
+    vh.certify(evm, ver, s)
+    assert vh.chain_verdict(evm, ver, s.case)[0] == "accept"

@@ -180,6 +180,7 @@ class Setup:
     vk: object
     committed: object
     result: object  # api.ProveResult
+    weight_proof: bytes = b""  # api.prove_weights
 
     @property
     def case(self) -> Case:
@@ -189,7 +190,20 @@ class Setup:
 def build_setup(pk, module: torch.nn.Module, x: torch.Tensor, quant: QuantSpec | None = None, seed: int = 0) -> Setup:
     committed = api.commit_model(pk, module, quant=quant, rng=seeded(100 + seed))
     result = api.prove(pk, committed, x, rng=seeded(200 + seed))
-    return Setup(pk, pk.verifying_key(), committed, result)
+    return Setup(pk, pk.verifying_key(), committed, result, api.prove_weights(pk, committed, rng=seeded(300 + seed)))
+
+
+def deploy_verifier(chain, vk, weights: str | None = None):
+    """A ZkllmVerifier (and, without ``weights``, its WeightRangeVerifier) from the current sources."""
+    from zkllm_chain.chain.weights import WEIGHTS_CONTRACT
+    return chain_verifier.deploy_verifier(chain, vk, weights=weights, compiled=compiled_verifier(),
+                                          compiled_weights=compiled_contracts()[WEIGHTS_CONTRACT])
+
+
+def certify(chain, deployment, setup: Setup) -> None:
+    """Certify the setup's model with the weight range verifier ``deployment`` requires."""
+    from zkllm_chain.chain.weights import certify_for
+    certify_for(chain, deployment.address, setup.committed.commitment.encode(), setup.weight_proof)
 
 
 def small_key(num_vars: int = 9):

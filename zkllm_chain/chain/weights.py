@@ -8,6 +8,7 @@ statement about a model digest it has not certified (``WeightsNotCertified``).
 >>> digest = check_call(chain, dep, commitment.encode(), proof)     # a call: the digest or a revert
 >>> tx = certify(chain, dep, commitment.encode(), proof)            # a transaction: records it
 >>> is_certified(chain, dep.address, digest)
+>>> certify_for(chain, verifier_address, commitment.encode(), proof)   # the one a verifier requires
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from .backend import Chain
 from .errors import TransactionRevertedError
 
 __all__ = ["WEIGHTS_CONTRACT", "CERTIFY_GAS", "CertifyTx", "compile_weight_verifier", "deploy_weight_verifier",
-           "check_call", "certify", "is_certified"]
+           "weight_verifier_at", "check_call", "certify", "certify_for", "is_certified"]
 
 WEIGHTS_CONTRACT = "WeightRangeVerifier"
 #: Gas limit of a certification (one batch opening, like an inference verification).
@@ -95,3 +96,23 @@ def certify(chain: Chain, deployment, commitment: bytes, proof: bytes, *, signer
 def is_certified(chain: Chain, address: str, model_digest: bytes) -> bool:
     c = chain.w3.eth.contract(address=to_checksum_address(address), abi=_IS_CERTIFIED_ABI)
     return bool(c.functions.certified(bytes(model_digest)).call())
+
+
+def weight_verifier_at(chain: Chain, address: str):
+    """A :class:`~zkllm_chain.chain.contracts.Deployment` handle of the weight range verifier at
+    ``address`` (committed artifact's ABI)."""
+    from .artifacts import load_artifact
+    from .contracts import Deployment
+
+    return Deployment(WEIGHTS_CONTRACT, to_checksum_address(address), chain.chain_id, None,
+                      load_artifact(WEIGHTS_CONTRACT))
+
+
+def certify_for(chain: Chain, verifier_address: str, commitment: bytes, proof: bytes, *, signer=None,
+                gas: int = CERTIFY_GAS) -> CertifyTx:
+    """Certify a model with the weight range verifier that the inference verifier at
+    ``verifier_address`` requires (``weightRange()``)."""
+    from .verifier import weight_verifier_of
+
+    dep = weight_verifier_at(chain, weight_verifier_of(chain, verifier_address))
+    return certify(chain, dep, commitment, proof, signer=signer, gas=gas)
