@@ -150,8 +150,8 @@ def test_points_off_the_curve_or_outside_the_subgroup(evm, verifier, vk, mid):
     from eth_utils import keccak
     py, ch = assert_both_reject(vk, evm, verifier, case.replace("commitment point >= p", commitment=bad,
                                                                  model_digest=keccak(bad)),
-                                {"LookupFinalCheckFailed", "PrecompileFailed"})
-    assert py[1] == "MalformedError"
+                                {"LookupFinalCheckFailed", "PrecompileFailed", "WeightsNotCertified"})
+    assert py[1] == "MalformedError"  # (such a commitment cannot be certified: its weight proof fails alike)
 
 
 # --------------------------------------------------------------------------- bytes and header
@@ -239,10 +239,17 @@ def test_statement_words_must_be_canonical(evm, verifier, vk, mid):
 
 # --------------------------------------------------------------------------- gas and sizes
 
-def test_gas_of_a_verification_transaction(evm, verifier, vk, committed, proved):
-    """The 64-256-64 MLP of the session fixtures, verified in a real transaction."""
+def test_gas_of_a_verification_transaction(evm, verifier, vk, pk, committed, proved):
+    """The 64-256-64 MLP of the session fixtures, certified and verified in real transactions."""
+    from prover import api
+    from zkllm_chain.chain.weights import certify_for
     case = vh.case_from(proved.statement, committed.commitment, proved.proof.to_bytes())
     assert vh.python_verdict(vk, case)[0] == "accept"
+    wp = api.prove_weights(pk, committed)
+    cert = certify_for(evm, verifier.address, committed.commitment.encode(), wp)
+    print(f"\n64-256-64 MLP weight certification: {cert.gas_used} gas, calldata {cert.calldata_bytes} bytes "
+          f"(weight proof {len(wp)} bytes)")
+    assert cert.gas_used < 16_777_216
     tx = cv.verify_transaction(evm, verifier, case.calldata)
     print(f"\n64-256-64 MLP on-chain verification: {tx.gas_used} gas, calldata {tx.calldata_bytes} bytes "
           f"(proof {len(case.proof)} bytes, commitment {len(case.commitment)} bytes)")
