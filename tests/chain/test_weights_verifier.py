@@ -150,3 +150,16 @@ def test_inference_for_uncertified_model_refused_on_chain(evm, dep, pk):
     assert ch[:2] == ("reject", "WeightsNotCertified") and ch[2][0] == s.case.model_digest
     vh.certify(evm, ver, s)
     assert vh.chain_verdict(evm, ver, s.case)[0] == "accept"
+
+
+def test_register_certifies_an_mlp_and_needs_its_weight_proof(evm, pk, model, proved):
+    """service.register_model certifies the MLP's weights (once) and refuses without a proof."""
+    from prover.errors import ZkllmError
+    from zkllm_chain import service
+    from zkllm_chain.chain.verifier import weight_verifier_of
+    c = service.deploy_all(evm, pk.verifying_key())
+    assert "WeightRangeVerifier" in c.gas
+    with pytest.raises(ZkllmError, match="weight range proof"):
+        service.register_model(c, model.commitment, pk.verifying_key())
+    mid = service.register_model(c, model.commitment, pk.verifying_key(), weights_proof=proved[0].to_bytes())
+    assert mid >= 1 and cw.is_certified(evm, weight_verifier_of(evm, c.verifier), model.commitment.digest())
