@@ -60,7 +60,7 @@ from ..field import R
 from ..lookup.exp_tables import ExpTable, exp_tables
 from ..lookup.tables import RangeTable
 from ..poly.mle import batch_dims, batch_indicator, batch_mask, batch_size, batch_vars, eq_eval, eq_table, log2_ceil
-from ..quant import rescale
+from ..quant import check_decomposition, check_digit_bits, require, rescale
 from ..poly.mle import prefix_indicator
 
 
@@ -111,6 +111,9 @@ class Softmax:
     bound: int | None = None  # B: |row sum - 2^p_out| <= B; default from the error analysis
 
     def __post_init__(self):
+        check_digit_bits(self.range_bits)
+        require(isinstance(self.num_digits, int) and self.num_digits >= 1, "exp-width", "softmax needs a digit")
+        check_decomposition(self.num_digits * self.digit_bits, self.digit_bits, "exp-width")
         if self.p_out % self.range_bits or self.num_digits < 1 or batch_size(self.heads) < 1 or self.T < 1:
             raise ValueError("softmax: p_out must be a multiple of range_bits; K, heads, T >= 1")
         if self.bound is None:
