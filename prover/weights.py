@@ -9,15 +9,17 @@ committed r - 5 or 2^40. This proof, made once when the model is committed, clos
 that gap.
 
 Statement: for every model tensor w of ``bits`` bits and every entry j,
-w_j in [-2^(bits-1), 2^(bits-1)). Witness: digits u_k (k < bits / digit_bits) of
-w + 2^(bits-1), each committed as a tensor of w's shape. Protocol:
+w_j in [-2^(bits-1), 2^(bits-1)). Witness: digits u_k (k < ceil(bits / digit_bits)) of
+w + 2^(bits-1), each committed as a tensor of w's shape; every digit is ``digit_bits``
+wide except the top one, which has the remaining bits - digit_bits (n - 1) (so ``bits``
+need not be a multiple of ``digit_bits``). Protocol:
 
 0. transcript: the domain tag (``TAG`` zero-padded to 32 bytes), the verifying-key
    digest, the model digest and this circuit's digest (keccak256(``TAG`` || the model's
    inference-circuit digest));
 1. the digit tensors, in model-tensor order, then the range lookup's multiplicities;
-2-3. one logUp range lookup (``prover.lookup.logup``) puts every digit in
-   [0, 2^digit_bits) (check name ``lookup``);
+2-3. logUp range lookups (``prover.lookup.logup``), one per digit width, widest first
+   (``lk0``: the full-width digits), put every digit in [0, 2^width) (check name ``lookup``);
 4. per tensor, last first: a fresh point r (label ``weights/r``);
    w(r) + 2^(bits-1) = sum_k 2^(digit_bits k) u_k(r) (check name ``weights``). By
    Schwartz-Zippel the identity holds entrywise, and since the digits are in range the
@@ -25,9 +27,9 @@ w + 2^(bits-1), each committed as a tensor of w's shape. Protocol:
    2^(bits-1) exactly, with no wrap-around;
 5. the batch opening of every claim (the model tensors against the model commitment).
 
-The widths must be multiples of ``digit_bits`` (all shipped specs are: 24 and 40 bits
-at 8-bit digits), so one range table serves every digit; a commitment whose header
-says otherwise cannot be certified (``MalformedError``). Chunked commitments
+Widths that are multiples of ``digit_bits`` (all shipped specs: 24 and 40 bits at 8-bit
+digits) need the one full-width range table; another width adds a table for its top
+digit (the verifier evaluates every range table's MLE itself). Chunked commitments
 (``chunk_vars``) work unchanged: digits and inverse columns are chunked like the
 weights. The run is ``prover.circuit.prove_run``/``verify_run`` over a
 ``WeightRangeCircuit``, so it shares every sub-protocol with the inference proofs.
@@ -59,6 +61,12 @@ class WeightBound:
     digit_ids: list[str]
     bits: int
     digit_bits: int
+
+    @property
+    def widths(self) -> list[int]:
+        """Each digit's width: ``digit_bits``, the top one the remaining bits."""
+        n = len(self.digit_ids)
+        return [self.digit_bits] * (n - 1) + [self.bits - self.digit_bits * (n - 1)]
 
     def forward(self, ints: dict) -> None:
         """The honest digits; raises ``QuantizationRangeError`` for an out-of-range weight."""
@@ -122,26 +130,31 @@ def compile_weights(model_specs: list[TensorSpec], bits: dict[str, int], digit_b
     roots, witness, pads = [], [], {}
     for s in model_specs:
         b = bits[s.id]
-        if not 0 < b <= 128 or b % digit_bits:
-            raise MalformedError(f"weight width {b} of '{s.id}' is not a positive multiple of "
-                                 f"digit_bits={digit_bits} (at most 128); the weight range proof needs one")
+        if not 0 < b <= 128:
+            raise MalformedError(f"weight width {b} of '{s.id}' is outside [1, 128]")
         specs[s.id] = TensorSpec(s.id, s.shape, "model")
+    by_width: dict[int, list[tuple[str]]] = {}
     for s in model_specs:
-        wb = WeightBound(s.id, [f"{s.id}.u{k}" for k in range(bits[s.id] // digit_bits)], bits[s.id], digit_bits)
-        for did in wb.digit_ids:
+        n = -(-bits[s.id] // digit_bits)
+        wb = WeightBound(s.id, [f"{s.id}.u{k}" for k in range(n)], bits[s.id], digit_bits)
+        for did, w in zip(wb.digit_ids, wb.widths):
             specs[did] = TensorSpec(did, s.shape, "advice")
+            by_width.setdefault(w, []).append((did,))
         roots.append(wb)
         witness += wb.digit_ids
         pads.update(wb.pad_values())
-    lk = logup.LookupInstance("lk0", RangeTable(digit_bits), [(d,) for d in witness])
-    lk.mult_id = "lk0/m"
-    specs[lk.mult_id] = TensorSpec(lk.mult_id, (lk.table.size,), "advice")
-    lk.a_ids = [f"lk0/A{c}" for c in range(len(witness))]
-    for aid, did in zip(lk.a_ids, witness):
-        specs[aid] = TensorSpec(aid, specs[did].shape, "proof")
-    lk.b_id = "lk0/B"
-    specs[lk.b_id] = TensorSpec(lk.b_id, (lk.table.size,), "proof")
-    return WeightRangeCircuit(inner_digest, digit_bits, specs, roots, [lk], witness, pads, chunk_vars)
+    lookups = []
+    for w in sorted(by_width, reverse=True):  # the full-width table first
+        lk = logup.LookupInstance(f"lk{len(lookups)}", RangeTable(w), by_width[w])
+        lk.mult_id = f"{lk.label}/m"
+        specs[lk.mult_id] = TensorSpec(lk.mult_id, (lk.table.size,), "advice")
+        lk.a_ids = [f"{lk.label}/A{c}" for c in range(len(lk.columns))]
+        for aid, (did,) in zip(lk.a_ids, lk.columns):
+            specs[aid] = TensorSpec(aid, specs[did].shape, "proof")
+        lk.b_id = f"{lk.label}/B"
+        specs[lk.b_id] = TensorSpec(lk.b_id, (lk.table.size,), "proof")
+        lookups.append(lk)
+    return WeightRangeCircuit(inner_digest, digit_bits, specs, roots, lookups, witness, pads, chunk_vars)
 
 
 def absorb_statement(t: Transcript, vk_digest: bytes, model_digest: bytes, circuit: WeightRangeCircuit) -> None:

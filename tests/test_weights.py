@@ -62,10 +62,9 @@ def cheat_digits(circuit, params, mode: str) -> dict:
     ints = {n: params[n] for n in circuit.model_tensors()}
     for wb in circuit.roots:
         u = ints[wb.w] + (1 << (wb.bits - 1))
-        mask = (1 << wb.digit_bits) - 1
-        for k, did in enumerate(wb.digit_ids):
+        for k, (did, width) in enumerate(zip(wb.digit_ids, wb.widths)):
             d = u >> (k * wb.digit_bits)
-            ints[did] = d if (mode == "overflow" and k == len(wb.digit_ids) - 1) else d & mask
+            ints[did] = d if (mode == "overflow" and k == len(wb.digit_ids) - 1) else d & ((1 << width) - 1)
     return ints
 
 
@@ -174,11 +173,37 @@ def test_proof_under_another_key_rejected(model, proof):
         api.verify_weights(other_vk, model.commitment, proof)
 
 
-def test_width_not_a_multiple_of_digit_bits_is_refused(pk, model):
+@pytest.fixture(scope="module")
+def model20(pk):
+    """weight_bits 20 at 8-bit digits: weights 8+8+4 bits, biases 8+8+8+8+4 (a 4-bit top-digit table)."""
+    return api.commit_model(pk, build_mlp(16, 32, 8, "gelu", seed=0), quant=QuantSpec(weight_bits=20), rng=seeded(2))
+
+
+def test_width_not_a_multiple_of_digit_bits_uses_a_top_digit_table(pk, vk, model20):
+    c = api.weight_circuit(model20.commitment)
+    assert [lk.table.bits for lk in c.lookups] == [8, 4]
+    assert len(c.lookups[1].columns) == 4  # one top digit per tensor
+    assert api.verify_weights(vk, model20.commitment, api.prove_weights(pk, model20, rng=seeded(3))) >= 0
+    m = recommit(pk, model20, "l0.w", (1 << 19) - 1)
+    assert api.verify_weights(vk, m.commitment, api.prove_weights(pk, m, rng=seeded(3))) >= 0
+
+
+@pytest.mark.parametrize("mode,check", [("wrap", "weights"), ("overflow", "lookup")])
+def test_top_digit_beyond_its_width_rejected(pk, vk, model20, monkeypatch, mode, check):
+    """w = 2^19 at 20 bits: u = 2^20, whose top digit 16 fits an 8-bit digit but not the 4-bit table."""
+    m = recommit(pk, model20, "l0.w", 1 << 19)
+    monkeypatch.setattr(logup, "multiplicities", lenient_multiplicities)
+    with pytest.raises(VerificationError) as e:
+        api.verify_weights(vk, m.commitment, cheat_prove(pk, m, mode))
+    assert e.value.check == check
+
+
+def test_width_outside_the_supported_range_is_refused(model):
     cm = model.commitment
-    odd = ModelCommitment(cm.arch, dataclasses.replace(cm.quant, weight_bits=20), cm.names, cm.points)
+    c = api.weight_circuit(cm)
+    specs = [c.specs[n] for n in cm.names]
     with pytest.raises(MalformedError):
-        api.weight_circuit(odd)
+        weights.compile_weights(specs, {n: 129 for n in cm.names}, 8, b"")
 
 
 # ---------------------------------------------------------------- transformers (chunked)

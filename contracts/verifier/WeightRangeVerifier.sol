@@ -20,9 +20,10 @@ import {KeyedVerifier} from "./KeyedVerifier.sol";
 ///         `check` accepts exactly the proofs `prover.api.verify_weights` accepts, with the same
 ///         transcript bytes and checks in the same order: the domain tag, vk digest, model
 ///         digest and circuit digest keccak256("zkllm-weight-range/v1" || the model's
-///         one-row inference-circuit digest); the digit commitments ("witness"), the range
-///         lookup's multiplicities, its inverses and sumchecks (`Logup`); per model tensor,
-///         last first, a fresh point r: w(r) + 2^(bits-1) = sum_k 2^(b k) u_k(r)
+///         one-row inference-circuit digest); the digit commitments ("witness"), then per
+///         digit width (widest first; a tensor's top digit has the bits left over) a range
+///         lookup's multiplicities, inverses and sumchecks (`Logup`); per model tensor, last
+///         first, a fresh point r: w(r) + 2^(bits-1) = sum_k 2^(b k) u_k(r)
 ///         (`WeightOutOfRange`, Python: VerificationError("weights")); the batch opening.
 ///
 ///         Supported: MLP commitments (`ModelCommitment.sol`). Transformer commitments are
@@ -35,7 +36,7 @@ contract WeightRangeVerifier is KeyedVerifier {
     /// @notice A model tensor's weight identity failed at the fresh point (Python:
     ///         VerificationError("weights")). `tensor` is its index in commitment order.
     error WeightOutOfRange(uint256 tensor);
-    /// @notice A width is not a positive multiple of digit_bits (at most 128) (Python: MalformedError).
+    /// @notice A width outside [1, 128] (Python: MalformedError).
     error WidthNotSupported(uint256 tensor, uint256 bits, uint256 digitBits);
     /// @notice This contract certifies weights; it verifies no inference.
     error NotAnInferenceVerifier();
@@ -45,11 +46,12 @@ contract WeightRangeVerifier is KeyedVerifier {
     /// @notice Model digests whose weight range proof verified here.
     mapping(bytes32 => bool) public certified;
 
-    /// @dev One model tensor's bound: its tensor id, its digit tensors, its width.
+    /// @dev One model tensor's bound: its tensor id, its digit tensors, its width, the digit width.
     struct Bound {
         uint256 w;
         uint256[] digits;
         uint256 bits;
+        uint256 digitBits;
     }
 
     constructor(bytes memory srsVerifierKey, string[] memory tableNames, bytes memory tableCommitments)
@@ -101,60 +103,122 @@ contract WeightRangeVerifier is KeyedVerifier {
     // ------------------------------------------------------------------ circuit
 
     /// @notice `prover.api.weight_circuit` / `weights.compile_weights`: tensor ids are the model
-    ///         tensors (w, b per linear layer), their digits, then the lookup's m, A_c, B.
+    ///         tensors (w, b per linear layer), their digits, then per lookup m, A_c, B. Digits
+    ///         are `digitBits` wide except each tensor's top one (the remaining bits); one range
+    ///         lookup per distinct digit width, widest first.
     function _compile(Arch memory a) private pure returns (Circuit memory c, Bound[] memory roots) {
         uint256 nLin = (a.nLayers + 1) / 2;
-        uint256 db = a.digitBits;
         roots = new Bound[](2 * nLin);
-        uint256 total;
-        uint256 width = a.dIn;
-        for (uint256 i = 0; i < 2 * nLin; ++i) {
-            Bound memory b = roots[i];
-            b.w = i;
-            b.bits = a.weightBits + (i % 2 == 1 ? a.actFracBits : 0);
-            if (b.bits == 0 || b.bits > 128 || b.bits % db != 0) revert WidthNotSupported(i, b.bits, db);
-            total += b.bits / db;
-        }
-        uint256 nTensors = 2 * nLin + 2 * total + 2;
+        (uint256[] memory ws, uint256 nw, uint256 total) = _bounds(a, roots);
+        uint256 nTensors = 2 * nLin + 2 * total + 2 * nw;
         c.kind = new uint256[](nTensors);
         c.numVarsOf = new uint256[](nTensors);
         c.commitment = new uint256[](nTensors);
         c.producer = new uint256[](nTensors);
         c.witness = new uint256[](total);
+        uint256 width = a.dIn;
         for (uint256 l = 0; l < nLin; ++l) {
             uint256 lo = FrMath.log2Ceil(a.layerArg[2 * l]);
             _set(c, 2 * l, KIND_MODEL, lo + FrMath.log2Ceil(width));
             _set(c, 2 * l + 1, KIND_MODEL, lo);
             width = a.layerArg[2 * l];
         }
-        uint256 t = 2 * nLin;
+        uint256 t = _digitTensors(c, roots, 2 * nLin);
+        c.lookups = new LookupInstance[](nw);
+        for (uint256 l = 0; l < nw; ++l) {
+            t = _lookup(c, roots, l, ws[l], t);
+        }
+        c.digest = keccak256(abi.encodePacked("zkllm-weight-range/v1", MlpCircuit.digest(a, 1)));
+    }
+
+    /// @dev Each model tensor's width and digit count (`param_bits`: biases at the accumulator
+    ///      scale); the distinct digit widths, descending; the total number of digits.
+    function _bounds(Arch memory a, Bound[] memory roots)
+        private
+        pure
+        returns (uint256[] memory ws, uint256 nw, uint256 total)
+    {
+        uint256 db = a.digitBits;
+        ws = new uint256[](roots.length + 1);
         for (uint256 i = 0; i < roots.length; ++i) {
             Bound memory b = roots[i];
-            b.digits = new uint256[](b.bits / db);
+            b.w = i;
+            b.digitBits = db;
+            b.bits = a.weightBits + (i % 2 == 1 ? a.actFracBits : 0);
+            if (b.bits == 0 || b.bits > 128) revert WidthNotSupported(i, b.bits, db);
+            uint256 n = (b.bits + db - 1) / db;
+            b.digits = new uint256[](n);
+            total += n;
+            if (n > 1) nw = _insertWidth(ws, nw, db);
+            nw = _insertWidth(ws, nw, b.bits - db * (n - 1));
+        }
+    }
+
+    /// @dev The digit tensors from id `t` (phase-1 witnesses, in model-tensor order); returns the next id.
+    function _digitTensors(Circuit memory c, Bound[] memory roots, uint256 t) private pure returns (uint256) {
+        uint256 first = t;
+        for (uint256 i = 0; i < roots.length; ++i) {
+            Bound memory b = roots[i];
             for (uint256 k = 0; k < b.digits.length; ++k) {
                 _set(c, t, KIND_ADVICE, c.numVarsOf[b.w]);
                 b.digits[k] = t;
-                c.witness[t - 2 * nLin] = t;
+                c.witness[t - first] = t;
                 ++t;
             }
             c.maxClaims += 1 + b.digits.length;
         }
-        c.lookups = new LookupInstance[](1);
-        LookupInstance memory lk = c.lookups[0];
-        lk.bits = db;
-        lk.nCols = total;
-        lk.colIn = c.witness;
+        return t;
+    }
+
+    /// @dev Lookup `l` over the digits of width `w` (witness order); its m, A_c, B from tensor id `t`.
+    function _lookup(Circuit memory c, Bound[] memory roots, uint256 l, uint256 w, uint256 t)
+        private
+        pure
+        returns (uint256)
+    {
+        LookupInstance memory lk = c.lookups[l];
+        lk.index = l;
+        lk.bits = w;
+        lk.colIn = new uint256[](c.witness.length);
+        for (uint256 i = 0; i < roots.length; ++i) {
+            Bound memory b = roots[i];
+            for (uint256 k = 0; k < b.digits.length; ++k) {
+                if (_digitWidth(b, k) == w) lk.colIn[lk.nCols++] = b.digits[k];
+            }
+        }
+        uint256[] memory cols = lk.colIn;
+        uint256 nCols = lk.nCols;
+        assembly ("memory-safe") {
+            mstore(cols, nCols) // shrink to the columns found
+        }
         lk.multId = t;
-        _set(c, t++, KIND_ADVICE, db);
-        lk.aIds = new uint256[](total);
-        for (uint256 j = 0; j < total; ++j) {
+        _set(c, t++, KIND_ADVICE, w);
+        lk.aIds = new uint256[](nCols);
+        for (uint256 j = 0; j < nCols; ++j) {
             lk.aIds[j] = t;
-            _set(c, t++, KIND_PROOF, c.numVarsOf[c.witness[j]]);
+            _set(c, t++, KIND_PROOF, c.numVarsOf[cols[j]]);
         }
         lk.bId = t;
-        _set(c, t, KIND_PROOF, db);
-        c.maxClaims += 2 * (total + 1);
-        c.digest = keccak256(abi.encodePacked("zkllm-weight-range/v1", MlpCircuit.digest(a, 1)));
+        _set(c, t++, KIND_PROOF, w);
+        c.maxClaims += 2 * (nCols + 1);
+        return t;
+    }
+
+    /// @dev `WeightBound.widths[k]`: digitBits, the top digit the remaining bits.
+    function _digitWidth(Bound memory b, uint256 k) private pure returns (uint256) {
+        return k + 1 < b.digits.length ? b.digitBits : b.bits - b.digitBits * k;
+    }
+
+    /// @dev Inserts `w` into the descending distinct list ws[0..n); returns the new length.
+    function _insertWidth(uint256[] memory ws, uint256 n, uint256 w) private pure returns (uint256) {
+        uint256 i;
+        while (i < n && ws[i] > w) ++i;
+        if (i < n && ws[i] == w) return n;
+        for (uint256 j = n; j > i; --j) {
+            ws[j] = ws[j - 1];
+        }
+        ws[i] = w;
+        return n + 1;
     }
 
     function _set(Circuit memory c, uint256 id, uint256 kind, uint256 numVars) private pure {
@@ -189,10 +253,15 @@ contract WeightRangeVerifier is KeyedVerifier {
         for (uint256 i = 0; i < c.witness.length; ++i) {
             c.commitment[c.witness[i]] = Channel.recvG1(ctx.ch, "witness");
         }
-        LookupInstance memory lk = c.lookups[0];
-        c.commitment[lk.multId] = Channel.recvG1(ctx.ch, "lookup/m");
-        Logup.commitInverses(ctx, lk);
-        Logup.runSumchecks(ctx, lk);
+        for (uint256 l = 0; l < c.lookups.length; ++l) {
+            c.commitment[c.lookups[l].multId] = Channel.recvG1(ctx.ch, "lookup/m");
+        }
+        for (uint256 l = 0; l < c.lookups.length; ++l) {
+            Logup.commitInverses(ctx, c.lookups[l]);
+        }
+        for (uint256 l = 0; l < c.lookups.length; ++l) {
+            Logup.runSumchecks(ctx, c.lookups[l]);
+        }
         for (uint256 i = roots.length; i > 0; --i) {
             _root(ctx, roots[i - 1]);
         }
@@ -203,7 +272,7 @@ contract WeightRangeVerifier is KeyedVerifier {
     function _root(VerifierCtx memory ctx, Bound memory b) private pure {
         uint256[] memory r = Channel.challenges(ctx.ch, "weights/r", ctx.c.numVarsOf[b.w]);
         uint256 wv = Context.claim(ctx, b.w, r, "weights/w");
-        uint256 db = ctx.c.lookups[0].bits;
+        uint256 db = b.digitBits;
         uint256 acc;
         for (uint256 k = 0; k < b.digits.length; ++k) {
             uint256 u = Context.claim(ctx, b.digits[k], r, "weights/digit");

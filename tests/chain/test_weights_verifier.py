@@ -163,3 +163,24 @@ def test_register_certifies_an_mlp_and_needs_its_weight_proof(evm, pk, model, pr
         service.register_model(c, model.commitment, pk.verifying_key())
     mid = service.register_model(c, model.commitment, pk.verifying_key(), weights_proof=proved[0].to_bytes())
     assert mid >= 1 and cw.is_certified(evm, weight_verifier_of(evm, c.verifier), model.commitment.digest())
+
+
+def test_top_digit_table_same_verdicts(evm, dep, pk, monkeypatch):
+    """weight_bits 14 at 4-bit digits: a 2-bit top-digit table (lk1) beside the 4-bit one (lk0);
+    honest accepted by both, a top digit of 4 (w = 2^13) rejected by both at the lookup."""
+    import dataclasses
+    from tests.test_weights import cheat_prove, lenient_multiplicities, recommit
+    from prover.lookup import logup
+    torch.manual_seed(3)
+    q = dataclasses.replace(vh.SMALL_QUANT, weight_bits=14)
+    m = api.commit_model(pk, nn.Sequential(nn.Linear(8, 12), nn.GELU(), nn.Linear(12, 3)).double(), quant=q,
+                         rng=seeded(5))
+    assert [lk.table.bits for lk in api.weight_circuit(m.commitment).lookups] == [4, 2]
+    enc = m.commitment.encode()
+    raw = api.prove_weights(pk, m, rng=seeded(6))
+    assert py_verdict(pk.verifying_key(), enc, raw)[0] == "accept"
+    assert chain_verdict(evm, dep, enc, raw) == ("accept", m.commitment.digest())
+    bad = recommit(pk, m, "l0.w", 1 << 13)
+    monkeypatch.setattr(logup, "multiplicities", lenient_multiplicities)
+    py, ch = assert_same(pk.verifying_key(), evm, dep, bad.commitment.encode(), cheat_prove(pk, bad, "overflow"))
+    assert py[2] == "lookup" and ch[2][0] == 1  # the 2-bit table's lookup
