@@ -22,6 +22,10 @@ interface IZkllmVerifier {
     /// @param offset Byte offset in `modelCommitment` at which parsing failed.
     error MalformedCommitment(uint256 offset);
 
+    /// @notice The model's weight range proof has not been verified by the weight range
+    ///         verifier this verifier trusts (`WeightRangeVerifier.certify`).
+    error WeightsNotCertified(bytes32 modelDigest);
+
     /// @notice A quantization setting or circuit parameter breaks a side condition of the
     ///         soundness arguments (`prover/quant.py`: `UnsafeParameterError(condition)`).
     /// @param condition The side condition's name, e.g. "argmax-width" (left-aligned ASCII).

@@ -8,6 +8,9 @@
   ``MalformedProofError``/``MalformedError`` for bytes or statements that do not
   parse, ``VerificationError`` (with the failing check) for a false proof, and
   returns a ``Verified`` record otherwise.
+* ``prove_weights`` / ``verify_weights``: the model owner's one-time proof that every
+  committed weight is an integer of its stated width (``prover.weights``); an
+  inference is only meaningful for a model whose weight proof verifies.
 
 Statement encoding: ``input`` and ``output`` are signed integers v with
 |v| < 2^(io_bits-1) (``QuantSpec.io_bits``: quantized activations at scale
@@ -31,7 +34,7 @@ from .field import R
 from .field.ref import integer
 from .keys import ProvingKey, VerifyingKey
 from .model.commitment import CommittedModel, ModelCommitment
-from .model.mlp import arch_of, quantize_params
+from .model.mlp import arch_of, param_bits, quantize_params
 from .pcs import kzg
 from .pcs.curve import randbelow
 from .poly.mle import pad_flat
@@ -39,6 +42,7 @@ from .proof import Proof
 from .quant import QuantSpec, dequantize, quantize
 from .rng import system as system_rng
 from .transcript import Transcript
+from . import weights as weights_mod
 
 
 @dataclass
@@ -212,3 +216,33 @@ def verify(vk: VerifyingKey, commitment: ModelCommitment, statement: Statement, 
         commitments[table_id(t)] = vk.tables[t.name]
     verify_run(circuit, transcript, proof, public=public, commitments=commitments, srs_vk=vk.srs_vk)
     return Verified(statement, circuit.digest(), time.perf_counter() - t0)
+
+
+def weight_circuit(commitment: ModelCommitment) -> weights_mod.WeightRangeCircuit:
+    """The weight range circuit of a model commitment (its header fixes every shape and width)."""
+    inner = compile_mlp(commitment.arch, commitment.quant)
+    names = inner.model_tensors()
+    return weights_mod.compile_weights([inner.specs[n] for n in names], param_bits(names, commitment.quant),
+                                       commitment.quant.digit_bits, inner.digest())
+
+
+def prove_weights(pk: ProvingKey, model: CommittedModel, rng=None) -> bytes:
+    """The weight range proof of a committed model (made once, at commit time)."""
+    cm = model.commitment
+    circuit = weight_circuit(cm)
+    if circuit.num_vars > pk.srs.num_vars:
+        raise SetupError(f"the weight proof needs an SRS of 2^{circuit.num_vars} entries, this one has "
+                         f"2^{pk.srs.num_vars}")
+    ints = weights_mod.witness(circuit, model.params)
+    proof, _ = weights_mod.prove(circuit, pk.srs, pk.verifying_key().digest(), cm.digest(), ints,
+                              dict(zip(cm.names, cm.points)), dict(model.blinds), rng or system_rng())
+    return proof.to_bytes()
+
+
+def verify_weights(vk: VerifyingKey, commitment: ModelCommitment, proof_bytes: bytes) -> float:
+    """Verify a model's weight range proof; raises on anything but a valid one, returns the seconds."""
+    t0 = time.perf_counter()
+    circuit = weight_circuit(commitment)
+    weights_mod.verify(circuit, vk.srs_vk, vk.digest(), commitment.digest(),
+                       dict(zip(commitment.names, commitment.points)), proof_bytes)
+    return time.perf_counter() - t0

@@ -2,8 +2,10 @@
 
 A parameter directory holds ``srs.bin`` (the SRS, with its digest in the header)
 and ``vk.json`` (the verifying key). A model directory holds ``model.pt`` (the
-owner's private quantized weights and blinds) and ``model.json`` (the public
-commitment). Every path is explicit; nothing is read from the working directory.
+owner's private quantized weights and blinds), ``model.json`` (the public
+commitment) and ``weights.proof`` (the public weight range proof, ``prover.weights``,
+for MLPs and transformers alike). Every path is explicit; nothing is read from the
+working directory.
 """
 from __future__ import annotations
 
@@ -59,3 +61,26 @@ def load_commitment(path: Path) -> ModelCommitment:
     if path.is_dir():
         path = path / "model.json"
     return ModelCommitment.from_json(path.read_text())
+
+
+WEIGHTS_PROOF = "weights.proof"
+
+
+def weights_proof_path(path: Path) -> Path:
+    """The weight range proof beside a model.json (``path``: the file or its directory)."""
+    path = Path(path)
+    return (path if path.is_dir() else path.parent) / WEIGHTS_PROOF
+
+
+def save_weights_proof(directory: Path, proof: bytes) -> Path:
+    path = Path(directory) / WEIGHTS_PROOF
+    path.write_bytes(proof)
+    return path
+
+
+def load_weights_proof(path: Path) -> bytes:
+    """The proof bytes beside model.json; ``SetupError`` when there is none."""
+    p = weights_proof_path(path)
+    if not p.exists():
+        raise SetupError(f"no weight range proof at {p}; `zkllm commit` writes it beside model.json")
+    return p.read_bytes()

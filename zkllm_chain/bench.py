@@ -32,16 +32,19 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def onchain_verify_gas(vk, commitment, statement, proof_bytes: bytes) -> dict:
-    """Deploy the verifier on a fresh embedded chain and send one verification transaction."""
+def onchain_verify_gas(vk, commitment, statement, proof_bytes: bytes, weights_proof: bytes) -> dict:
+    """Deploy the verifier on a fresh embedded chain, certify the model's weights and send one
+    verification transaction."""
     from .chain import connect, load_signer
     from .chain.verifier import deploy_verifier, proof_calldata, verify_transaction
+    from .chain.weights import certify_for
     chain = connect()
     signer = load_signer(chain)
     dep = deploy_verifier(chain, vk, signer=signer)
+    cert = certify_for(chain, dep.address, commitment.encode(), weights_proof, signer=signer)
     tx = verify_transaction(chain, dep, proof_calldata(statement, commitment, proof_bytes), signer=signer)
     return {"verify_gas": tx.gas_used, "calldata_bytes": tx.calldata_bytes, "verifier_deploy_gas": dep.tx.gas_used,
-            "verifier_bytes": len(chain.w3.eth.get_code(dep.address))}
+            "verifier_bytes": len(chain.w3.eth.get_code(dep.address)), "certify_gas": cert.gas_used}
 
 
 def onchain_transformer_gas(vk, commitment, statement, proof_bytes: bytes) -> dict:
@@ -75,6 +78,7 @@ class Bench(ABC):
 
     params: int                       # parameter count of the float model
     onchain_skipped: str | None = None  # why the chain step cannot run for this model, if it cannot
+    certify_weights: bool = False     # the chain step certifies the weight range proof first (MLPs)
 
     @abstractmethod
     def describe(self) -> dict:
@@ -96,9 +100,14 @@ class Bench(ABC):
     def verify(self, vk, commitment, statement, proof_bytes: bytes) -> None:
         """The Python verifier; raises ``VerificationError`` on a false proof."""
 
+    def prove_weights(self, pk, cm) -> bytes:
+        """The weight range proof (``certify_weights`` benches)."""
+        raise NotImplementedError
+
     @abstractmethod
-    def onchain(self, vk, commitment, statement, proof_bytes: bytes) -> dict:
-        """Verify on a fresh embedded chain; at least ``verify_gas`` and ``calldata_bytes``."""
+    def onchain(self, vk, commitment, statement, proof_bytes: bytes, weights_proof: bytes | None) -> dict:
+        """Verify on a fresh embedded chain (certifying ``weights_proof`` first where given); at
+        least ``verify_gas`` and ``calldata_bytes``."""
 
     @abstractmethod
     def compare(self, res) -> dict:
@@ -125,6 +134,12 @@ def run_bench(bench: Bench, log=lambda msg: None, onchain: bool = True) -> dict:
     cm = bench.commit(pk)
     commit_s = time.perf_counter() - t
     log(f"commit: {bench.params:,} parameters in {commit_s:.2f}s")
+    wp, weights = None, {}
+    if bench.certify_weights:
+        t = time.perf_counter()
+        wp = bench.prove_weights(pk, cm)
+        weights = {"weight_proof_s": round(time.perf_counter() - t, 3), "weight_proof_bytes": len(wp)}
+        log(f"weight range proof: {weights['weight_proof_s']:.2f}s, {len(wp):,} bytes")
     t = time.perf_counter()
     res = bench.prove(pk, cm, log)
     prove_s = time.perf_counter() - t
@@ -142,10 +157,10 @@ def run_bench(bench: Bench, log=lambda msg: None, onchain: bool = True) -> dict:
     chain = {"verify_gas": None, "calldata_bytes": None}
     if onchain and not skipped:
         t = time.perf_counter()
-        chain = bench.onchain(vk, cm.commitment, res.statement, raw)
+        chain = bench.onchain(vk, cm.commitment, res.statement, raw, wp)
         log(f"on-chain verify (embedded chain): {chain['verify_gas']:,} gas, "
             f"{chain['calldata_bytes']:,} calldata bytes in {time.perf_counter() - t:.1f}s")
-    return {**bench.describe(), "setup_s": round(setup_s, 3), "commit_s": round(commit_s, 3),
+    return {**bench.describe(), "setup_s": round(setup_s, 3), "commit_s": round(commit_s, 3), **weights,
             "prove_s": round(prove_s, 3), "verify_s": round(verify_s, 4), "proof_bytes": len(raw), **chain,
             **bench.compare(res), "peak_rss_mb": round(peak_rss_mb(), 1), "verified": verified,
             **({"onchain_skipped": skipped} if skipped else {}), **bench.text(res)}
@@ -155,6 +170,8 @@ def run_bench(bench: Bench, log=lambda msg: None, onchain: bool = True) -> dict:
 
 class MlpBench(Bench):
     """``Linear(d_in, d_hidden) -> act -> Linear(d_hidden, d_out)`` on ``rows`` seeded random inputs."""
+
+    certify_weights = True  # ZkllmVerifier requires the model's weights certified
 
     def __init__(self, d_in: int = 64, d_hidden: int = 256, d_out: int = 64, act: str = "gelu", rows: int = 1,
                  seed: int = 0):
@@ -189,8 +206,12 @@ class MlpBench(Bench):
         from prover import api
         api.verify(vk, commitment, statement, proof_bytes)
 
-    def onchain(self, vk, commitment, statement, proof_bytes: bytes) -> dict:
-        return onchain_verify_gas(vk, commitment, statement, proof_bytes)
+    def prove_weights(self, pk, cm) -> bytes:
+        from prover import api
+        return api.prove_weights(pk, cm)
+
+    def onchain(self, vk, commitment, statement, proof_bytes: bytes, weights_proof: bytes | None) -> dict:
+        return onchain_verify_gas(vk, commitment, statement, proof_bytes, weights_proof)
 
     def compare(self, res) -> dict:
         with torch.no_grad():
@@ -309,7 +330,7 @@ class TransformerBench(Bench):
         from prover.transformer import prove as tp
         tp.verify(vk, commitment, statement, proof_bytes)
 
-    def onchain(self, vk, commitment, statement, proof_bytes: bytes) -> dict:
+    def onchain(self, vk, commitment, statement, proof_bytes: bytes, weights_proof: bytes | None) -> dict:
         return onchain_transformer_gas(vk, commitment, statement, proof_bytes)
 
     def compare(self, res) -> dict:

@@ -128,15 +128,44 @@ def cmd_commit(a) -> dict:
         t = time.perf_counter()
         cm = tp.commit_model(pk, model, tq)
         files.save_model(cm, Path(a.out))
+        t1 = time.perf_counter()
+        _log(a.quiet)("[1/1] proving that every committed weight is in range (once per model)")
+        wp = tp.prove_weights(pk, cm)
+        store.save_weights_proof(Path(a.out), wp)
         return {"model_dir": str(a.out), "model": a.model, "params": sum(p.numel() for p in model.parameters()),
-                "model_digest": "0x" + cm.commitment.digest().hex(), "commit_s": round(time.perf_counter() - t, 3)}
+                "model_digest": "0x" + cm.commitment.digest().hex(), "commit_s": round(t1 - t, 3),
+                "weight_proof_s": round(time.perf_counter() - t1, 3), "weight_proof_bytes": len(wp)}
     pk = store.load_params(Path(a.params))
     model = build_mlp(a.d_in, a.d_hidden, a.d_out, a.act, seed=a.seed)
     t = time.perf_counter()
     cm = api.commit_model(pk, model)
     store.save_model(cm, Path(a.out))
+    t1 = time.perf_counter()
+    wp = api.prove_weights(pk, cm)
+    store.save_weights_proof(Path(a.out), wp)
     return {"model_dir": str(a.out), "params": param_count(model), "model_digest": "0x" + cm.commitment.digest().hex(),
-            "commit_s": round(time.perf_counter() - t, 3)}
+            "commit_s": round(t1 - t, 3), "weight_proof_s": round(time.perf_counter() - t1, 3),
+            "weight_proof_bytes": len(wp)}
+
+
+def _check_weights(vk, cm, path: Path, transformer: bool) -> float:
+    """Verify the weight range proof beside ``path`` (model.json or its directory). A false proof
+    is a ``VerificationError`` named ``weights`` (the failing sub-check in its detail); a
+    missing or malformed one a ``ZkllmError``."""
+    from prover import api, store
+    from prover.errors import VerificationError
+    raw = store.load_weights_proof(path)
+    if transformer:
+        from prover.transformer import prove as tp
+        verify = tp.verify_weights
+    else:
+        verify = api.verify_weights
+    try:
+        return verify(vk, cm, raw)
+    except VerificationError as e:
+        if e.check == "weights":
+            raise
+        raise VerificationError("weights", f"the weight range proof fails its {e}") from e
 
 
 def _read_input(a, d_in: int):
@@ -222,15 +251,19 @@ def cmd_verify(a) -> dict:
         vk = store.load_vk(Path(a.vk))
         cm = files.load_commitment(Path(a.commitment))
         st = files.statement_from_json(text)
-        secs = tp.verify(vk, cm, st, Path(a.proof).read_bytes())
+        proof = Path(a.proof).read_bytes()
+        ws = _check_weights(vk, cm, Path(a.commitment), transformer=True)
+        secs = tp.verify(vk, cm, st, proof)
         return {"verified": True, "model_digest": "0x" + st.model_digest.hex(), "tokens": len(st.tokens),
-                "next_token": st.next_token, "verify_s": round(secs, 4)}
+                "next_token": st.next_token, "verify_s": round(secs, 4), "weights_verify_s": round(ws, 4)}
     vk = store.load_vk(Path(a.vk))
     cm = store.load_commitment(Path(a.commitment))
     st = api.Statement.from_json(Path(a.statement).read_text())
     raw = Path(a.proof).read_bytes()
+    ws = _check_weights(vk, cm, Path(a.commitment), transformer=False)
     v = api.verify(vk, cm, st, raw)
-    return {"verified": True, "model_digest": "0x" + st.model_digest.hex(), "verify_s": round(v.seconds, 4)}
+    return {"verified": True, "model_digest": "0x" + st.model_digest.hex(), "verify_s": round(v.seconds, 4),
+            "weights_verify_s": round(ws, 4)}
 
 
 def cmd_bench(a) -> dict:
@@ -294,19 +327,25 @@ def cmd_deploy(a) -> dict:
 def cmd_register(a) -> dict:
     from prover import store
     from . import service
+    vk = store.load_vk(Path(a.vk))
+    from prover.errors import VerificationError, ZkllmError
+    from prover.transformer import files
+    transformer = files.is_transformer_model(Path(a.commitment))
+    cm = files.load_commitment(Path(a.commitment)) if transformer else store.load_commitment(Path(a.commitment))
+    try:
+        _check_weights(vk, cm, Path(a.commitment), transformer)
+    except VerificationError as e:
+        raise ZkllmError(f"refusing to register: the model's weight range proof does not verify ({e})") from None
     chain = _chain(a)
     signer = _signer(a, chain)
     c = service.load_contracts(chain, a.deployments, signer)
-    vk = store.load_vk(Path(a.vk))
-    from prover.transformer import files
-    if files.is_transformer_model(Path(a.commitment)):
-        cm = files.load_commitment(Path(a.commitment))
+    if transformer:
         rows = [int(t) for t in a.prompt_lengths.split(",")] if a.prompt_lengths else [cm.cfg.max_seq]
         verifier = service.register_transformer_circuits(c, cm, rows, signer=signer)
         model_id = service.register_model(c, cm, vk, uri=a.uri, signer=signer, verifier=verifier)
     else:
-        cm = store.load_commitment(Path(a.commitment))
-        model_id = service.register_model(c, cm, vk, uri=a.uri, signer=signer)
+        model_id = service.register_model(c, cm, vk, uri=a.uri, signer=signer,
+                                          weights_proof=store.load_weights_proof(Path(a.commitment)))
     return {"model_id": model_id, "model_digest": "0x" + cm.digest().hex(), "registry": c.registry.address}
 
 

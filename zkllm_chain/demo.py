@@ -47,6 +47,9 @@ def run_demo(rpc_url: str | None = None, log=lambda m: None, d_in: int = 64, d_h
     vk = pk.verifying_key()
     log("[2/8] commit the model's weights")
     cm = step("commit_s", lambda: api.commit_model(pk, model))
+    log("      prove that every committed weight is in range (once per model)")
+    wp = step("weight_proof_s", lambda: api.prove_weights(pk, cm))
+    step("weights_verify_s", lambda: api.verify_weights(vk, cm.commitment, wp))
     log("[3/8] connect to " + (rpc_url or "the embedded chain (py-evm, Prague)"))
     chain = connect(rpc_url)
     signer = load_signer(chain)
@@ -54,7 +57,7 @@ def run_demo(rpc_url: str | None = None, log=lambda m: None, d_in: int = 64, d_h
     c = step("deploy_s", lambda: service.deploy_all(chain, vk, signer=signer, consumer_reward_wei=0, log=log))
     log("[5/8] register the model commitment")
     model_id = step("register_s", lambda: service.register_model(c, cm.commitment, vk, uri="demo://mlp",
-                                                                   signer=signer))
+                                                                   signer=signer, weights_proof=wp))
     c.consumer.pin_model(model_id, c.verifier, signer=signer)  # the dApp trusts this model and verifier only
     g = torch.Generator().manual_seed(1)
     x = torch.rand(d_in, dtype=torch.float64, generator=g) * 2 - 1
@@ -72,8 +75,8 @@ def run_demo(rpc_url: str | None = None, log=lambda m: None, d_in: int = 64, d_h
         "chain": chain.label if hasattr(chain, "label") else str(chain.chain_id), "chain_id": chain.chain_id,
         "verifier": c.verifier, "registry": c.registry.address, "attestations": c.attestations.address,
         "consumer": c.consumer.address, "model_id": model_id, "model_digest": "0x" + cm.commitment.digest().hex(),
-        "proof_bytes": len(raw), "attest_gas": att.gas_used, "calldata_bytes": att.calldata_bytes,
-        "deploy_gas": c.gas, "attested": chk["attested"], "attestation_uid": chk.get("uid"),
+        "proof_bytes": len(raw), "weight_proof_bytes": len(wp), "attest_gas": att.gas_used,
+        "calldata_bytes": att.calldata_bytes, "deploy_gas": c.gas, "attested": chk["attested"], "attestation_uid": chk.get("uid"),
         "consumer_claim_gas": claim.gas_used, "max_abs_err_vs_float": err, "timings_s": timings,
     }
 
@@ -112,6 +115,9 @@ def run_text_demo(model_name: str = "tiny-llama-text", prompt: str = TEXT_PROMPT
     vk = pk.verifying_key()
     log("[2/8] commit the model's weights")
     cm = step("commit_s", lambda: tp.commit_model(pk, model, tq))
+    log("      prove that every committed weight is in range (once per model)")
+    wp = step("weight_proof_s", lambda: tp.prove_weights(pk, cm))
+    step("weights_verify_s", lambda: tp.verify_weights(vk, cm.commitment, wp))
     log("[3/8] connect to " + (rpc_url or "the embedded chain (py-evm, Prague)"))
     chain = connect(rpc_url)
     signer = load_signer(chain)
@@ -142,6 +148,7 @@ def run_text_demo(model_name: str = "tiny-llama-text", prompt: str = TEXT_PROMPT
         "registry": c.registry.address, "attestations": c.attestations.address, "model_id": model_id,
         "model_digest": "0x" + cm.commitment.digest().hex(), "prompt": prompt, "next_text": nxt,
         "next_token": res.statement.next_token, "float_next_token": float_next, "proof_bytes": len(raw),
+        "weight_proof_bytes": len(wp),
         "attest_gas": att.gas_used, "calldata_bytes": att.calldata_bytes, "attested": chk["attested"],
         "attestation_uid": chk.get("uid"), "timings_s": timings,
     }

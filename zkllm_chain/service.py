@@ -2,8 +2,9 @@
 
 Each function takes explicit objects (a connected ``Chain``, keys, files already
 loaded) and returns plain results; the CLI only parses arguments, calls these and
-prints. The contracts: ``ZkllmVerifier`` (checks proofs, holds the verifying
-key), ``ModelRegistry``, ``InferenceAttestations`` (verifies on-chain, then
+prints. The contracts: ``WeightRangeVerifier`` (certifies models whose weight range
+proof verifies), ``ZkllmVerifier`` (checks proofs of certified models, holds the
+verifying key), ``ModelRegistry``, ``InferenceAttestations`` (verifies on-chain, then
 records) and ``ExampleConsumer`` (a dApp gated on an attestation).
 """
 from __future__ import annotations
@@ -37,18 +38,22 @@ def deploy_all(chain, vk, *, signer=None, directory=None, consumer_reward_wei: i
     from .chain.registry import ModelRegistry
     from .chain.verifier import deploy_verifier
 
+    from .chain.weights import WEIGHTS_CONTRACT, deploy_weight_verifier
+
     signer = signer or load_signer(chain)
-    ver = deploy_verifier(chain, vk, signer=signer)
+    wr = deploy_weight_verifier(chain, vk, signer=signer)
+    ver = deploy_verifier(chain, vk, weights=wr.address, signer=signer)
     stack = deploy_stack(chain, signer=signer, consumer_reward_wei=consumer_reward_wei, directory=directory)
-    rec = write_deployment(chain, ver, directory, deployer=signer.address)
     c = Contracts(chain, ver.address,
                   ModelRegistry(chain, stack["ModelRegistry"].address, signer),
                   InferenceAttestations(chain, stack["InferenceAttestations"].address, signer),
                   ExampleConsumer(chain, stack["ExampleConsumer"].address, signer))
     c.records = dict(stack.records)
-    if rec is not None:
-        c.records[VERIFIER] = rec
-    for name, d in [(VERIFIER, ver), *stack.deployments.items()]:
+    for name, d in ((WEIGHTS_CONTRACT, wr), (VERIFIER, ver)):
+        rec = write_deployment(chain, d, directory, deployer=signer.address)
+        if rec is not None:
+            c.records[name] = rec
+    for name, d in [(WEIGHTS_CONTRACT, wr), (VERIFIER, ver), *stack.deployments.items()]:
         c.gas[name] = d.tx.gas_used
         c.sizes[name] = len(chain.w3.eth.get_code(d.address))
         log(f"deployed {name} at {d.address} ({d.tx.gas_used:,} gas, {c.sizes[name]:,} bytes)")
@@ -101,14 +106,29 @@ def register_transformer_circuits(c: Contracts, commitment, rows, *, signer=None
     return c.transformer.address
 
 
-def register_model(c: Contracts, commitment, vk, *, uri: str = "", signer=None, verifier: str | None = None) -> int:
+def register_model(c: Contracts, commitment, vk, *, uri: str = "", signer=None, verifier: str | None = None,
+                   weights_proof: bytes | None = None) -> int:
     """Register a model commitment (MLP or transformer); returns its model id. ``verifier``
     defaults to the deployed MLP verifier; pass the transformer verifier's address for a
-    transformer commitment."""
+    transformer commitment.
+
+    An MLP's ``weights_proof`` (its weight range proof, ``prover.api.prove_weights``) is
+    certified first with the weight range verifier the MLP verifier requires, unless that
+    model is certified already; the verifier refuses statements about uncertified models.
+    Transformer commitments are not certified on-chain yet (their header is JSON)."""
     import json
     from dataclasses import asdict
 
+    from prover.errors import ZkllmError
     from prover.transcript import keccak256
+    if not hasattr(commitment, "cfg"):
+        from .chain.verifier import weight_verifier_of
+        from .chain.weights import certify, is_certified, weight_verifier_at
+        wr = weight_verifier_of(c.chain, verifier or c.verifier)
+        if not is_certified(c.chain, wr, commitment.digest()):
+            if weights_proof is None:
+                raise ZkllmError("the model's weights are not certified on-chain and no weight range proof was given")
+            certify(c.chain, weight_verifier_at(c.chain, wr), commitment.encode(), weights_proof, signer=signer)
     if hasattr(commitment, "cfg"):  # transformer: its header holds the config and quantization
         quant_digest = keccak256(json.dumps(asdict(commitment.tq), sort_keys=True).encode())
         circuit_digest = keccak256(commitment._header())

@@ -144,6 +144,20 @@ abstract contract KeyedVerifier is IZkllmVerifier {
         return off;
     }
 
+    /// @notice Reverts with `WeightsNotCertified` unless the weight range verifier at
+    ///         `weightRange` has certified `modelDigest` (`certified(bytes32)`).
+    function requireCertified(address weightRange, bytes32 modelDigest) internal view {
+        bool ok;
+        assembly ("memory-safe") {
+            let buf := mload(0x40)
+            mstore(buf, shl(224, 0xb82bc22c)) // certified(bytes32)
+            mstore(add(buf, 4), modelDigest)
+            ok := staticcall(gas(), weightRange, buf, 36, buf, 32) // Yul evaluates arguments right to left:
+            ok := and(ok, and(gt(returndatasize(), 31), eq(mload(buf), 1))) // read the return after the call
+        }
+        if (!ok) revert WeightsNotCertified(modelDigest);
+    }
+
     // ------------------------------------------------------------------ verifying key
 
     /// @notice `VerifyingKey.digest()` from the encodings given to the constructor; the

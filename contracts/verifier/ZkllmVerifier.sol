@@ -42,6 +42,12 @@ import {KeyedVerifier} from "./KeyedVerifier.sol";
 ///         Point validity. As Python, every G1 point is checked where it is parsed: the
 ///         proof's (`MalformedProof`, `KeyedVerifier.g1Valid`) and the model commitment's
 ///         (`MalformedCommitment`), by one G1 MSM precompile call each.
+///
+///         Weights. A statement is only about a model whose committed weights are proven in
+///         range: after the model commitment is parsed, `verify` reverts with
+///         `WeightsNotCertified` unless the `WeightRangeVerifier` at `weightRange` has
+///         certified the model digest (`prover.api.verify_weights`, run by the model owner
+///         once, at registration).
 contract ZkllmVerifier is KeyedVerifier {
     bytes32 public constant PROOF_SYSTEM_ID = "zkllm-mlp-logup-pst-kzg/v2";
 
@@ -50,9 +56,17 @@ contract ZkllmVerifier is KeyedVerifier {
     /// @notice The output does not have rows x d_out values.
     error OutputLength(uint256 length, uint256 expected);
 
-    constructor(bytes memory srsVerifierKey, string[] memory tableNames, bytes memory tableCommitments)
-        KeyedVerifier(srsVerifierKey, tableNames, tableCommitments)
-    {}
+    /// @notice The `WeightRangeVerifier` whose certification of a model digest `verify` requires.
+    address public immutable weightRange;
+
+    constructor(
+        bytes memory srsVerifierKey,
+        string[] memory tableNames,
+        bytes memory tableCommitments,
+        address weightRange_
+    ) KeyedVerifier(srsVerifierKey, tableNames, tableCommitments) {
+        weightRange = weightRange_;
+    }
 
 
     function proofSystemId() external pure returns (bytes32) {
@@ -69,6 +83,7 @@ contract ZkllmVerifier is KeyedVerifier {
     ) external view returns (bytes32) {
         VerifierCtx memory ctx;
         Arch memory arch = _prepare(ctx, modelDigest, modelCommitment, input.length, output.length, proof);
+        requireCertified(weightRange, modelDigest);
         _public(ctx, arch, input, output);
         uint256 vk = VerifierKeyData.load(keyStore, keyBlobSize);
         _attachCommitments(ctx.c, arch, vk);

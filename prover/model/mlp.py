@@ -48,5 +48,12 @@ def quantize_params(module: nn.Sequential, spec: QuantSpec) -> dict[str, torch.T
     return params
 
 
+def param_bits(names: list[str], spec: QuantSpec) -> dict[str, int]:
+    """The signed width ``quantize_params`` enforces on each model tensor: weights
+    ``weight_bits``, biases (at the accumulator scale) ``weight_bits + act_frac_bits``.
+    The weight range proof (``prover.weights``) proves exactly these bounds."""
+    return {n: spec.weight_bits + (spec.act_frac_bits if n.endswith(".b") else 0) for n in names}
+
+
 def param_count(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())

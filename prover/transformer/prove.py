@@ -11,6 +11,8 @@ smallest id), where the logits are the quantized forward pass of ``compile``.
   and commit every weight tensor (hiding KZG commitments).
 * ``prove``: quantized forward pass + proof; ``verify``: sees only the proof bytes,
   the statement, the model commitment and the verifying key.
+* ``prove_weights`` / ``verify_weights``: the one-time proof that every committed weight
+  is an integer of the width ``param_bits`` states (``prover.weights``).
 
 Schedule (prover and verifier in lock-step): statement; witness commitments in
 forward order; lookup multiplicities; lookup inverses; lookup sumchecks; roots in
@@ -41,6 +43,7 @@ from ..poly.mle import pad_flat
 from ..proof import Proof
 from ..quant import quantize
 from ..circuit import prove_run, verify_run
+from .. import weights as weights_mod
 from ..rng import system as system_rng
 from ..transcript import Transcript, keccak256
 from .compile import (TQuant, TransformerCircuit, compile_model, field_values, forward, key_table_values,
@@ -203,6 +206,17 @@ def quantize_gpt2(model, tq: TQuant) -> dict[str, torch.Tensor]:
     return p
 
 
+GPT2_LINEAR_BIASES = ("bq", "bk", "bv", "bo", "bfc", "bpr")
+
+
+def param_bits(cfg: TransformerConfig, tq: TQuant) -> dict[str, int]:
+    """The signed width the quantizers enforce on each model tensor: ``weight_bits``, and
+    ``act_frac + weight_bits`` for GPT-2's linear biases (stored at the accumulator scale).
+    The weight range proof proves exactly these bounds."""
+    return {n: tq.weight_bits + (tq.act_frac if cfg.arch == "gpt2" and n in GPT2_LINEAR_BIASES else 0)
+            for n in model_names(cfg)}
+
+
 def commit_model(pk: ProvingKey, model, tq: TQuant | None = None, rng=None) -> CommittedTransformer:
     tq = tq or TQuant()
     rng = rng or system_rng()
@@ -326,4 +340,35 @@ def verify(vk: VerifyingKey, commitment: TransformerCommitment, st: TStatement, 
             raise SetupError(f"verifying key lacks table {name}")
         commitments[table_id(name)] = vk.tables[name]
     verify_run(circuit, transcript, proof, public=public, commitments=commitments, srs_vk=vk.srs_vk)
+    return time.perf_counter() - t0
+
+
+# ---------------------------------------------------------------- weight range proof
+
+def weight_circuit(commitment: TransformerCommitment) -> "weights_mod.WeightRangeCircuit":
+    """The weight range circuit of a commitment (its header fixes shapes, widths and chunking)."""
+    inner = compile_model(commitment.cfg, 1, commitment.tq)  # model shapes do not depend on the prompt
+    names = model_names(commitment.cfg)
+    return weights_mod.compile_weights([inner.specs[n] for n in names], param_bits(commitment.cfg, commitment.tq),
+                                       commitment.tq.digit_bits, inner.digest(), commitment.tq.chunk_vars)
+
+
+def prove_weights(pk: ProvingKey, model: CommittedTransformer, rng=None) -> bytes:
+    """The weight range proof of a committed transformer (made once, at commit time)."""
+    cm = model.commitment
+    circuit = weight_circuit(cm)
+    if circuit.num_vars > pk.srs.num_vars:
+        raise SetupError(f"the weight proof needs an SRS of 2^{circuit.num_vars} entries, the key has "
+                         f"2^{pk.srs.num_vars}")
+    ints = weights_mod.witness(circuit, model.params)
+    proof, _ = weights_mod.prove(circuit, pk.srs, pk.verifying_key().digest(), cm.digest(), ints,
+                              dict(zip(cm.names, cm.points)), dict(model.blinds), rng or system_rng())
+    return proof.to_bytes()
+
+
+def verify_weights(vk: VerifyingKey, commitment: TransformerCommitment, proof_bytes: bytes) -> float:
+    """Verify a transformer's weight range proof; raises on anything but a valid one, returns the seconds."""
+    t0 = time.perf_counter()
+    weights_mod.verify(weight_circuit(commitment), vk.srs_vk, vk.digest(), commitment.digest(),
+                       dict(zip(commitment.names, commitment.points)), proof_bytes)
     return time.perf_counter() - t0

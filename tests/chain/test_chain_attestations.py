@@ -128,6 +128,7 @@ def real():
     cm = api.commit_model(pk, build_mlp(16, 32, 8, "gelu", seed=3), rng=seeded(32))
     res = api.prove(pk, cm, torch.linspace(-1, 1, 16, dtype=torch.float64), rng=seeded(33))
     return {"vk": pk.verifying_key(), "commitment": cm.commitment.encode(), "proof": res.proof.to_bytes(),
+            "weight_proof": api.prove_weights(pk, cm, rng=seeded(34)),
             "input": field_words(res.statement.input), "output": field_words(res.statement.output),
             "digest": cm.commitment.digest()}
 
@@ -135,7 +136,10 @@ def real():
 @pytest.fixture
 def verifier(chain, signers, real):
     from zkllm_chain.chain.verifier import deploy_verifier
-    return deploy_verifier(chain, real["vk"], signer=signers[0]).address
+    from zkllm_chain.chain.weights import certify_for
+    address = deploy_verifier(chain, real["vk"], signer=signers[0]).address
+    certify_for(chain, address, real["commitment"], real["weight_proof"], signer=signers[0])
+    return address
 
 
 def _attest(att, real, signer, proof=None, output=None):

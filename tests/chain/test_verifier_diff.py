@@ -37,13 +37,15 @@ def evm():
 @pytest.fixture(scope="module")
 def verifier(evm, vk):
     """The verifier for the session key (2^14, default QuantSpec)."""
-    return cv.deploy_verifier(evm, vk, compiled=vh.compiled_verifier())
+    return vh.deploy_verifier(evm, vk)
 
 
 @pytest.fixture(scope="module")
-def mid(pk):
-    """A 16-32-8 GELU MLP proved with the session key: the tampering workload."""
-    return vh.build_setup(pk, build_mlp(16, 32, 8, "gelu", seed=5), vh.random_input(16, seed=6), seed=1)
+def mid(evm, verifier, pk):
+    """A 16-32-8 GELU MLP proved with the session key (its weights certified): the tampering workload."""
+    s = vh.build_setup(pk, build_mlp(16, 32, 8, "gelu", seed=5), vh.random_input(16, seed=6), seed=1)
+    vh.certify(evm, verifier, s)
+    return s
 
 
 def assert_both_reject(vk, evm, dep, case, expect_chain: set[str] | None = None):
@@ -77,7 +79,8 @@ def test_multi_row_multi_activation_small_quant(evm):
     model = nn.Sequential(nn.Linear(8, 12), nn.GELU(), nn.Linear(12, 6), nn.SiLU(), nn.Linear(6, 10),
                           nn.GELU(), nn.Linear(10, 3)).double()
     s = vh.build_setup(pk, model, vh.random_input(8, seed=4, rows=3), quant=vh.SMALL_QUANT, seed=2)
-    dep = cv.deploy_verifier(evm, s.vk, compiled=vh.compiled_verifier())
+    dep = vh.deploy_verifier(evm, s.vk)
+    vh.certify(evm, dep, s)
     case = s.case
     assert len(case.input) == 24 and len(case.output) == 9
     assert vh.python_verdict(s.vk, case)[0] == "accept"
@@ -152,14 +155,17 @@ def test_invalid_points_rejected_where_parsed(evm, verifier, vk, mid):
         assert py[1] == "VerificationError", (label, py)
     points_at = len(case.commitment) - 128 * vh.commitment_count(case.commitment)
     for j in range(vh.commitment_count(case.commitment)):
-        for what, enc in {**vh.INVALID_POINTS, "infinity": bytes(128)}.items():
+        for what, enc in vh.INVALID_POINTS.items():
             bad = vh.set_commitment_point(case.commitment, j, enc)
             py, ch = assert_same_outcome(vk, evm, verifier, case.replace(f"commitment[{j}] {what}", commitment=bad,
                                                                          model_digest=keccak(bad)))
-            if what == "infinity":
-                assert py[1] == "VerificationError", (j, py)
-            else:
-                assert py[1] == "MalformedError" and ch[2] == (points_at,), (j, what, py, ch)
+            assert py[1] == "MalformedError" and ch[2] == (points_at,), (j, what, py, ch)
+        # infinity is a valid point, so this is another model: never certified on-chain (the
+        # contract stops at the gate), and its proof fails in Python
+        bad = vh.set_commitment_point(case.commitment, j, bytes(128))
+        c = case.replace(f"commitment[{j}] infinity", commitment=bad, model_digest=keccak(bad))
+        py, ch = vh.python_verdict(vk, c), vh.chain_verdict(evm, verifier, c)
+        assert py[1] == "VerificationError" and ch[:2] == ("reject", "WeightsNotCertified"), (j, py, ch)
 
 
 def test_zero_tensor_committed_at_infinity_accepted_by_both(evm):
@@ -179,6 +185,8 @@ def test_zero_tensor_committed_at_infinity_accepted_by_both(evm):
     assert cm.commitment.encode()[-128:] == bytes(128)  # l0.b, the last point
     res = api.prove(pk, cm, torch.tensor([40, -7, 300, 12]), rng=seeded(23), quantized=True)
     dep = cv.deploy_verifier(evm, vk, compiled=vh.compiled_verifier())
+    from zkllm_chain.chain.weights import certify_for
+    certify_for(evm, dep.address, cm.commitment.encode(), api.prove_weights(pk, cm, rng=seeded(24)))
     py, ch = assert_same_outcome(vk, evm, dep, vh.case_from(res.statement, cm.commitment, res.proof.to_bytes()))
     assert ch[0] == "accept"
 
@@ -223,6 +231,8 @@ def test_statement_and_model_commitment(evm, verifier, vk, pk, mid):
     case = mid.case
     other = vh.build_setup(pk, build_mlp(16, 32, 8, "gelu", seed=9), vh.random_input(16, seed=6), seed=3)
     relu = vh.build_setup(pk, build_mlp(16, 32, 8, "relu", seed=5), vh.random_input(16, seed=6), seed=4)
+    for s in (other, relu):
+        vh.certify(evm, verifier, s)
     enc = case.commitment
     bad_magic = b"ZKLX" + enc[4:]
     long_enc = enc + b"\0"
@@ -320,10 +330,17 @@ def test_largest_activations_accepted_one_more_rejected(evm):
 
 # --------------------------------------------------------------------------- gas and sizes
 
-def test_gas_of_a_verification_transaction(evm, verifier, vk, committed, proved):
-    """The 64-256-64 MLP of the session fixtures, verified in a real transaction."""
+def test_gas_of_a_verification_transaction(evm, verifier, vk, pk, committed, proved):
+    """The 64-256-64 MLP of the session fixtures, certified and verified in real transactions."""
+    from prover import api
+    from zkllm_chain.chain.weights import certify_for
     case = vh.case_from(proved.statement, committed.commitment, proved.proof.to_bytes())
     assert vh.python_verdict(vk, case)[0] == "accept"
+    wp = api.prove_weights(pk, committed)
+    cert = certify_for(evm, verifier.address, committed.commitment.encode(), wp)
+    print(f"\n64-256-64 MLP weight certification: {cert.gas_used} gas, calldata {cert.calldata_bytes} bytes "
+          f"(weight proof {len(wp)} bytes)")
+    assert cert.gas_used < 16_777_216
     tx = cv.verify_transaction(evm, verifier, case.calldata)
     print(f"\n64-256-64 MLP on-chain verification: {tx.gas_used} gas, calldata {tx.calldata_bytes} bytes "
           f"(proof {len(case.proof)} bytes, commitment {len(case.commitment)} bytes)")

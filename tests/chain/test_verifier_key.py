@@ -25,7 +25,7 @@ def small_vk():
 
 @pytest.fixture(scope="module")
 def deployed(evm, small_vk):
-    return cv.deploy_verifier(evm, small_vk, compiled=vh.compiled_verifier())
+    return vh.deploy_verifier(evm, small_vk)
 
 
 def _deploy_raw(evm, args):
@@ -33,7 +33,7 @@ def _deploy_raw(evm, args):
     from zkllm_chain.chain.contracts import _send
 
     c = vh.compiled_verifier()
-    data = evm.w3.eth.contract(abi=c.abi, bytecode=c.bytecode).constructor(*args).data_in_transaction
+    data = evm.w3.eth.contract(abi=c.abi, bytecode=c.bytecode).constructor(*args, "0x" + "00" * 20).data_in_transaction
     return _send(evm, {"to": None, "data": data, "value": 0}, load_signer(evm), "constructor",
                  gas=cv.DEPLOY_GAS, preflight=True, timeout=60)
 
@@ -93,7 +93,9 @@ def test_missing_table_is_reported(evm, pk):
     vk = pk.verifying_key()
     s = vh.build_setup(pk, build_mlp(8, 8, 4, "silu", seed=1), vh.random_input(8, seed=1), seed=7)
     partial = VerifyingKey(vk.srs_vk, {k: v for k, v in vk.tables.items() if not k.startswith("silu")})
-    dep = cv.deploy_verifier(evm, partial, compiled=vh.compiled_verifier())
+    full = vh.deploy_verifier(evm, vk)  # certifies under the full key (the weight proof needs no table)
+    vh.certify(evm, full, s)
+    dep = vh.deploy_verifier(evm, partial, weights=cv.weight_verifier_of(evm, full.address))
     py = vh.python_verdict(partial, s.case)
     ch = vh.chain_verdict(evm, dep, s.case)
     assert py[:2] == ("reject", "SetupError")

@@ -39,6 +39,7 @@ CHECK_TO_ERROR = {
     "linear": {"LinearFinalCheckFailed"},
     "opening": {"BatchOpeningFailed", "PairingFailed"},
     "public-tensor": {"PublicTensorCheckFailed"},
+    "weights": {"WeightOutOfRange"},
 }
 
 
@@ -70,9 +71,16 @@ def same_outcome(py, ch) -> bool:
 
 
 @lru_cache(maxsize=1)
+def compiled_contracts():
+    """Every contract compiled from the current sources (once per process)."""
+    from zkllm_chain.chain.artifacts import CONTRACTS_DIR
+    from zkllm_chain.chain.solc import compile_contracts
+    return compile_contracts(CONTRACTS_DIR).contracts
+
+
 def compiled_verifier():
-    """The ZkllmVerifier compiled from the current sources (once per process)."""
-    return chain_verifier.compile_verifier()
+    """The ZkllmVerifier compiled from the current sources."""
+    return compiled_contracts()[chain_verifier.VERIFIER_CONTRACT]
 
 
 # --------------------------------------------------------------------------- proof surgery
@@ -238,6 +246,7 @@ class Setup:
     vk: object
     committed: object
     result: object  # api.ProveResult
+    weight_proof: bytes = b""  # api.prove_weights
 
     @property
     def case(self) -> Case:
@@ -247,7 +256,20 @@ class Setup:
 def build_setup(pk, module: torch.nn.Module, x: torch.Tensor, quant: QuantSpec | None = None, seed: int = 0) -> Setup:
     committed = api.commit_model(pk, module, quant=quant, rng=seeded(100 + seed))
     result = api.prove(pk, committed, x, rng=seeded(200 + seed))
-    return Setup(pk, pk.verifying_key(), committed, result)
+    return Setup(pk, pk.verifying_key(), committed, result, api.prove_weights(pk, committed, rng=seeded(300 + seed)))
+
+
+def deploy_verifier(chain, vk, weights: str | None = None):
+    """A ZkllmVerifier (and, without ``weights``, its WeightRangeVerifier) from the current sources."""
+    from zkllm_chain.chain.weights import WEIGHTS_CONTRACT
+    return chain_verifier.deploy_verifier(chain, vk, weights=weights, compiled=compiled_verifier(),
+                                          compiled_weights=compiled_contracts()[WEIGHTS_CONTRACT])
+
+
+def certify(chain, deployment, setup: Setup) -> None:
+    """Certify the setup's model with the weight range verifier ``deployment`` requires."""
+    from zkllm_chain.chain.weights import certify_for
+    certify_for(chain, deployment.address, setup.committed.commitment.encode(), setup.weight_proof)
 
 
 def small_key(num_vars: int = 9):

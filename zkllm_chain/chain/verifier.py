@@ -33,6 +33,7 @@ __all__ = [
     "statement_hash",
     "compile_verifier",
     "deploy_verifier",
+    "weight_verifier_of",
     "verify_call",
     "verify_transaction",
     "key_store",
@@ -127,10 +128,14 @@ def _as_artifact(compiled):
         sources=compiled.source_hashes)
 
 
-def deploy_verifier(chain: Chain, vk, *, compiled=None, signer=None, gas: int | None = DEPLOY_GAS):
+def deploy_verifier(chain: Chain, vk, *, weights: str | None = None, compiled=None, compiled_weights=None,
+                    signer=None, gas: int | None = DEPLOY_GAS):
     """Deploys ``ZkllmVerifier`` for verifying key ``vk``; returns a
     :class:`~zkllm_chain.chain.contracts.Deployment` (usable with ``write_deployment``).
 
+    The verifier refuses statements about models that the ``WeightRangeVerifier`` at
+    ``weights`` has not certified; without ``weights`` one is deployed first for the same key
+    (``compiled_weights`` or its committed artifact; :func:`weight_verifier_of` finds it).
     ``compiled`` (a ``CompiledContract`` from :func:`compile_verifier`, or an artifact)
     defaults to the committed artifact. The constructor checks every key point with the
     EIP-2537 precompiles, so it reverts with ``PrecompileFailed`` on a chain without them.
@@ -138,9 +143,21 @@ def deploy_verifier(chain: Chain, vk, *, compiled=None, signer=None, gas: int | 
     from .accounts import load_signer
     from .artifacts import load_artifact
 
+    signer = signer or load_signer(chain)
+    if weights is None:
+        from .weights import deploy_weight_verifier
+        weights = deploy_weight_verifier(chain, vk, compiled=compiled_weights, signer=signer).address
     art = load_artifact(VERIFIER_CONTRACT) if compiled is None else _as_artifact(compiled)
-    return deploy_artifact(chain, VERIFIER_CONTRACT, art, verifier_constructor_args(vk), signer or load_signer(chain),
-                           gas)
+    return deploy_artifact(chain, VERIFIER_CONTRACT, art, (*verifier_constructor_args(vk), to_checksum_address(weights)),
+                           signer, gas)
+
+
+def weight_verifier_of(chain: Chain, verifier_address: str) -> str:
+    """The address of the ``WeightRangeVerifier`` an inference verifier requires (``weightRange()``)."""
+    abi = [{"type": "function", "name": "weightRange", "stateMutability": "view", "inputs": [],
+            "outputs": [{"name": "", "type": "address"}]}]
+    c = chain.w3.eth.contract(address=to_checksum_address(verifier_address), abi=abi)
+    return to_checksum_address(c.functions.weightRange().call())
 
 
 def deploy_artifact(chain: Chain, name: str, art, args: Sequence, signer, gas: int | None):
