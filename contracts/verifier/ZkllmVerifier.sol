@@ -44,7 +44,7 @@ import {KeyedVerifier} from "./KeyedVerifier.sol";
 ///         (`MalformedCommitment`), by one G1 MSM precompile call each.
 ///
 ///         Weights. A statement is only about a model whose committed weights are proven in
-///         range: after the model commitment is parsed, `verify` reverts with
+///         range: after the model commitment and the statement words are parsed, `verify` reverts with
 ///         `WeightsNotCertified` unless the `WeightRangeVerifier` at `weightRange` has
 ///         certified the model digest (`prover.api.verify_weights`, run by the model owner
 ///         once, at registration).
@@ -83,8 +83,8 @@ contract ZkllmVerifier is KeyedVerifier {
     ) external view returns (bytes32) {
         VerifierCtx memory ctx;
         Arch memory arch = _prepare(ctx, modelDigest, modelCommitment, input.length, output.length, proof);
-        requireCertified(weightRange, modelDigest);
         _public(ctx, arch, input, output);
+        requireCertified(weightRange, modelDigest);
         uint256 vk = VerifierKeyData.load(keyStore, keyBlobSize);
         _attachCommitments(ctx.c, arch, vk);
         _absorbStatement(ctx, modelDigest, input.length, output.length);

@@ -80,7 +80,8 @@ def test_valid_spec_proves_and_verifies_on_both(evm, name):
     pk = keys.setup(n, quant=quant, rng=seeded(12))
     vk = pk.verifying_key()
     s = vh.build_setup(pk, model, vh.random_input(6, seed=5) * 0.5, quant=quant, seed=7)
-    dep = cv.deploy_verifier(evm, vk, compiled=vh.compiled_verifier())
+    dep = vh.deploy_verifier(evm, vk)
+    vh.certify(evm, dep, s)
     case = s.case
     py, ch = _assert_same(vk, evm, dep, case)
     assert ch[0] == "accept", (name, py, ch)
@@ -99,7 +100,7 @@ def default_case(pk):
 
 @pytest.fixture(scope="module")
 def default_dep(evm, vk):
-    return cv.deploy_verifier(evm, vk, compiled=vh.compiled_verifier())
+    return vh.deploy_verifier(evm, vk)
 
 
 @pytest.mark.parametrize("name", sorted(INVALID_SPECS))
