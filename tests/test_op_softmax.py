@@ -46,7 +46,7 @@ def _float_softmax(S, s_in):
     return torch.softmax((S.double() / (1 << s_in)).masked_fill(~m, float("-inf")), -1)
 
 
-def _prove(pk, op, wit, S, s_kind="advice", tamper=None):
+def _prove(pk, op, wit, S, s_kind="advice", tamper=None, padded=None):
     """Commit S and the op's advice, run the lookups and the root, then a consumer claim on P."""
     specs = {op.s: TensorSpec(op.s, (op.heads, op.T, op.T), s_kind)}
     specs.update(op.tensor_specs())
@@ -68,6 +68,8 @@ def _prove(pk, op, wit, S, s_kind="advice", tamper=None):
     for inst in insts:
         if inst.pair:
             vals[inst.table_out_id] = [v % R for v in inst.table.outputs()]
+    if padded is not None:  # a cheating prover's values on the padding
+        padded(vals)
     committed = ([op.s] if s_kind == "advice" else []) + op.advice_ids()
     nv = specs[op.p].num_vars
 
@@ -388,3 +390,18 @@ def test_attack_masked_digit_nonzero(pk, monkeypatch):
     wit[op.d[0]][0, 1, 3] = 5
     _recompute_from(op, wit)
     _rejected_by("softmax: final check", lambda: _prove(pk, op, wit, S))  # zero-check
+
+
+@pytest.mark.parametrize("which", ["z", "iota"])
+def test_attack_padded_row_values(pk, monkeypatch, which):
+    """A value on a padded row (t >= T) that no entry reads: z or an iota digit set there."""
+    _lenient(monkeypatch)
+    op = Softmax("S", "P", HEADS, T, **SMALL)
+    S = _scores(28)
+    wit = op.witness(S)
+    tid = op.z if which == "z" else op.iota[0]
+
+    def padded(vals):
+        vals[tid] = list(vals[tid])
+        vals[tid][T] = 3  # head 0, row T: padding (T = 5 rows pad to 8)
+    _rejected_by("softmax-rows:", lambda: _prove(pk, op, wit, S, padded=padded))

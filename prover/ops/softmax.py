@@ -5,7 +5,8 @@ Tensors (ids derived from ``prefix``; shapes natural, padded per axis):
   P  (heads, T, T)  output probabilities at scale 2^p_out, COMMITTED advice
 The (heads, T, T) layout gives the causal mask M[h, t, j] = [j <= t] (zero on
 padded heads/rows/keys) a succinct MLE for any T; for a power-of-two T it is
-bit-identical to the flattened (heads*T, T) layout. p = p_out, s = s_in, q = recip_bits.
+bit-identical to the flattened (heads*T, T) layout. p = p_out, s = s_in, q = recip_bits
+(default p_out: the reciprocal's rounding then costs as much as P's own).
 
 Advice (all committed):
   z            (heads, T)     per-row shift = the row maximum of S (scale 2^s_in)
@@ -141,9 +142,11 @@ class Softmax:
     digit_bits: int = 8    # b: D-digit width (exp-table size 2^b)
     num_digits: int = 2    # K: D < 2^(K b)
     range_bits: int = 8    # rb: width of rescale / G / P / reciprocal digits
-    recip_bits: int = 16   # q: the row reciprocal iota = round(2^(p+q) / sigma)
+    recip_bits: int | None = None  # q: the row reciprocal iota = round(2^(p+q) / sigma); default p_out
 
     def __post_init__(self):
+        if self.recip_bits is None:
+            self.recip_bits = self.p_out
         if (self.p_out % self.range_bits or self.recip_bits % self.range_bits or self.recip_bits < 1
                 or self.num_digits < 1 or batch_size(self.heads) < 1 or self.T < 1):
             raise ValueError("softmax: p_out and recip_bits must be positive multiples of range_bits; "
