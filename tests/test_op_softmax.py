@@ -285,7 +285,7 @@ def test_attack_selector_split(pk, monkeypatch):
 
 @pytest.mark.parametrize("step", [1, -1])
 def test_attack_non_canonical_reciprocal(pk, monkeypatch, step):
-    """iota one off its rounded value on one row (rho or 2 sigma - 1 - rho goes negative)."""
+    """iota one off its floor on one row (rho or sigma - 1 - rho goes negative)."""
     _lenient(monkeypatch)
     op = Softmax("S", "P", HEADS, T, **SMALL)
     S = _scores(25)

@@ -16,8 +16,8 @@ Advice (all committed):
   g_{k,i}      (heads,T,T)    1 <= k < K: digits (rb bits) of G_k
   r_{k,i}      (heads,T,T)    1 <= k < K: digits (rb bits) of the rescale remainder
   U            (heads,T,T)    unnormalised exps U = M G_{K-1}, in [0, 2^p]
-  iota_i       (heads, T)     digits of the row reciprocal iota = round(2^(p+q) / sigma)
-  rho_i, rhc_i (heads, T)     digits of the reciprocal's remainder rho and of 2 sigma - 1 - rho
+  iota_i       (heads, T)     digits of the row reciprocal iota = floor((2^(p+q) - 1) / sigma)
+  rho_i, rhc_i (heads, T)     digits of the reciprocal's remainder rho and of sigma - 1 - rho
   P digits     (heads,T,T)    digits (rb bits) of P
   c_i          (heads,T,T)    digits of the normalisation remainder (q / rb of them)
 with G_0 = F_0 and, for k >= 1, G_k = round(G_{k-1} F_k / 2^p) (ties up), sigma[h, t] =
@@ -31,8 +31,8 @@ Relations (h, t, j over the padded hypercube, M the public mask, ind(h,t) = [h <
   (5) P = sum_i 2^(rb i) Pd_i                         P range-checked
   (6) o D = 0,  o (1 - M) = 0                         o only on unmasked zeros of D
 per row (h, t):
-  (7) 2 sigma iota + rho = 2^(p+q+1) ind + sigma      iota = round(2^(p+q) / sigma)
-  (8) rho + rhc = 2 sigma - ind                       so 0 <= rho <= 2 sigma - 1
+  (7) sigma iota + rho = (2^(p+q) - 1) ind           iota = floor((2^(p+q) - 1) / sigma)
+  (8) rho + rhc = sigma - ind                         so 0 <= rho <= sigma - 1
   (9) sum_j o[h,t,j] = ind                            some unmasked D_j = 0: z = max_j S_j
  (10) (1 - ind) iota = 0,  (1 - ind) z = 0            padded rows pinned
 Lookups: (d_k, F_k) in ExpTable k (this also range-checks d_k in [0, 2^b): the table
@@ -45,10 +45,12 @@ integer in [1, 2^(Kb)) forces o_j = 0, so a row whose o sums to 1 has an unmaske
 No booleanity of o is needed (only with ties is o itself free, and it reaches nothing
 else). Then D, its digits, F_k, G_k, rem_k and U are unique as before, U <= 2^p and the
 max entry has U = 2^p (E_k(0) = 2^p), so sigma in [2^p, T 2^p]; (7)-(8) with rho, rhc
-range-checked pin iota (<= 2^q); (4)-(5) with P and c range-checked pin P (<= 2^p) and c.
+range-checked pin iota (< 2^q: sigma >= 2^p); (4)-(5) with P and c range-checked pin P and c
+(P < 2^p for q <= p: U iota + 2^(q-1) <= 2^p (2^q - 1) + 2^(q-1) < 2^(p+q), so P needs only
+p / rb digits; the reciprocal is a floor, not a rounding, for this).
 Without the digits of P the prover could shift c and take P = X / 2^q mod r, a huge
 "fractional" element. Integer bounds (all far below r ~ 2^254): every product is at most
-2^p 2^(rb nI) + 2^(q-1) (4), 2 T 2^p 2^(rb nI) + 2^(rb nR) (7), 2^(2p+rb) (2).
+2^p 2^(rb nI) + 2^(q-1) (4), T 2^p 2^(rb nI) + 2^(rb nR) (7), 2^(2p+rb) (2).
 
 Proof (``root``): (1)-(6) as one zero-check, alpha-combined, over (h, t, j):
   0 = sum_x eq(r, x) [ M(x) A(x) + L(x) + sum_{k>=1} alpha^k G_{k-1} F_k
@@ -59,8 +61,8 @@ Proof (``root``): (1)-(6) as one zero-check, alpha-combined, over (h, t, j):
 (one degree-3 sumcheck; G_k, rem_k, D, c are linear in their digit claims; iota's MLE is
 taken at the row part of the point; M(s) is ``causal_mask_mle``, O(log T)). Then (7)-(10)
 as a second zero-check over the rows (h, t) at a fresh point r':
-  0 = sum_y eq(r', y) [ 2 sigma iota + rho - 2^(p+q+1) ind - sigma + alpha (rho + rhc - 2 sigma
-                        + ind) + alpha^2 (osum - ind) + (1 - ind)(alpha^3 iota + alpha^4 z) ]
+  0 = sum_y eq(r', y) [ sigma iota + rho - (2^(p+q) - 1) ind + alpha (rho + rhc - sigma + ind)
+                        + alpha^2 (osum - ind) + (1 - ind)(alpha^3 iota + alpha^4 z) ]
 where sigma(y) = 2^(log T) U(y, 1/2, ..., 1/2) and osum(y) = 2^(log T) o(y, 1/2, ..., 1/2)
 (one claim each on U and o), ind is the verifier's own prefix indicator.
 
@@ -73,9 +75,10 @@ Error bound (a = (K - 1/2) 2^-p, n = T keys): each unmasked U_j / 2^p is within 
 e_j = exp((S_j - z)/2^s) (each table value is within 2^-(p+1) of its exp and <= 1, each
 rescale adds <= 2^-(p+1)); with E = sum_j e_j and u = sigma / 2^p >= 1 (the maximum entry
 is exact), |U_j / sigma - e_j / E| <= (a E + e_j n a) / (u E) <= a + n a sigma_j, where
-sigma_j = e_j / E is the float softmax of S / 2^s. The reciprocal adds |U_j (iota 2^-q -
-2^p / sigma)| 2^-p <= 2^-(q+1) and the final rounding 2^-(p+1), so
-  |P_j / 2^p - sigma_j| <= n a sigma_j + a + 2^-(p+1) + 2^-(q+1).
+sigma_j = e_j / E is the float softmax of S / 2^s. The reciprocal (2^(p+q) / sigma - iota in
+[1 / sigma, 1 + 1 / sigma)) adds U_j |iota 2^-q - 2^p / sigma| 2^-p <= 2^-q + 2^-(p+q) and the
+final rounding 2^-(p+1), so
+  |P_j / 2^p - sigma_j| <= n a sigma_j + a + 2^-(p+1) + 2^-q + 2^-(p+q).
 """
 from __future__ import annotations
 
@@ -142,7 +145,7 @@ class Softmax:
     digit_bits: int = 8    # b: D-digit width (exp-table size 2^b)
     num_digits: int = 2    # K: D < 2^(K b)
     range_bits: int = 8    # rb: width of rescale / G / P / reciprocal digits
-    recip_bits: int | None = None  # q: the row reciprocal iota = round(2^(p+q) / sigma); default p_out
+    recip_bits: int | None = None  # q: the row reciprocal iota = floor((2^(p+q) - 1) / sigma); default p_out
 
     def __post_init__(self):
         if self.recip_bits is None:
@@ -154,10 +157,10 @@ class Softmax:
         rb = self.range_bits
         self.n_rem = self.p_out // rb
         self.n_g = _ndig(self.p_out + 1, rb)
-        self.n_pd = _ndig(self.p_out + 1, rb)                          # P <= 2^p
+        self.n_pd = _ndig(self.p_out + (self.recip_bits > self.p_out), rb)  # P < 2^p if q <= p
         self.n_c = self.recip_bits // rb                                # c < 2^q
-        self.n_iota = _ndig(self.recip_bits + 1, rb)                    # iota <= 2^q
-        self.n_rho = _ndig(self.p_out + 1 + log2_ceil(self.T), rb)      # rho, rhc < 2 T 2^p
+        self.n_iota = _ndig(self.recip_bits, rb)                        # iota < 2^q
+        self.n_rho = _ndig(self.p_out + log2_ceil(self.T), rb)          # rho, rhc < T 2^p
         pf = self.prefix
         self.z = f"{pf}.z"
         self.o = f"{pf}.o"
@@ -219,13 +222,14 @@ class Softmax:
     @property
     def row_bound(self) -> int:
         """|sum_j P[h,t,j] - 2^p| for any accepted proof: each P_j is within 1/2 of U_j iota / 2^q
-        and sum_j U_j |iota / 2^q - 2^p / sigma| <= sigma 2^-(q+1) <= T 2^(p-q-1)."""
-        return (self.T << self.recip_bits >> 1) + (self.T << self.p_out >> 1) >> self.recip_bits
+        and sum_j U_j |iota / 2^q - 2^p / sigma| < (sigma + 1) 2^-q <= (T 2^p + 1) 2^-q."""
+        return ((self.T << self.recip_bits >> 1) + (self.T << self.p_out) + 1) >> self.recip_bits
 
     def error_bound(self) -> tuple[float, float]:
         """(rel, a): |P/2^p - sigma| <= rel * sigma + a entrywise, for any accepted proof."""
         a = (self.num_digits - 0.5) / (1 << self.p_out)
-        return self.T * a, a + 2.0 ** -(self.p_out + 1) + 2.0 ** -(self.recip_bits + 1)
+        p, q = self.p_out, self.recip_bits
+        return self.T * a, a + 2.0 ** -(p + 1) + 2.0 ** -q + 2.0 ** -(p + q)
 
     # ---- the quantized forward pass
     def mask(self, lead: tuple | None = None) -> torch.Tensor:
@@ -276,16 +280,15 @@ class Softmax:
         return self.normalise(out, U, iota)
 
     def reciprocal(self, sigma: torch.Tensor) -> torch.Tensor:
-        """iota = round(2^(p+q) / sigma), ties up (sigma >= 1 on real rows)."""
-        num = 1 << (self.p_out + self.recip_bits + 1)
-        return (num + sigma) // (2 * sigma.clamp(min=1))
+        """iota = floor((2^(p+q) - 1) / sigma) (sigma >= 2^p on real rows, so iota < 2^q)."""
+        return ((1 << (self.p_out + self.recip_bits)) - 1) // sigma.clamp(min=1)
 
     def normalise(self, out: dict, U: torch.Tensor, iota: torch.Tensor) -> dict:
         """Fill the reciprocal's remainders, P and its digits into ``out`` for a given iota."""
         rb, q = self.range_bits, self.recip_bits
         sigma = U.sum(-1)
-        rho = (1 << (self.p_out + q + 1)) + sigma - 2 * sigma * iota
-        rhc = 2 * sigma - 1 - rho
+        rho = (1 << (self.p_out + q)) - 1 - sigma * iota
+        rhc = sigma - 1 - rho
         X = U * iota.unsqueeze(-1) + (1 << (q - 1))
         P, c = X >> q, X & ((1 << q) - 1)
         out[self.p] = P
@@ -377,7 +380,7 @@ class Softmax:
     def _rows(self, ctx, nh: int, nt: int, al: list[int]) -> None:
         """(7)-(10): the reciprocal, its remainders, the selector's row sums, padded rows."""
         nr, rb = nh + nt, self.range_bits
-        big = 1 << (self.p_out + self.recip_bits + 1)
+        big = (1 << (self.p_out + self.recip_bits)) - 1
         rr = ctx.ch.challenges("softmax/row", nr)
         if ctx.is_prover:
             v, W = ctx.values, 1 << nt
@@ -395,11 +398,11 @@ class Softmax:
             sig, osum = rowsum(v[self.u]), rowsum(v[self.o])
             iota, rho, rhc = comb(self.iota), comb(self.rho), comb(self.rhc)
             ind = self._row_indicator(nh, nt)
-            lin = [(rh - big * i - sg + al[1] * (rh + rc - 2 * sg + i) + al[2] * (os - i)) % R
+            lin = [(rh - big * i + al[1] * (rh + rc - sg + i) + al[2] * (os - i)) % R
                    for rh, rc, sg, os, i in zip(rho, rhc, sig, osum, ind)]
             pad = [(al[3] * io + al[4] * zz) % R for io, zz in zip(iota, v[self.z])]
             eq = eq_table(rr)
-            terms = [sumcheck.Term(2, [eq, sig, iota]), sumcheck.Term(1, [eq, lin]),
+            terms = [sumcheck.Term(1, [eq, sig, iota]), sumcheck.Term(1, [eq, lin]),
                      sumcheck.Term(1, [eq, [1 - i for i in ind], pad])]
             y = sumcheck.prove(ctx.ch, "softmax/rows", nr, 3, terms).point
         else:
@@ -414,7 +417,7 @@ class Softmax:
         zv = ctx.claim(self.z, y, "softmax/z")
         if not ctx.is_prover:
             ind = batch_indicator(self.heads, y[:nh]) * prefix_indicator(self.T, y[nh:]) % R
-            tot = (2 * sg * iv + rho - big * ind - sg + al[1] * (rho + rhc - 2 * sg + ind) + al[2] * (osum - ind)
+            tot = (sg * iv + rho - big * ind + al[1] * (rho + rhc - sg + ind) + al[2] * (osum - ind)
                    + (1 - ind) * (al[3] * iv + al[4] * zv))
             if eq_eval(rr, y) * (tot % R) % R != sub.expected:
                 raise VerificationError("softmax-rows", "a row's reciprocal, its remainder or its maximum "

@@ -301,7 +301,7 @@ def _shifted(op, S, honest, keep_selector=False):
 
 
 def _iota_up(op, S, honest):
-    """iota one above round(2^(p+q) / sigma) on one row (rho goes negative)."""
+    """iota one above floor((2^(p+q) - 1) / sigma) on one row (rho goes negative)."""
     U = honest[op.u]
     iota = op.reciprocal(U.sum(-1))
     iota.view(-1)[-1] += 1

@@ -166,7 +166,7 @@ library TSoftmax {
         c[5] = TContext.claimCommitted(ctx, t[2], y, "softmax/z");
     }
 
-    /// @dev 2 sigma iota + rho - 2^(p+q+1) ind - sigma + alpha (rho + rhc - 2 sigma + ind)
+    /// @dev sigma iota + rho - (2^(p+q) - 1) ind + alpha (rho + rhc - sigma + ind)
     ///      + alpha^2 (osum - ind) + (1 - ind)(alpha^3 iota + alpha^4 z).
     function _rowRelation(TOp memory op, uint256[] memory al, uint256[6] memory c, uint256 ind)
         private
@@ -174,11 +174,9 @@ library TSoftmax {
         returns (uint256 tot)
     {
         uint256 sg = c[0];
-        tot = FrMath.sub(
-            FrMath.add(FrMath.mul(FrMath.mul(2, sg), c[2]), c[3]),
-            FrMath.add(FrMath.mul(FrMath.pow2(op.p[2] + op.p[5] + 1), ind), sg)
-        );
-        uint256 rem = FrMath.sub(FrMath.add(FrMath.add(c[3], c[4]), ind), FrMath.mul(2, sg));
+        uint256 big = FrMath.sub(FrMath.pow2(op.p[2] + op.p[5]), 1);
+        tot = FrMath.sub(FrMath.add(FrMath.mul(sg, c[2]), c[3]), FrMath.mul(big, ind));
+        uint256 rem = FrMath.sub(FrMath.add(FrMath.add(c[3], c[4]), ind), sg);
         tot = FrMath.add(tot, FrMath.mul(al[1], rem));
         tot = FrMath.add(tot, FrMath.mul(al[2], FrMath.sub(c[1], ind)));
         uint256 pad = FrMath.add(FrMath.mul(al[3], c[2]), FrMath.mul(al[4], c[5]));
