@@ -22,6 +22,11 @@ interface IZkllmVerifier {
     /// @param offset Byte offset in `modelCommitment` at which parsing failed.
     error MalformedCommitment(uint256 offset);
 
+    /// @notice A quantization setting or circuit parameter breaks a side condition of the
+    ///         soundness arguments (`prover/quant.py`: `UnsafeParameterError(condition)`).
+    /// @param condition The side condition's name, e.g. "argmax-width" (left-aligned ASCII).
+    error UnsafeParameter(bytes32 condition);
+
     /// @notice Verifies a proof of one inference.
     /// @param modelDigest keccak256 of `modelCommitment`, as registered in the model registry.
     /// @param modelCommitment Serialized commitment to the model weights.

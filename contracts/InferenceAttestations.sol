@@ -14,7 +14,7 @@ import {ModelRegistry} from "./ModelRegistry.sol";
 ///      - keccak256(modelCommitment) must equal the registered model digest.
 ///      - the registered verifier's `verify` must accept (and return a non-zero statement
 ///        hash); when it reverts, its revert data is passed up unchanged.
-///      - uid = keccak256(abi.encode(modelId, inputHash, outputHash)) with
+///      - uid = keccak256(abi.encode(chainId, address(this), modelId, inputHash, outputHash)) with
 ///        inputHash = keccak256(abi.encodePacked(input)) (the concatenated 32-byte words),
 ///        and likewise for outputHash.
 ///      - attesting the same (model, input, output) again returns the existing uid; nothing
@@ -118,7 +118,7 @@ contract InferenceAttestations {
     /// @notice The uid that (modelId, input, output) has or would have.
     function attestationUid(uint256 modelId, uint256[] calldata input, uint256[] calldata output)
         external
-        pure
+        view
         returns (bytes32)
     {
         return _uid(modelId, _hashWords(input), _hashWords(output));
@@ -163,8 +163,10 @@ contract InferenceAttestations {
         statementHash = abi.decode(ret, (bytes32));
     }
 
-    function _uid(uint256 modelId, bytes32 inputHash, bytes32 outputHash) private pure returns (bytes32) {
-        return keccak256(abi.encode(modelId, inputHash, outputHash));
+    /// @dev Like an EAS uid, it names the chain and this contract, so that two deployments (or
+    ///      two chains) never share an attestation id.
+    function _uid(uint256 modelId, bytes32 inputHash, bytes32 outputHash) private view returns (bytes32) {
+        return keccak256(abi.encode(block.chainid, address(this), modelId, inputHash, outputHash));
     }
 
     /// @dev keccak256 of the words of `values` laid end to end (= keccak256(abi.encodePacked(values))).

@@ -10,7 +10,9 @@ pragma solidity ^0.8.28;
 ///         commitment plus digests of circuit and verifying key -- but does not implement
 ///         that draft's interfaces.
 /// @dev Anyone may register; the registering account owns the entry. Only the owner changes
-///      an entry. Status moves one way: Active -> Deprecated -> Revoked, or Active ->
+///      an entry. A model digest is public, so it is not a handle: the same digest may be
+///      registered by several accounts (each gets its own entry and id, none blocks another),
+///      and a dApp pins the model id whose owner and verifier it trusts, never a digest. Status moves one way: Active -> Deprecated -> Revoked, or Active ->
 ///      Revoked. Revoked is final: a revoked entry can no longer be changed at all.
 ///      Model ids start at 1.
 contract ModelRegistry {
@@ -41,11 +43,11 @@ contract ModelRegistry {
 
     /// @notice `modelId` was never registered.
     error UnknownModel(uint256 modelId);
-    /// @notice No entry has `modelDigest`.
-    error UnknownModelDigest(bytes32 modelDigest);
+    /// @notice `registrant` registered no entry with `modelDigest`.
+    error UnknownModelDigest(bytes32 modelDigest, address registrant);
     /// @notice `caller` is not the owner of `modelId`.
     error NotModelOwner(uint256 modelId, address caller);
-    /// @notice `modelDigest` is already registered as `modelId`.
+    /// @notice The caller already registered `modelDigest`, as `modelId`.
     error AlreadyRegistered(bytes32 modelDigest, uint256 modelId);
     /// @notice The model digest must not be zero.
     error ZeroModelDigest();
@@ -78,7 +80,7 @@ contract ModelRegistry {
     event ModelUriChanged(uint256 indexed modelId, string uri);
 
     mapping(uint256 modelId => Model) private _models;
-    mapping(bytes32 modelDigest => uint256 modelId) private _idOfDigest;
+    mapping(bytes32 modelDigest => mapping(address registrant => uint256 modelId)) private _idOf;
     uint256 private _count;
 
     modifier onlyModelOwner(uint256 modelId) {
@@ -89,7 +91,7 @@ contract ModelRegistry {
     }
 
     /// @notice Registers a model; the caller becomes its owner.
-    /// @param modelDigest keccak256 of the serialized model commitment; unique in the registry.
+    /// @param modelDigest keccak256 of the serialized model commitment; one entry per registrant.
     /// @param circuitDigest Digest of the circuit description (architecture, shapes).
     /// @param quantDigest Digest of the quantization parameters.
     /// @param vkDigest Digest of the verifying key / structured reference string used.
@@ -107,12 +109,12 @@ contract ModelRegistry {
         string calldata uri
     ) external returns (uint256 modelId) {
         if (modelDigest == bytes32(0)) revert ZeroModelDigest();
-        uint256 existing = _idOfDigest[modelDigest];
+        uint256 existing = _idOf[modelDigest][msg.sender];
         if (existing != 0) revert AlreadyRegistered(modelDigest, existing);
         if (verifier.code.length == 0) revert InvalidVerifier(verifier);
 
         modelId = ++_count;
-        _idOfDigest[modelDigest] = modelId;
+        _idOf[modelDigest][msg.sender] = modelId;
         Model storage m = _models[modelId];
         m.modelDigest = modelDigest;
         m.circuitDigest = circuitDigest;
@@ -164,10 +166,11 @@ contract ModelRegistry {
         return _existing(modelId);
     }
 
-    /// @notice The id registered for `modelDigest`; reverts with `UnknownModelDigest` if none.
-    function modelIdOf(bytes32 modelDigest) external view returns (uint256 modelId) {
-        modelId = _idOfDigest[modelDigest];
-        if (modelId == 0) revert UnknownModelDigest(modelDigest);
+    /// @notice The id that `registrant` registered for `modelDigest` (its current owner may
+    ///         differ after a transfer); reverts with `UnknownModelDigest` if none.
+    function modelIdOf(bytes32 modelDigest, address registrant) external view returns (uint256 modelId) {
+        modelId = _idOf[modelDigest][registrant];
+        if (modelId == 0) revert UnknownModelDigest(modelDigest, registrant);
     }
 
     /// @notice Whether `modelId` is Active; reverts with `UnknownModel` if it does not exist.

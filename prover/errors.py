@@ -38,3 +38,15 @@ class QuantizationRangeError(ZkllmError, ValueError):
 
 class SetupError(ZkllmError):
     """A structured reference string or key that is missing, corrupt, or too small."""
+
+
+class UnsafeParameterError(MalformedError):
+    """Quantization settings or circuit parameters outside the side conditions that the
+    soundness arguments need (``prover.quant.check_*``); ``condition`` names the side
+    condition, with the same name the Solidity verifier reverts with
+    (``TDescription.UnsafeParameter``)."""
+
+    def __init__(self, condition: str, detail: str = ""):
+        self.condition = condition
+        self.detail = detail
+        super().__init__(f"unsafe parameter ({condition}): {detail}" if detail else f"unsafe parameter ({condition})")

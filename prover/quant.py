@@ -14,7 +14,47 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 
-from .errors import QuantizationRangeError
+from .errors import QuantizationRangeError, UnsafeParameterError
+
+# ---------------------------------------------------------------- side conditions
+# Every soundness argument in the circuits needs its integers far below the field size
+# r ~ 2^254.9 (so that a relation that holds mod r holds over the integers) and every
+# digit decomposition narrower than the field (or any field element decomposes). Rather
+# than one inequality per op, the settings are capped so that every product the circuits
+# form stays below r/2 with a wide margin: a bounded value has at most MAX_WIDTH bits, a
+# weight at most MAX_WIDTH, a scale at most MAX_FRAC, a fan-in below 2^32, so the largest
+# accumulator (fan-in x activation x weight, or 2^shift x bound) has fewer than
+# 32 + 2 MAX_WIDTH + 2 = 162 bits < 253. The same caps are checked by the Solidity
+# verifiers on what they read (``ModelCommitment.decodeArch``, ``TDescription._checkOp``),
+# under the same condition names.
+MAX_DIGIT_BITS = 16   # a range table has 2^digit_bits rows
+MAX_WIDTH = 64        # a bound, a digit decomposition, a rescale shift (bits)
+MAX_FRAC = 32         # a fixed-point scale (bits)
+MAX_TABLE_BITS = 20   # a function table's input width (2^bits rows)
+MAX_WEIGHT_BITS = 40  # a committed weight (bits)
+
+
+def require(ok: bool, condition: str, detail: str) -> None:
+    """Raise ``UnsafeParameterError(condition)`` unless ``ok``."""
+    if not ok:
+        raise UnsafeParameterError(condition, detail)
+
+
+def check_digit_bits(b, condition: str = "digit-bits") -> None:
+    require(isinstance(b, int) and 1 <= b <= MAX_DIGIT_BITS, condition,
+            f"digit width {b} must be in [1, {MAX_DIGIT_BITS}]")
+
+
+def check_decomposition(bits, digit_bits: int, condition: str) -> None:
+    """``bits`` is covered exactly by base-2^digit_bits digits and is at most MAX_WIDTH:
+    a value with such digits lies in [0, 2^bits), far below r."""
+    check_digit_bits(digit_bits)
+    require(isinstance(bits, int) and digit_bits <= bits <= MAX_WIDTH and bits % digit_bits == 0, condition,
+            f"{bits} bits must be a multiple of the digit width {digit_bits} in [{digit_bits}, {MAX_WIDTH}]")
+
+
+def check_frac(v, name: str, lo: int = 1) -> None:
+    require(isinstance(v, int) and lo <= v <= MAX_FRAC, "fraction-bits", f"{name} = {v} must be in [{lo}, {MAX_FRAC}]")
 
 
 @dataclass(frozen=True)
@@ -27,13 +67,19 @@ class QuantSpec:
     weight_bits: int = 24  # |weight integer| < 2^(weight_bits-1)
 
     def __post_init__(self):
-        if not (1 <= self.digit_bits <= 16 and 2 <= self.lookup_in_bits <= 20 and 2 <= self.weight_bits <= 40
-                and 0 <= self.lookup_in_frac_bits <= 32 and 1 <= self.act_frac_bits <= 32
-                and 0 <= self.weight_frac_bits <= 32):
-            raise ValueError(f"quantization spec out of the supported ranges: {self}")
+        """The side conditions of the MLP circuit (``ModelCommitment.decodeArch`` in Solidity
+        checks the same, under the same names); raises ``UnsafeParameterError``."""
+        check_digit_bits(self.digit_bits)
+        require(isinstance(self.lookup_in_bits, int) and 2 <= self.lookup_in_bits <= MAX_TABLE_BITS, "table-bits",
+                f"lookup_in_bits = {self.lookup_in_bits} must be in [2, {MAX_TABLE_BITS}]")
+        require(isinstance(self.weight_bits, int) and 2 <= self.weight_bits <= MAX_WEIGHT_BITS, "weight-bits",
+                f"weight_bits = {self.weight_bits} must be in [2, {MAX_WEIGHT_BITS}]")
+        check_frac(self.act_frac_bits, "act_frac_bits")
+        check_frac(self.weight_frac_bits, "weight_frac_bits", lo=0)
+        check_frac(self.lookup_in_frac_bits, "lookup_in_frac_bits", lo=0)
         for s in (self.linear_shift(False), self.linear_shift(True)):
-            if s <= 0 or s % self.digit_bits:
-                raise ValueError(f"rescale shift {s} must be a positive multiple of digit_bits={self.digit_bits}")
+            require(0 < s and s % self.digit_bits == 0, "rescale-shift",
+                    f"rescale shift {s} must be a positive multiple of digit_bits={self.digit_bits}")
 
     def linear_shift(self, to_lookup: bool) -> int:
         acc = self.act_frac_bits + self.weight_frac_bits

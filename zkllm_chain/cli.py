@@ -242,10 +242,10 @@ def cmd_bench(a) -> dict:
         a.model = f"tiny-{a.arch}"
     if a.model != "mlp":
         from prover.errors import ZkllmError
-        from prover.model.configs import CONFIGS
+        from prover.model.configs import CONFIGS, get_config
         if a.model not in CONFIGS:
             raise ZkllmError(f"unknown bench model {a.model!r} (available: mlp, {', '.join(sorted(CONFIGS))})")
-        kv = a.kv_heads if a.kv_heads or a.model.endswith("llama") else a.heads  # GPT-2: kv = heads
+        kv = a.heads if get_config(a.model).arch == "gpt2" else a.kv_heads  # GPT-2: kv = heads
         over = {"n_layers": a.layers, "d_model": a.d_model, "n_heads": a.heads, "n_kv_heads": kv,
                 "d_ffn": a.ffn, "vocab_size": a.vocab}
         return run_transformer_bench(a.model, over, a.tokens, a.seed, log=_log(a.quiet), onchain=not a.no_chain,
@@ -321,11 +321,11 @@ def cmd_attest(a) -> dict:
     gas = a.gas
     if files.is_transformer_statement(text):
         cm, st = files.load_commitment(Path(a.commitment)), files.statement_from_json(text)
-        gas = gas or 25_000_000
+        gas = gas or service.TRANSFORMER_ATTEST_GAS
     else:
         cm, st = store.load_commitment(Path(a.commitment)), api.Statement.from_json(text)
-    model_id = a.model_id if a.model_id is not None else c.registry.model_id_of(cm.digest())
-    r = service.attest(c, model_id, cm, st, Path(a.proof).read_bytes(), signer=signer, gas=gas or 15_000_000)
+    model_id = a.model_id
+    r = service.attest(c, model_id, cm, st, Path(a.proof).read_bytes(), signer=signer, gas=gas or service.ATTEST_GAS)
     return {"uid": "0x" + r.uid.hex(), "created": r.created, "model_id": model_id, "gas_used": r.gas_used,
             "tx": r.tx_hash, "calldata_bytes": r.calldata_bytes}
 
@@ -420,23 +420,32 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--statement", required=True, help="statement JSON written by `zkllm prove`")
     s.add_argument("--proof", required=True, help="proof file")
     s = add("bench", "benchmark setup/commit/prove/verify and print figures")
-    s.add_argument("--model", default="mlp", help="mlp (default), tiny-llama, tiny-gpt2 or smollm2-135m")
-    s.add_argument("--rows", type=int, default=1, help="input rows proven at once (default 1)")
-    s.add_argument("--no-chain", action="store_true", help="skip the on-chain verification (verify_gas)")
+    s.description = ("benchmark setup/commit/prove/verify of one inference and print figures (--json: one JSON "
+                     "object, `verified` true when the Python verifier accepts the proof). Small runs for a quick "
+                     "check: --model mlp --d-hidden 16; --model NAME --layers 1 --tokens 2 (a named model keeps its "
+                     "own weights, cut after the first --layers blocks); add --no-chain to skip the chain step.")
+    s.add_argument("--model", default="mlp",
+                   help="mlp (default), tiny-llama, tiny-llama-text, tiny-gpt2 or smollm2-135m")
+    s.add_argument("--rows", type=int, default=1, help="mlp: input rows proven at once (default 1)")
+    s.add_argument("--no-chain", action="store_true",
+                   help="skip the on-chain verification on the embedded chain (verify_gas is then null)")
     g = s.add_argument_group("transformer shape (with --model tiny-llama etc., or a free shape with --arch)")
     g.add_argument("--arch", choices=("llama", "gpt2"),
                    help="free shape: start from tiny-<arch> and override with the options below")
-    g.add_argument("--layers", type=int)
-    g.add_argument("--d-model", type=int)
-    g.add_argument("--heads", type=int)
-    g.add_argument("--kv-heads", type=int)
-    g.add_argument("--ffn", type=int)
-    g.add_argument("--vocab", type=int)
+    g.add_argument("--layers", type=int,
+                   help="number of blocks; at most the named model's depth with no other shape option keeps its "
+                        "pretrained/trained weights (the first N blocks, then its final norm and head: e.g. "
+                        "--model smollm2-135m --layers 1 --tokens 2), otherwise weights are seeded random")
+    g.add_argument("--d-model", type=int, help="residual width")
+    g.add_argument("--heads", type=int, help="attention heads")
+    g.add_argument("--kv-heads", type=int, help="key/value heads (llama; gpt2 uses --heads)")
+    g.add_argument("--ffn", type=int, help="MLP hidden width")
+    g.add_argument("--vocab", type=int, help="vocabulary size")
     g.add_argument("--tokens", type=int, help="prompt length (default: the config's max_seq)")
     g.add_argument("--chunk-vars", type=int,
                    help="commit tensors over 2^K entries as chunks of 2^K (the SRS is then 2^K; default: the "
                         "model's preset, 20 for smollm2-135m, whole tensors otherwise)")
-    _mlp_args(s)
+    _mlp_args(s.add_argument_group("mlp shape (with --model mlp; --seed also seeds the transformer weights)"))
     s = add("accuracy", "compare the quantized (proven) forward pass with the float model")
     s.add_argument("--model", default="tiny-llama", help="tiny-llama (default), tiny-gpt2 or smollm2-135m")
     s.add_argument("--prompts", type=int, default=50, help="prompts for logit error and top-1 agreement (default 50)")
@@ -460,8 +469,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--commitment", required=True, help="model.json (or its directory)")
     s.add_argument("--statement", required=True)
     s.add_argument("--proof", required=True)
-    s.add_argument("--model-id", type=int, help="registry id (default: looked up by the commitment's digest)")
-    s.add_argument("--gas", type=int, help="gas limit (default 15,000,000; 25,000,000 for a transformer)")
+    s.add_argument("--model-id", type=int, required=True,
+                   help="registry id of the model (printed by `register`; a digest names no entry: anyone may "
+                        "register any digest)")
+    s.add_argument("--gas", type=int, help="gas limit (default 15,000,000; 16,000,000 for a transformer, under "
+                                           "the EIP-7825 cap of 16,777,216)")
     _chain_args(s)
     s = add("check", "ask, as a dApp would, whether an inference is attested")
     s.add_argument("--model-id", type=int, required=True)

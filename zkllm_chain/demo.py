@@ -55,6 +55,7 @@ def run_demo(rpc_url: str | None = None, log=lambda m: None, d_in: int = 64, d_h
     log("[5/8] register the model commitment")
     model_id = step("register_s", lambda: service.register_model(c, cm.commitment, vk, uri="demo://mlp",
                                                                    signer=signer))
+    c.consumer.pin_model(model_id, c.verifier, signer=signer)  # the dApp trusts this model and verifier only
     g = torch.Generator().manual_seed(1)
     x = torch.rand(d_in, dtype=torch.float64, generator=g) * 2 - 1
     log("[6/8] prove one inference")

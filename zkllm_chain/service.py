@@ -140,11 +140,22 @@ def attest(c: Contracts, model_id: int, commitment, statement, proof_bytes: byte
     return AttestOutcome(r.uid, r.created, r.tx.gas_used, r.tx.tx_hash, len(bytes(tx["input"])))
 
 
+#: Default gas limits of an attestation: both under the EIP-7825 per-transaction cap
+#: (16,777,216), which nodes enforce since Fusaka (an MLP verifies in ~1.5M gas, a tiny
+#: transformer in ~5M).
+ATTEST_GAS = 15_000_000
+TRANSFORMER_ATTEST_GAS = 16_000_000
+
+
 def check(c: Contracts, model_id: int, statement) -> dict:
-    """What a dApp asks: is (model, input, output) attested, and by whom?"""
+    """What a dApp asks: is (model, input, output) attested, and by whom? Also the facts about
+    the registry entry a dApp must pin: its owner, its verifier and its status (an unknown id
+    raises ``UnknownModelError``)."""
     words_in, words_out = statement_words(statement)
+    entry = c.registry.get_model(model_id)
     ok = c.attestations.is_attested(model_id, words_in, words_out)
-    out = {"attested": ok, "model_id": model_id}
+    out = {"attested": ok, "model_id": model_id, "owner": entry.owner, "verifier": entry.verifier,
+           "status": entry.status.name.lower(), "model_digest": "0x" + entry.model_digest.hex()}
     if ok:
         info = c.attestations.get_attestation(c.attestations.attestation_uid(model_id, words_in, words_out))
         out.update({"uid": "0x" + info.uid.hex(), "attester": info.attester, "block": info.block_number,

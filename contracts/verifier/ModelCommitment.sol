@@ -99,11 +99,22 @@ library ModelCommitment {
         a.lookupInBits = _u(q + 3, 1);
         a.digitBits = _u(q + 4, 1);
         a.weightBits = _u(q + 5, 1);
-        // QuantSpec: both rescale shifts positive multiples of digit_bits
+        // QuantSpec.__post_init__: the side conditions, under the names Python uses
         uint256 b = a.digitBits;
-        if (b == 0 || a.weightFracBits == 0 || a.weightFracBits % b != 0) _fail(q - base);
+        if (b == 0 || b > 16) _unsafe("digit-bits");
+        if (a.lookupInBits < 2 || a.lookupInBits > 20) _unsafe("table-bits");
+        if (a.weightBits < 2 || a.weightBits > 40) _unsafe("weight-bits");
+        if (a.actFracBits == 0 || a.actFracBits > 32 || a.weightFracBits > 32 || a.lookupInFracBits > 32) {
+            _unsafe("fraction-bits");
+        }
+        // both rescale shifts positive multiples of digit_bits
+        if (a.weightFracBits == 0 || a.weightFracBits % b != 0) _unsafe("rescale-shift");
         uint256 acc = a.actFracBits + a.weightFracBits;
-        if (acc <= a.lookupInFracBits || (acc - a.lookupInFracBits) % b != 0) _fail(q - base);
+        if (acc <= a.lookupInFracBits || (acc - a.lookupInFracBits) % b != 0) _unsafe("rescale-shift");
+    }
+
+    function _unsafe(bytes32 condition) private pure {
+        revert IZkllmVerifier.UnsafeParameter(condition);
     }
 
     /// @notice The layer rules of `compile_mlp` (linear, then (activation, linear)*), and

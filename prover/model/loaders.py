@@ -51,6 +51,31 @@ def load_named(name: str, seed: int = 0, dtype=torch.float64) -> nn.Module:
     return build_model(name, seed, dtype)
 
 
+def _block_index(key: str) -> int | None:
+    """The block a state-dict key belongs to (``layers.3.`` / ``blocks.3.``), or None."""
+    m = re.match(r"(?:layers|blocks)\.(\d+)\.", key)
+    return int(m.group(1)) if m else None
+
+
+def cut(model: nn.Module, n_layers: int | None = None, vocab_size: int | None = None) -> nn.Module:
+    """A reduced-size model whose every weight is one of ``model``'s: its first ``n_layers``
+    blocks (then the same final norm and head) and the first ``vocab_size`` rows of its
+    token embedding and head (the model restricted to tokens ``0..vocab_size-1``: the next
+    token is the argmax over those)."""
+    cfg = model.cfg
+    n_layers = cfg.n_layers if n_layers is None else n_layers
+    vocab_size = cfg.vocab_size if vocab_size is None else vocab_size
+    if not 1 <= n_layers <= cfg.n_layers:
+        raise ValueError(f"cannot keep {n_layers} of the model's {cfg.n_layers} layers")
+    if not 1 <= vocab_size <= cfg.vocab_size:
+        raise ValueError(f"cannot keep {vocab_size} of the model's {cfg.vocab_size} tokens")
+    if (n_layers, vocab_size) == (cfg.n_layers, cfg.vocab_size):
+        return model
+    state = {k: v[:vocab_size] if k in ("tok_emb.weight", "lm_head.weight") else v
+             for k, v in model.state_dict().items() if (_block_index(k) or 0) < n_layers}
+    return load_state(cfg.with_(n_layers=n_layers, vocab_size=vocab_size), state, next(model.parameters()).dtype)
+
+
 def load_state(cfg: TransformerConfig, state: dict[str, torch.Tensor], dtype=torch.float64) -> nn.Module:
     """A model of ``cfg`` holding ``state`` (our names); the key set and every shape must match."""
     with torch.device("meta"):

@@ -34,6 +34,7 @@ from ..errors import QuantizationRangeError, VerificationError
 from ..field import R
 from ..field.ref import to_signed
 from ..lookup.tables import RangeTable
+from ..quant import check_decomposition, require
 from ..poly.mle import log2_ceil
 from ..poly.mle import prefix_indicator
 
@@ -51,6 +52,10 @@ class Argmax:
     digit_bits: int
     rows: int = 0          # 0: logits has shape (V,); else (rows, V) and the last row is used
     label: str = "argmax"
+
+    def __post_init__(self):
+        require(len(self.digit_ids) >= 1, "argmax-width", "argmax needs at least one digit")
+        check_decomposition(self.diff_bits, self.digit_bits, "argmax-width")
 
     @property
     def diff_bits(self) -> int:

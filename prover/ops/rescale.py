@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from ..errors import VerificationError
 from ..field import R
-from ..quant import digits, rescale
+from ..quant import check_decomposition, digits, require, rescale
 
 
 @dataclass
@@ -32,6 +32,11 @@ class Rescale:
     shift: int
     digit_bits: int
     bound: object = None  # a fused RangeBound on q (its root is run here)
+
+    def __post_init__(self):
+        check_decomposition(self.shift, self.digit_bits, "rescale-shift")
+        require(len(self.digit_ids) * self.digit_bits == self.shift, "rescale-shift",
+                f"{len(self.digit_ids)} remainder digits do not cover the shift {self.shift}")
 
     def forward(self, ints: dict) -> None:
         q, rem = rescale(ints[self.z], self.shift)

@@ -93,7 +93,7 @@ from ..field import R
 from ..lookup.exp_tables import ExpTable, exp_tables
 from ..lookup.tables import RangeTable
 from ..poly.mle import batch_dims, batch_indicator, batch_mask, batch_size, batch_vars, eq_eval, eq_table, log2_ceil
-from ..quant import rescale
+from ..quant import check_decomposition, check_digit_bits, require, rescale
 from ..poly.mle import prefix_indicator
 
 
@@ -148,6 +148,9 @@ class Softmax:
     recip_bits: int | None = None  # q: the row reciprocal iota = floor((2^(p+q) - 1) / sigma); default p_out
 
     def __post_init__(self):
+        check_digit_bits(self.range_bits)
+        require(isinstance(self.num_digits, int) and self.num_digits >= 1, "exp-width", "softmax needs a digit")
+        check_decomposition(self.num_digits * self.digit_bits, self.digit_bits, "exp-width")
         if self.recip_bits is None:
             self.recip_bits = self.p_out
         if (self.p_out % self.range_bits or self.recip_bits % self.range_bits or self.recip_bits < 1

@@ -55,7 +55,7 @@ from ..ops.rescale import Rescale
 from ..ops.rope import RoPE, rope_tables
 from ..ops.softmax import Softmax
 from ..poly.mle import log2_ceil, pad_flat
-from ..quant import QuantSpec
+from ..quant import MAX_FRAC, MAX_TABLE_BITS, MAX_WEIGHT_BITS, QuantSpec, check_decomposition, check_digit_bits, check_frac, require
 from ..transcript import keccak256
 from .views import (BiasAdd, HeadMerge, HeadSplit, KVExpand, LayerSlice, LinearNB, PositionRows, RangeBound,
                     ResidualChain, VTExpand)
@@ -80,6 +80,41 @@ class TQuant:
     pool_witness: bool = True  # layout: commit the advice in a few pools (range-checked digits, the rest)
     chunk_vars: int = 0       # layout: commit a tensor over 2^chunk_vars entries as chunks of 2^chunk_vars
     #                          (prover.pcs.chunked; 0: every tensor whole, the SRS as large as the largest)
+
+    def __post_init__(self):
+        self.validate()
+
+    def validate(self) -> None:
+        """The side conditions every circuit built from these settings relies on (see
+        ``prover.quant``: with every bound, digit decomposition and shift at most MAX_WIDTH
+        bits, every relation's integers stay far below r/2). Raises ``UnsafeParameterError``
+        naming the condition; the Solidity verifier checks the same caps on the circuit
+        description (``TDescription._checkOp``) under the same names."""
+        b = self.digit_bits
+        check_digit_bits(b)
+        for name in ("act_frac", "weight_frac", "rope_frac", "score_frac", "prob_frac"):
+            check_frac(getattr(self, name), name)
+        check_frac(self.silu_in_frac, "silu_in_frac", lo=0)
+        require(isinstance(self.silu_in_bits, int) and 2 <= self.silu_in_bits <= MAX_TABLE_BITS, "table-bits",
+                f"silu_in_bits = {self.silu_in_bits} must be in [2, {MAX_TABLE_BITS}]")
+        # |every bounded quotient| < 2^(bound_bits-1): its digits cover bound_bits exactly
+        check_decomposition(self.bound_bits, b, "bound-width")
+        # embedding rows enter the residual stream, whose bound the norms assume
+        require(isinstance(self.weight_bits, int) and 2 <= self.weight_bits <= min(self.bound_bits, MAX_WEIGHT_BITS),
+                "weight-bits", f"weight_bits = {self.weight_bits} must be in [2, min(bound_bits, {MAX_WEIGHT_BITS})]")
+        # softmax: D = z - S < 2^(exp_digits b); with more bits every field element decomposes
+        require(isinstance(self.exp_digits, int) and self.exp_digits >= 1, "exp-width", "exp_digits must be >= 1")
+        check_decomposition(self.exp_digits * b, b, "exp-width")
+        # argmax: L[k] - L[j] < 2^(argmax_digits b), far below r/2 - 2^bound_bits
+        require(isinstance(self.argmax_digits, int) and self.argmax_digits >= 1, "argmax-width",
+                "argmax_digits must be >= 1")
+        check_decomposition(self.argmax_digits * b, b, "argmax-width")
+        # the softmax output and its rescale remainders are whole digits
+        require(self.prob_frac % b == 0, "prob-frac", f"prob_frac = {self.prob_frac} must be a multiple of {b}")
+        require(isinstance(self.norm_precision, int) and 1 <= self.norm_precision <= MAX_FRAC, "norm-precision",
+                f"norm_precision = {self.norm_precision} must be in [1, {MAX_FRAC}]")
+        require(isinstance(self.chunk_vars, int) and 0 <= self.chunk_vars <= 32, "chunk-vars",
+                f"chunk_vars = {self.chunk_vars} must be 0 (no chunks) or in [1, 32]")
 
     def quant_spec(self) -> QuantSpec:
         return QuantSpec(act_frac_bits=self.act_frac, weight_frac_bits=self.weight_frac,
@@ -219,8 +254,7 @@ class _Builder:
 
     def rescale(self, z, q, shift, label, bounded=True):
         bd = self.tq.digit_bits
-        if shift <= 0 or shift % bd:
-            raise ValueError(f"rescale shift {shift} of {q} must be a positive multiple of {bd}")
+        check_decomposition(shift, bd, "rescale-shift")
         shape = self.specs[z].shape
         dids = [f"{q}.d{k}" for k in range(shift // bd)]
         self.add(q, shape, "advice")
@@ -559,7 +593,9 @@ def compile_gpt2(cfg: TransformerConfig, rows: int, tq: TQuant | None = None) ->
 
 
 def compile_model(cfg: TransformerConfig, rows: int, tq: TQuant | None = None) -> TransformerCircuit:
-    """The circuit of ``cfg``'s architecture for a prompt of ``rows`` tokens."""
+    """The circuit of ``cfg``'s architecture for a prompt of ``rows`` tokens (refuses settings
+    that break a side condition, ``TQuant.validate``)."""
+    (tq or TQuant()).validate()
     return compile_gpt2(cfg, rows, tq) if cfg.arch == "gpt2" else compile_llama(cfg, rows, tq)
 
 

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 
-from ..errors import MalformedError, SetupError, VerificationError
+from ..errors import MalformedError, SetupError, UnsafeParameterError, VerificationError
 from ..field import R
 from ..keys import ProvingKey, VerifyingKey
 from ..model.configs import TransformerConfig
@@ -115,6 +115,8 @@ class TransformerCommitment:
             if count != sum(1 << (m - k) if k else 1 for m, k in layout) or len(enc) != off + 2 + 128 * count:
                 raise ValueError("wrong number of commitments")
             flat = [g1_from_bytes(enc[off + 2 + 128 * i: off + 2 + 128 * (i + 1)]) for i in range(count)]
+        except UnsafeParameterError:
+            raise
         except (ValueError, KeyError, TypeError, struct.error) as e:
             raise MalformedError(f"transformer commitment: {e}") from e
         return cls(cfg, tq, names, _group_points(layout, flat))
@@ -289,6 +291,8 @@ def verify(vk: VerifyingKey, commitment: TransformerCommitment, st: TStatement, 
         raise VerificationError("statement", "the model commitment does not match the statement's model digest")
     try:
         circuit = compile_model(commitment.cfg, len(st.tokens), commitment.tq)
+    except UnsafeParameterError:
+        raise
     except ValueError as e:
         raise MalformedError(f"statement does not fit the model: {e}") from e
     if proof.circuit_digest != circuit.digest():

@@ -38,6 +38,7 @@ from .. import sumcheck
 from ..errors import QuantizationRangeError, VerificationError
 from ..field import R, fast
 from ..lookup.tables import RangeTable
+from ..quant import check_decomposition, require
 from ..poly.mle import (bits_msb, eq_eval, eq_table, evaluate, log2_ceil, next_eval, prefix_indicator)
 
 
@@ -305,6 +306,11 @@ class RangeBound:
     bits: int
     digit_bits: int
     label: str = "bound"
+
+    def __post_init__(self):
+        check_decomposition(self.bits, self.digit_bits, "bound-width")
+        require(len(self.digit_ids) * self.digit_bits == self.bits, "bound-width",
+                f"{len(self.digit_ids)} digits do not cover {self.bits} bits")
 
     def forward(self, ints):
         q = ints[self.q]

@@ -67,12 +67,33 @@ def test_revoked_model_cannot_be_attested(stack, signers):
 def test_consumer_rejects_unattested(stack, signers):
     registry, att, consumer = stack
     model_id = _register(registry, signers[0], registry.address)
+    with pytest.raises(TransactionRevertedError) as info:  # nothing pinned: nothing is paid
+        consumer.claim_reward(model_id, INPUT, OUTPUT, signer=signers[1])
+    assert info.value.error_name == "ModelNotPinned"
+    consumer.pin_model(model_id, registry.address, signer=signers[0])
     assert not att.is_attested(model_id, INPUT, OUTPUT)
     assert not att.is_attested(99, INPUT, OUTPUT)
     with pytest.raises(TransactionRevertedError) as info:
         consumer.claim_reward(model_id, INPUT, OUTPUT, signer=signers[1])
     assert info.value.error_name == "NotAttested"
-    assert info.value.error_args == (model_id, attestation_uid(model_id, INPUT, OUTPUT))
+    assert info.value.error_args == (model_id, attestation_uid(att.chain.chain_id, att.address, model_id, INPUT, OUTPUT))
+
+
+def test_consumer_pin_is_the_deployers_and_set_once(stack, signers):
+    registry, _, consumer = stack
+    model_id = _register(registry, signers[0], registry.address)
+    other = _register(registry, signers[1], registry.address, b"another model")
+    with pytest.raises(TransactionRevertedError) as info:
+        consumer.pin_model(model_id, registry.address, signer=signers[1])
+    assert info.value.error_name == "NotOwner"
+    with pytest.raises(TransactionRevertedError) as info:  # the entry names another verifier
+        consumer.pin_model(model_id, consumer.address, signer=signers[0])
+    assert info.value.error_name == "UntrustedVerifier"
+    consumer.pin_model(model_id, registry.address, signer=signers[0])
+    assert consumer.trusted_model() == (model_id, registry.address)
+    with pytest.raises(TransactionRevertedError) as info:
+        consumer.pin_model(other, registry.address, signer=signers[0])
+    assert info.value.error_name == "ModelAlreadyPinned"
 
 
 def test_unknown_attestation(stack):
@@ -84,8 +105,9 @@ def test_unknown_attestation(stack):
 
 def test_uid_and_hashes_match_python(stack):
     _, att, _ = stack
-    assert att.attestation_uid(3, INPUT, OUTPUT) == attestation_uid(3, INPUT, OUTPUT)
-    assert att.attestation_uid(3, [], []) == attestation_uid(3, [], [])
+    cid = att.chain.chain_id
+    assert att.attestation_uid(3, INPUT, OUTPUT) == attestation_uid(cid, att.address, 3, INPUT, OUTPUT)
+    assert att.attestation_uid(3, [], []) == attestation_uid(cid, att.address, 3, [], [])
     assert words_hash([]) == keccak(b"")
     with pytest.raises(ValueError):
         words_hash([-1])
@@ -135,7 +157,7 @@ def test_attest_records_and_deduplicates(chain, stack, signers, verifier, real):
     model_id = _register_real(registry, signers, verifier, real)
     IN, OUT = real["input"], real["output"]
     res = _attest(att, real, signers[1])
-    assert res.created and res.uid == attestation_uid(model_id, IN, OUT)
+    assert res.created and res.uid == attestation_uid(chain.chain_id, att.address, model_id, IN, OUT)
     (ev,) = res.tx.events(att.contract, "InferenceAttested")
     assert ev == {"uid": res.uid, "modelId": model_id, "inputHash": words_hash(IN),
                   "outputHash": words_hash(OUT), "attester": signers[1].address}
@@ -181,9 +203,10 @@ def test_deprecated_model_can_still_be_attested(stack, signers, verifier, real):
     assert _attest(att, real, signers[1]).created
 
 
-def test_consumer_pays_once_and_revocation_voids(chain, stack, signers, verifier, real):
+def test_consumer_pays_the_attester_once_and_revocation_voids(chain, stack, signers, verifier, real):
     registry, att, consumer = stack
     model_id = _register_real(registry, signers, verifier, real)
+    consumer.pin_model(model_id, verifier, signer=signers[0])
     IN, OUT = real["input"], real["output"]
     uid = _attest(att, real, signers[1]).uid
 
@@ -191,18 +214,18 @@ def test_consumer_pays_once_and_revocation_voids(chain, stack, signers, verifier
         consumer.claim_reward(model_id, IN, OUT, signer=signers[2])
     assert info.value.error_name == "InsufficientRewardBalance"
     send_value(chain, consumer.address, 10**16, signer=signers[0])
-    before = chain.balance(signers[2].address)
-    tx = consumer.claim_reward(model_id, IN, OUT, signer=signers[2])
+    before = chain.balance(signers[1].address)
+    tx = consumer.claim_reward(model_id, IN, OUT, signer=signers[2])  # anyone may trigger the payment...
     (ev,) = tx.events(consumer.contract, "RewardClaimed")
-    assert ev == {"uid": uid, "modelId": model_id, "claimant": signers[2].address, "amount": 10**15}
-    cost = tx.gas_used * int(tx.receipt["effectiveGasPrice"])
-    assert chain.balance(signers[2].address) == before + 10**15 - cost
-    assert consumer.claimed_by(uid) == signers[2].address
+    assert ev == {"uid": uid, "modelId": model_id, "attester": signers[1].address, "caller": signers[2].address,
+                  "amount": 10**15}
+    assert chain.balance(signers[1].address) == before + 10**15  # ...but the attester is paid
+    assert consumer.claimed_by(uid) == signers[1].address
 
     with pytest.raises(TransactionRevertedError) as info:
         consumer.claim_reward(model_id, IN, OUT, signer=signers[3])
     assert info.value.error_name == "AlreadyClaimed"
-    assert info.value.error_args == (uid, signers[2].address)
+    assert info.value.error_args == (uid, signers[1].address)
 
     registry.revoke(model_id, signer=signers[0])
     assert not att.is_attested(model_id, IN, OUT)
@@ -210,3 +233,53 @@ def test_consumer_pays_once_and_revocation_voids(chain, stack, signers, verifier
     with pytest.raises(TransactionRevertedError) as info:
         consumer.claim_reward(model_id, IN, OUT[:1], signer=signers[3])
     assert info.value.error_name == "NotAttested"
+
+
+def test_attack_consumer_cannot_be_drained_with_an_accept_all_model(chain, stack, signers, verifier, real):
+    """The attacker registers the victim's commitment (or any model) under their own entry with a
+    verifier that accepts everything, attests garbage, and claims: the consumer pays only for
+    the model id it pinned, so every claim for the attacker's entry reverts and nothing is paid."""
+    registry, att, consumer = stack
+    trusted = _register_real(registry, signers, verifier, real)
+    consumer.pin_model(trusted, verifier, signer=signers[0])
+    send_value(chain, consumer.address, 5 * 10**15, signer=signers[0])
+    accept_all = _accept_all_verifier(chain, signers[4])
+    evil = registry.register(model_digest(real["commitment"]), ZERO, ZERO, ZERO, accept_all, 1, "",
+                             signer=signers[4]).model_id
+    balance = chain.balance(consumer.address)
+    for k in range(5):
+        att.attest(evil, real["commitment"], [k], [k], b"garbage", signer=signers[4])
+        assert att.is_attested(evil, [k], [k])  # the attacker's own entry does attest...
+        with pytest.raises(TransactionRevertedError) as info:  # ...but the consumer does not trust it
+            consumer.claim_reward(evil, [k], [k], signer=signers[4])
+        assert info.value.error_name == "UntrustedModel"
+        assert info.value.error_args == (evil, trusted)
+    assert chain.balance(consumer.address) == balance
+
+
+def _accept_all_verifier(chain, signer) -> str:
+    """A contract whose `verify` returns a non-zero word for any call: runtime code
+    PUSH1 1, PUSH1 0, MSTORE, PUSH1 32, PUSH1 0, RETURN."""
+    from eth_utils import to_checksum_address
+
+    from zkllm_chain.chain.contracts import _send
+    runtime = bytes.fromhex("600160005260206000f3")
+    init = bytes.fromhex("60") + bytes([len(runtime)]) + bytes.fromhex("80600b6000396000f3") + runtime
+    tx = _send(chain, {"to": None, "data": "0x" + init.hex(), "value": 0}, signer, "accept-all verifier",
+               gas=200_000, preflight=False, timeout=60)
+    return to_checksum_address(tx.contract_address)
+
+
+def test_attack_uids_do_not_collide_across_deployments(chain, signers):
+    """Two deployments of the attestations contract (on one chain) give the same (model id,
+    input, output) different uids: the uid names the chain and the contract, as in EAS."""
+    from zkllm_chain.chain.attestations import InferenceAttestations
+    from zkllm_chain.chain.registry import ModelRegistry
+    reg = ModelRegistry.deploy(chain, signer=signers[0])
+    a = InferenceAttestations.deploy(chain, reg.address, signer=signers[0])
+    b = InferenceAttestations.deploy(chain, reg.address, signer=signers[0])
+    ua, ub = a.attestation_uid(1, INPUT, OUTPUT), b.attestation_uid(1, INPUT, OUTPUT)
+    assert ua != ub
+    assert ua == attestation_uid(chain.chain_id, a.address, 1, INPUT, OUTPUT)
+    assert ub == attestation_uid(chain.chain_id, b.address, 1, INPUT, OUTPUT)
+    assert attestation_uid(chain.chain_id + 1, a.address, 1, INPUT, OUTPUT) != ua

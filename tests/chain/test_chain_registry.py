@@ -33,7 +33,7 @@ def test_register_and_read_back(chain, registry, signers):
     assert m.verifier == registry.address and m.verifier_version == 3
     assert m.status is ModelStatus.ACTIVE and m.uri == "ipfs://model"
     assert m.registered_at == m.updated_at > 0
-    assert registry.model_id_of(keccak(COMMITMENT)) == 1
+    assert registry.model_id_of(keccak(COMMITMENT), owner.address) == 1
     assert registry.is_active(1)
     assert registry.model_count() == 1
     assert _register(registry, signers[1], commitment=b"other").model_id == 2
@@ -48,10 +48,26 @@ def test_register_emits_event(registry, signers):
     assert (ev["circuitDigest"], ev["quantDigest"], ev["vkDigest"]) == (CIRCUIT, QUANT, VK)
 
 
-def test_duplicate_digest_rejected(registry, signers):
+def test_attack_digest_squatting_blocks_nobody(registry, signers):
+    """A squatter registers the victim's (public) model digest first, with their own verifier:
+    the real owner still registers it and gets an entry of their own; each entry names its
+    owner and verifier, and a lookup by digest needs the registrant."""
+    squatter, victim = signers[1], signers[0]
+    evil = _register(registry, squatter).model_id
+    mine = _register(registry, victim).model_id
+    assert evil != mine
+    assert registry.get_model(mine).owner == victim.address and registry.get_model(evil).owner == squatter.address
+    assert registry.model_id_of(keccak(COMMITMENT), victim.address) == mine
+    assert registry.model_id_of(keccak(COMMITMENT), squatter.address) == evil
+    with pytest.raises(UnknownModelError):
+        registry.model_id_of(keccak(COMMITMENT), signers[2].address)
+
+
+def test_duplicate_digest_of_one_registrant_rejected(registry, signers):
     _register(registry, signers[0])
+    _register(registry, signers[1])  # another registrant: its own entry
     with pytest.raises(TransactionRevertedError) as info:
-        _register(registry, signers[1])
+        _register(registry, signers[0])
     err = _reverted(info, "AlreadyRegistered")
     assert err.error_args == (keccak(COMMITMENT), 1)
     assert err.args_by_name == {"modelDigest": keccak(COMMITMENT), "modelId": 1}
@@ -80,8 +96,8 @@ def test_unknown_model(registry, signers):
             action()
         assert _reverted(info, "UnknownModel").error_args == (7,)
     with pytest.raises(UnknownModelError) as info:
-        registry.model_id_of(keccak(b"nothing"))
-    assert _reverted(info, "UnknownModelDigest").error_args == (keccak(b"nothing"),)
+        registry.model_id_of(keccak(b"nothing"), signers[0].address)
+    assert _reverted(info, "UnknownModelDigest").error_args == (keccak(b"nothing"), signers[0].address)
 
 
 def test_only_owner_changes_an_entry(registry, signers):
@@ -155,9 +171,9 @@ def test_revoke_is_final(registry, signers):
         with pytest.raises(TransactionRevertedError) as info:
             action()
         assert _reverted(info, "ModelIsRevoked").error_args == (1,)
-    # the digest stays taken: a revoked model cannot be registered again
+    # the registrant's digest stays taken: a revoked model cannot be registered again by them
     with pytest.raises(TransactionRevertedError) as info:
-        _register(registry, other)
+        _register(registry, owner)
     _reverted(info, "AlreadyRegistered")
 
 

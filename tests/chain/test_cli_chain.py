@@ -46,15 +46,28 @@ def test_full_flow_on_anvil(files, anvil_node):
         chain = ["--rpc-url", anvil_node.url, "--deployments", str(d / "deployments")]
         dep = out(zkllm("deploy", "--vk", str(d / "params" / "vk.json"), *chain))
         assert dep["chain_id"] == 31337 and (d / "deployments" / "31337" / "ZkllmVerifier.json").exists()
+        # a squatter registers the owner's (public) commitment first: it blocks nobody
+        ENV["ZKLLM_PRIVATE_KEY"] = "0x" + bytes(anvil_node.dev_keys[1]).hex()
+        squat = out(zkllm("register", "--vk", str(d / "params" / "vk.json"), "--commitment", str(d / "model"),
+                          *chain))
+        ENV["ZKLLM_PRIVATE_KEY"] = "0x" + bytes(anvil_node.dev_keys[0]).hex()
         reg = out(zkllm("register", "--vk", str(d / "params" / "vk.json"), "--commitment", str(d / "model"), *chain))
+        assert reg["model_id"] != squat["model_id"]
         mid = str(reg["model_id"])
         st = str(d / "proof.statement.json")
-        assert out(zkllm("check", "--model-id", mid, "--statement", st, *chain))["attested"] is False
-        att = out(zkllm("attest", "--commitment", str(d / "model"), "--statement", st, "--proof",
+        first = out(zkllm("check", "--model-id", mid, "--statement", st, *chain))
+        assert first["attested"] is False and first["status"] == "active"
+        assert first["owner"].lower() == _address(anvil_node.dev_keys[0])
+        assert out(zkllm("check", "--model-id", str(squat["model_id"]), "--statement", st,
+                         *chain))["owner"].lower() == _address(anvil_node.dev_keys[1])
+        p = zkllm("attest", "--commitment", str(d / "model"), "--statement", st, "--proof", str(d / "proof.bin"),
+                  *chain, check=False)  # no model id: the digest names no entry
+        assert p.returncode == 2 and "--model-id" in p.stderr
+        att = out(zkllm("attest", "--model-id", mid, "--commitment", str(d / "model"), "--statement", st, "--proof",
                         str(d / "proof.bin"), *chain))
         assert att["created"] is True and att["gas_used"] > 100_000
-        again = out(zkllm("attest", "--commitment", str(d / "model"), "--statement", st, "--proof",
-                          str(d / "proof.bin"), *chain))
+        again = out(zkllm("attest", "--model-id", mid, "--commitment", str(d / "model"), "--statement", st,
+                          "--proof", str(d / "proof.bin"), *chain))
         assert again["created"] is False and again["uid"] == att["uid"]
         chk = out(zkllm("check", "--model-id", mid, "--statement", st, *chain))
         assert chk["attested"] is True and chk["uid"] == att["uid"]
@@ -65,11 +78,30 @@ def test_full_flow_on_anvil(files, anvil_node):
         stj = json.loads(Path(st).read_text())
         stj["output"][0] += 1
         (d / "bad.statement.json").write_text(json.dumps(stj))
-        p = zkllm("attest", "--commitment", str(d / "model"), "--statement", str(d / "bad.statement.json"),
-                  "--proof", str(d / "proof.bin"), *chain, check=False)
+        p = zkllm("attest", "--model-id", mid, "--commitment", str(d / "model"), "--statement",
+                  str(d / "bad.statement.json"), "--proof", str(d / "proof.bin"), *chain, check=False)
         assert p.returncode == 2 and "revert" in p.stderr.lower() and len(p.stderr.strip().splitlines()) == 1
         assert out(zkllm("check", "--model-id", mid, "--statement", str(d / "bad.statement.json"),
                          *chain))["attested"] is False
+    finally:
+        ENV.clear()
+        anvil_node.rpc("evm_revert", snap)
+
+
+def _address(key: bytes) -> str:
+    from eth_account import Account
+    return Account.from_key(bytes(key)).address.lower()
+
+
+def test_unknown_model_id_is_exit_2(files, anvil_node):
+    d = files
+    ENV["ZKLLM_PRIVATE_KEY"] = "0x" + bytes(anvil_node.dev_keys[0]).hex()
+    snap = anvil_node.rpc("evm_snapshot")
+    try:
+        chain = ["--rpc-url", anvil_node.url, "--deployments", str(d / "deployments-unknown")]
+        out(zkllm("deploy", "--vk", str(d / "params" / "vk.json"), *chain))
+        p = zkllm("check", "--model-id", "7", "--statement", str(d / "proof.statement.json"), *chain, check=False)
+        assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1 and "7" in p.stderr
     finally:
         ENV.clear()
         anvil_node.rpc("evm_revert", snap)

@@ -357,14 +357,14 @@ def test_attest_transformer_on_anvil(anvil_node, llama):
         mid = service.register_model(c, llama.cm.commitment, llama.vk, signer=signer, verifier=tdep.address)
         st = llama.res.statement
         assert service.check(c, mid, st)["attested"] is False
-        out = service.attest(c, mid, llama.cm.commitment, st, llama.raw, signer=signer, gas=25_000_000)
+        out = service.attest(c, mid, llama.cm.commitment, st, llama.raw, signer=signer, gas=service.TRANSFORMER_ATTEST_GAS)
         assert out.created and out.gas_used > 1_000_000
-        again = service.attest(c, mid, llama.cm.commitment, st, llama.raw, signer=signer, gas=25_000_000)
+        again = service.attest(c, mid, llama.cm.commitment, st, llama.raw, signer=signer, gas=service.TRANSFORMER_ATTEST_GAS)
         assert not again.created and again.uid == out.uid
         assert service.check(c, mid, st)["attested"] is True
         bad = dataclasses.replace(st, next_token=(st.next_token + 1) % 256)
         with pytest.raises(TransactionRevertedError):
-            service.attest(c, mid, llama.cm.commitment, bad, llama.raw, signer=signer, gas=25_000_000)
+            service.attest(c, mid, llama.cm.commitment, bad, llama.raw, signer=signer, gas=service.TRANSFORMER_ATTEST_GAS)
     finally:
         anvil_node.rpc("evm_revert", snapshot)
 

@@ -2,8 +2,10 @@
 
 ``words_hash(values)`` is keccak256 of the 32-byte big-endian words of ``values`` laid end
 to end (Solidity ``keccak256(abi.encodePacked(uint256[]))``), and
-``attestation_uid(model_id, input, output)`` is
-``keccak256(abi.encode(model_id, words_hash(input), words_hash(output)))``.
+``attestation_uid(chain_id, contract, model_id, input, output)`` is
+``keccak256(abi.encode(chain_id, contract, model_id, words_hash(input), words_hash(output)))``
+(the chain and the attestations contract are part of the id, as in EAS, so that deployments
+never share ids).
 """
 from __future__ import annotations
 
@@ -44,8 +46,10 @@ def words_hash(values: Sequence[int]) -> bytes:
     return keccak(b"".join(v.to_bytes(32, "big") for v in _words(values)))
 
 
-def attestation_uid(model_id: int, input: Sequence[int], output: Sequence[int]) -> bytes:
-    return keccak(abi_encode(["uint256", "bytes32", "bytes32"], [int(model_id), words_hash(input), words_hash(output)]))
+def attestation_uid(chain_id: int, contract: str, model_id: int, input: Sequence[int], output: Sequence[int]) -> bytes:
+    return keccak(abi_encode(["uint256", "address", "uint256", "bytes32", "bytes32"],
+                             [int(chain_id), to_checksum_address(contract), int(model_id), words_hash(input),
+                              words_hash(output)]))
 
 
 @dataclass(frozen=True)
@@ -87,7 +91,8 @@ class InferenceAttestations(ContractClient):
                                             bytes(proof))
         tx = transact(self.chain, fn, signer=signer or self.signer, gas=gas)
         events = tx.events(self.contract, "InferenceAttested")
-        uid = bytes(events[0]["uid"]) if events else attestation_uid(model_id, input, output)
+        uid = bytes(events[0]["uid"]) if events else attestation_uid(self.chain.chain_id, self.address, model_id,
+                                                                     input, output)
         return AttestResult(uid=uid, created=bool(events), tx=tx)
 
     def is_attested(self, model_id: int, input: Sequence[int], output: Sequence[int]) -> bool:
@@ -118,8 +123,20 @@ class ExampleConsumer(ContractClient):
         return cls._deploy(chain, to_checksum_address(attestations_address), int(reward_wei), signer=signer,
                            gas=gas)
 
+    def pin_model(self, model_id: int, verifier: str, *, signer: Signer | None = None,
+                  gas: int | None = None) -> TxResult:
+        """Pins the one model (and the verifier its registry entry names) whose attestations
+        this consumer pays for; only its deployer can, once."""
+        fn = self.contract.functions.pinModel(int(model_id), to_checksum_address(verifier))
+        return transact(self.chain, fn, signer=signer or self.signer, gas=gas)
+
+    def trusted_model(self) -> tuple[int, str]:
+        return (int(call(self.chain, self.contract.functions.trustedModelId())),
+                to_checksum_address(call(self.chain, self.contract.functions.trustedVerifier())))
+
     def claim_reward(self, model_id: int, input: Sequence[int], output: Sequence[int], *,
                      signer: Signer | None = None, gas: int | None = None) -> TxResult:
+        """Pays the reward of an attested inference of the pinned model to its attester."""
         fn = self.contract.functions.claimReward(int(model_id), _words(input), _words(output))
         return transact(self.chain, fn, signer=signer or self.signer, gas=gas)
 

@@ -125,9 +125,11 @@ class ModelRegistry(ContractClient):
             uri=str(m[10]),
         )
 
-    def model_id_of(self, model_digest: bytes | str) -> int:
-        """The id registered for a digest; raises ``UnknownModelError`` if none."""
-        return int(call(self.chain, self.contract.functions.modelIdOf(to_bytes32(model_digest))))
+    def model_id_of(self, model_digest: bytes | str, registrant: str) -> int:
+        """The id that ``registrant`` registered for a digest; raises ``UnknownModelError`` if
+        none. (A digest alone names no entry: anyone may register any digest.)"""
+        return int(call(self.chain, self.contract.functions.modelIdOf(to_bytes32(model_digest),
+                                                                       to_checksum_address(registrant))))
 
     def is_active(self, model_id: int) -> bool:
         return bool(call(self.chain, self.contract.functions.isActive(int(model_id))))

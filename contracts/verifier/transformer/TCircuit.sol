@@ -57,6 +57,20 @@ struct TCircuit {
 library TDescription {
     /// @notice The stored description is malformed at byte `offset`.
     error BadDescription(uint256 offset);
+    /// @notice A parameter breaks a side condition of the soundness arguments (Python:
+    ///         `UnsafeParameterError(condition)`, `prover/quant.py`).
+    error UnsafeParameter(bytes32 condition);
+
+    // `prover/quant.py`: MAX_DIGIT_BITS, MAX_WIDTH, MAX_TABLE_BITS
+    uint256 private constant MAX_DIGIT_BITS = 16;
+    uint256 private constant MAX_WIDTH = 64;
+    uint256 private constant MAX_TABLE_BITS = 20;
+    // op type codes (`prover/circuit_desc.py`, TOps.sol)
+    uint256 private constant OP_RESCALE = 1;
+    uint256 private constant OP_RANGE_BOUND = 2;
+    uint256 private constant OP_NORM = 15;
+    uint256 private constant OP_SOFTMAX = 16;
+    uint256 private constant OP_ARGMAX = 17;
 
     uint256 internal constant NONE = 0xffff;
     uint256 internal constant KIND_MODEL = 3;
@@ -180,8 +194,56 @@ library TDescription {
             lk.colOut = _u16s(p + 2, cols, 6);
             lk.aIds = _u16s(p + 4, cols, 6);
             p += 6 * cols;
+            if (lk.tableKind == 1) {
+                if (lk.bits < 2 || lk.bits > MAX_TABLE_BITS) revert UnsafeParameter("table-bits");
+            } else {
+                _digitBits(lk.bits);
+            }
         }
         return p;
+    }
+
+    function _digitBits(uint256 b) private pure {
+        if (b == 0 || b > MAX_DIGIT_BITS) revert UnsafeParameter("digit-bits");
+    }
+
+    /// @notice `prover.quant.check_decomposition`: `bits` is `n` whole digits of `b` bits,
+    ///         at most MAX_WIDTH bits in all.
+    function _decomposition(uint256 bits, uint256 b, uint256 n, bytes32 condition) private pure {
+        _digitBits(b);
+        if (bits < b || bits > MAX_WIDTH || bits % b != 0 || n * b != bits) revert UnsafeParameter(condition);
+    }
+
+    /// @notice The side conditions of the ops whose soundness rests on a digit decomposition
+    ///         (Python checks the same in each op's `__post_init__`).
+    function _checkOp(TOp memory op) private pure {
+        uint256 k = op.kind;
+        uint256[] memory q = op.p;
+        if (k == OP_RESCALE) {
+            // ints: shift, digit bits[, bound bits, bound digits]; tids: z, q, digits[, bound digits]
+            if (q.length != 2 && q.length != 4) revert BadDescription(0);
+            uint256 nb = q.length == 4 ? q[3] : 0;
+            if (op.t.length < 2 + nb) revert BadDescription(0);
+            _decomposition(q[0], q[1], op.t.length - 2 - nb, "rescale-shift");
+            if (q.length == 4) _decomposition(q[2], q[1], nb, "bound-width");
+        } else if (k == OP_RANGE_BOUND) {
+            // ints: bits, digit bits; tids: q, digits
+            if (q.length != 2 || op.t.length < 1) revert BadDescription(0);
+            _decomposition(q[0], q[1], op.t.length - 1, "bound-width");
+        } else if (k == OP_ARGMAX) {
+            // ints: vocab, digit bits, rows; tids: logits, k, digits
+            if (q.length != 3 || op.t.length < 3) revert BadDescription(0);
+            _decomposition(q[1] * (op.t.length - 2), q[1], op.t.length - 2, "argmax-width");
+        } else if (k == OP_SOFTMAX) {
+            // ints: T, K, p_out, range bits, digit bits, ...
+            if (q.length < 5) revert BadDescription(0);
+            _digitBits(q[3]);
+            if (q[1] == 0) revert UnsafeParameter("exp-width");
+            _decomposition(q[1] * q[4], q[4], q[1], "exp-width");
+        } else if (k == OP_NORM) {
+            if (q.length < 4) revert BadDescription(0);
+            _digitBits(q[3]);
+        }
     }
 
     function _ops(TCircuit memory c, uint256 p) private pure returns (uint256) {
@@ -215,6 +277,7 @@ library TDescription {
                     p := add(p, add(1, bl))
                 }
             }
+            _checkOp(op);
         }
         return p;
     }
