@@ -7,7 +7,7 @@ the one definition of every circuit; this module only serialises what a verifier
 
 Layout (big-endian; ``tid`` = the tensor's index in ``circuit.specs`` order, NONE = 0xffff)::
 
-    magic "ZKCD" | version u8 (1)
+    magic "ZKCD" | version u8 (2; 1 had the softmax row-sum window)
     circuit digest 32 | model header hash 32 | rows u32
     tensors   u16 n; per tensor: kind u8, num_vars u8, producer u16 (op index + 1, 0: none)
     witness   u16 n; tid u16 each                    (phase-1 commitment order)
@@ -48,7 +48,7 @@ from .poly.mle import batch_dims, batch_vars, log2_ceil
 from .transcript import keccak256
 
 MAGIC = b"ZKCD"
-VERSION = 1
+VERSION = 2
 NONE = 0xFFFF
 
 KINDS = {"input": 1, "output": 2, "model": 3, "advice": 4, "table": 5, "proof": 6, "virtual": 7}
@@ -166,15 +166,15 @@ def _norm(o: Norm):
 
 
 def _softmax(o: Softmax):
-    """tids: S, P, z, d_k (K), F_k (K), then per k >= 1: g_k digits, rem_k digits; ulo, uhi;
-    ints: T, K, p_out, range bits, digit bits, bound B, #g, #rem, #u digits, then the batch
-    axes (heads, or layers and heads)."""
-    tids = [o.s, o.p, o.z, *o.d, *o.f]
+    """tids: S, P, z, U, o, d_k (K), F_k (K), then per k >= 1: g_k digits, rem_k digits; iota,
+    rho, rhc, P and c digits; ints: T, K, p_out, range bits, digit bits, recip bits q, #g, #rem,
+    #iota, #rho (= #rhc), #P, #c digits, then the batch axes (heads, or layers and heads)."""
+    tids = [o.s, o.p, o.z, o.u, o.o, *o.d, *o.f]
     for k in range(1, o.num_digits):
         tids += o.g[k] + o.r[k]
-    tids += o.ulo + o.uhi
-    ints = [o.T, o.num_digits, o.p_out, o.range_bits, o.digit_bits, o.bound, o.n_g, o.n_rem, o.n_u,
-            *batch_dims(o.heads)]
+    tids += o.iota + o.rho + o.rhc + o.pd + o.c
+    ints = [o.T, o.num_digits, o.p_out, o.range_bits, o.digit_bits, o.recip_bits, o.n_g, o.n_rem, o.n_iota,
+            o.n_rho, o.n_pd, o.n_c, *batch_dims(o.heads)]
     return SOFTMAX, tids, ints, "softmax"
 
 

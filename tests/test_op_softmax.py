@@ -46,7 +46,7 @@ def _float_softmax(S, s_in):
     return torch.softmax((S.double() / (1 << s_in)).masked_fill(~m, float("-inf")), -1)
 
 
-def _prove(pk, op, wit, S, s_kind="advice", tamper=None):
+def _prove(pk, op, wit, S, s_kind="advice", tamper=None, padded=None):
     """Commit S and the op's advice, run the lookups and the root, then a consumer claim on P."""
     specs = {op.s: TensorSpec(op.s, (op.heads, op.T, op.T), s_kind)}
     specs.update(op.tensor_specs())
@@ -68,6 +68,8 @@ def _prove(pk, op, wit, S, s_kind="advice", tamper=None):
     for inst in insts:
         if inst.pair:
             vals[inst.table_out_id] = [v % R for v in inst.table.outputs()]
+    if padded is not None:  # a cheating prover's values on the padding
+        padded(vals)
     committed = ([op.s] if s_kind == "advice" else []) + op.advice_ids()
     nv = specs[op.p].num_vars
 
@@ -91,7 +93,7 @@ def _lenient(monkeypatch):
 
 
 def _recompute_from(op, wit, start_k=0):
-    """Recompute F_k (from the table, even for a tampered digit), products, P and row sums."""
+    """Recompute F_k (from the table, even for a tampered digit), products, U and P."""
     fs = []
     for k, t in enumerate(op.tables):
         if k >= start_k:
@@ -110,18 +112,14 @@ def _finish(op, wit, fs):
             wit[x] = v
         for x, v in zip(op.r[k], _digits(rem, op.range_bits, op.n_rem)):
             wit[x] = v
-    wit[op.p] = torch.where(op.mask(), G, torch.zeros_like(G))
-    _fix_rows(op, wit)
-    return wit
+    wit[op.u] = torch.where(op.mask(), G, torch.zeros_like(G))
+    return _renormalise(op, wit)
 
 
-def _fix_rows(op, wit):
-    from prover.ops.softmax import _digits
-    ulo = wit[op.p].sum(-1) - (1 << op.p_out) + op.bound
-    for x, v in zip(op.ulo, _digits(ulo, op.range_bits, op.n_u)):
-        wit[x] = v
-    for x, v in zip(op.uhi, _digits(2 * op.bound - ulo, op.range_bits, op.n_u)):
-        wit[x] = v
+def _renormalise(op, wit, iota=None):
+    """The reciprocal (honest unless given), its remainders and P from U."""
+    U = wit[op.u]
+    return op.normalise(wit, U, op.reciprocal(U.sum(-1)) if iota is None else iota)
 
 
 # ---------------------------------------------------------------- static pieces
@@ -168,10 +166,11 @@ def test_forward_within_stated_error_bound(params, heads, t, spread):
         err = (P - sig).abs()
         assert bool((err <= rel * sig + a + 1e-12).all())
         assert bool((wit["P"][~op.mask()] == 0).all())
-        rows = wit["P"].sum(-1) - (1 << op.p_out)
-        assert int(rows.abs().max()) <= op.bound
+        mx = S.masked_fill(~op.mask(), -10**9).max(-1).values
+        assert bool((wit[op.z] == mx).all())  # the shift is the row maximum
+        assert bool((wit[op.o].sum(-1) == 1).all())
         worst = max(worst, float(err.max()))
-    assert worst < 2 * t * a + op.bound / (1 << op.p_out)
+    assert worst <= rel + a
 
 
 def test_forward_rejects_score_spread_beyond_digits():
@@ -212,15 +211,118 @@ def test_any_altered_proof_element_rejected(pk):
 # ---------------------------------------------------------------- named attacks
 
 def test_attack_shifted_softmax_row(pk, monkeypatch):
-    """z_r raised by 1.0 (every exp of the row scaled by 1/e), digits re-derived from the new z."""
+    """z_r raised by 1.0 (every exp of the row scaled by 1/e), digits re-derived from the new z:
+    no D of the row is zero, so no selector can sum to 1 on it."""
     _lenient(monkeypatch)
     op = Softmax("S", "P", HEADS, T, **SMALL)
     S = _scores(11)
     z = op.witness(S)[op.z].clone()
     z[0, 3] += 1 << op.s_in
     wit = op.witness(S, z=z, lenient=True)
-    assert abs(int(wit["P"][0, 3].sum()) - (1 << op.p_out)) > op.bound
-    _rejected_by("lookup: lk2:", lambda: _prove(pk, op, wit, S))  # range table (row-sum slack)
+    assert int(wit[op.o][0, 3].sum()) == 0
+    _rejected_by("softmax-rows:", lambda: _prove(pk, op, wit, S))
+
+
+@pytest.mark.parametrize("keep_selector", [False, True])
+def test_attack_non_max_shift_plus_one(pk, monkeypatch, keep_selector):
+    """The cheating prover of the old row-sum window: z one unit above the row maximum (a
+    consistent witness otherwise, P renormalised); its selector is either empty on the row
+    (row sums) or left on the maximum, where D = 1 (o D = 0 fails)."""
+    _lenient(monkeypatch)
+    op = Softmax("S", "P", HEADS, T, **SMALL)
+    S = _scores(21)
+    honest = op.witness(S)
+    z = honest[op.z].clone()
+    z[1, 4] += 1
+    wit = op.witness(S, z=z, lenient=True)
+    if keep_selector:
+        wit[op.o] = honest[op.o]
+        _rejected_by("softmax:", lambda: _prove(pk, op, wit, S))
+    else:
+        _rejected_by("softmax-rows:", lambda: _prove(pk, op, wit, S))
+
+
+def test_attack_non_max_shift_minus_one(pk, monkeypatch):
+    """z one unit below the row maximum: D = -1 there, outside the exp table's input range."""
+    _lenient(monkeypatch)
+    op = Softmax("S", "P", HEADS, T, **SMALL)
+    S = _scores(22)
+    z = op.witness(S)[op.z].clone()
+    z[0, 2] -= 1
+    wit = op.witness(S, z=z, lenient=True)
+    _rejected_by("lookup: lk1:", lambda: _prove(pk, op, wit, S))  # top exp digit -1, off its table
+
+
+def test_attack_selector_on_masked_entry(pk, monkeypatch):
+    """z above the row maximum and the selector on a masked entry of the row, where D = 0
+    (o D = 0 and the row sum hold): o (1 - M) = 0 rejects it."""
+    _lenient(monkeypatch)
+    op = Softmax("S", "P", HEADS, T, **SMALL)
+    S = _scores(23)
+    z = op.witness(S)[op.z].clone()
+    z[0, 1] += 3
+    wit = op.witness(S, z=z, lenient=True)
+    o = wit[op.o].clone()
+    o[0, 1] = 0
+    o[0, 1, 4] = 1
+    wit[op.o] = o
+    _rejected_by("softmax:", lambda: _prove(pk, op, wit, S))
+
+
+def test_attack_selector_split(pk, monkeypatch):
+    """A selector of weights 2 and -1 (sum 1) on the row maximum and another unmasked entry."""
+    _lenient(monkeypatch)
+    op = Softmax("S", "P", HEADS, T, **SMALL)
+    S = _scores(24)
+    wit = op.witness(S)
+    o = wit[op.o].clone()
+    j = int(o[1, 3].argmax())
+    o[1, 3, j] = 2
+    o[1, 3, (j + 1) % 4] = -1
+    wit[op.o] = o
+    _rejected_by("softmax:", lambda: _prove(pk, op, wit, S))
+
+
+@pytest.mark.parametrize("step", [1, -1])
+def test_attack_non_canonical_reciprocal(pk, monkeypatch, step):
+    """iota one off its floor on one row (rho or sigma - 1 - rho goes negative)."""
+    _lenient(monkeypatch)
+    op = Softmax("S", "P", HEADS, T, **SMALL)
+    S = _scores(25)
+    wit = op.witness(S)
+    iota = op.reciprocal(wit[op.u].sum(-1))
+    iota[1, 2] += step
+    _renormalise(op, wit, iota)
+    _rejected_by("lookup: lk2:", lambda: _prove(pk, op, wit, S))  # range table
+
+
+def test_attack_output_with_shifted_remainder(pk, monkeypatch):
+    """P one unit up on an entry, its normalisation remainder 2^q down (negative)."""
+    _lenient(monkeypatch)
+    op = Softmax("S", "P", HEADS, T, **SMALL)
+    S = _scores(26)
+    wit = op.witness(S)
+    from prover.ops.softmax import _digits
+    P = wit[op.p].clone()
+    X = wit[op.u] * op.reciprocal(wit[op.u].sum(-1)).unsqueeze(-1) + (1 << (op.recip_bits - 1))
+    P[0, 3, 1] += 1
+    c = X - (P << op.recip_bits)
+    wit[op.p] = P
+    for ids, val in ((op.pd, P), (op.c, c)):
+        for x, v in zip(ids, _digits(val, op.range_bits, len(ids))):
+            wit[x] = v
+    _rejected_by("lookup: lk2:", lambda: _prove(pk, op, wit, S))  # range table
+
+
+def test_attack_output_off_its_digits(pk, monkeypatch):
+    """P one unit up on an entry with its digits and remainder left honest."""
+    _lenient(monkeypatch)
+    op = Softmax("S", "P", HEADS, T, **SMALL)
+    S = _scores(27)
+    wit = op.witness(S)
+    wit[op.p] = wit[op.p].clone()
+    wit[op.p][1, 1, 0] += 1
+    _rejected_by("softmax:", lambda: _prove(pk, op, wit, S))
 
 
 def test_attack_wrong_digit_decomposition(pk, monkeypatch):
@@ -267,25 +369,39 @@ def test_attack_wrong_exp_table_value(pk, monkeypatch):
 
 
 def test_attack_masked_entry_nonzero(pk, monkeypatch):
-    """P at a masked position set to 1/4; the row-sum slack adjusted so the row check passes."""
+    """U at a masked position set to 1/4, renormalised: relation U = M G_{K-1} fails."""
     _lenient(monkeypatch)
     op = Softmax("S", "P", HEADS, T, **SMALL)
     S = _scores(15)
     wit = op.witness(S)
-    wit[op.p] = wit[op.p].clone()
-    wit[op.p][1, 1, 3] = 1 << (op.p_out - 2)
-    wit[op.p][1, 1, 0] -= 1 << (op.p_out - 2)
-    _fix_rows(op, wit)
+    wit[op.u] = wit[op.u].clone()
+    wit[op.u][1, 1, 3] = 1 << (op.p_out - 2)
+    _renormalise(op, wit)
     _rejected_by("softmax: final check", lambda: _prove(pk, op, wit, S))  # zero-check
 
 
-def test_attack_row_sum_off_by_more_than_bound(pk, monkeypatch):
-    """The verifier's circuit states bound 1; the prover's rows deviate more (slack digits out of range)."""
+def test_attack_masked_digit_nonzero(pk, monkeypatch):
+    """A digit of D at a masked position set (its exp and products follow): D = M (z - S)."""
     _lenient(monkeypatch)
-    op = Softmax("S", "P", HEADS, T, bound=1, **SMALL)
-    S = _scores(16)
-    honest = Softmax("S", "P", HEADS, T, **SMALL)
-    wit = op.witness(S, z=honest.witness(S)[honest.z], lenient=True)
-    dev = (wit[op.p].sum(-1) - (1 << op.p_out)).abs()
-    assert int(dev.max()) > op.bound
-    _rejected_by("lookup: lk2:", lambda: _prove(pk, op, wit, S))  # range table (row-sum slack)
+    op = Softmax("S", "P", HEADS, T, **SMALL)
+    S = _scores(17)
+    wit = op.witness(S)
+    wit[op.d[0]] = wit[op.d[0]].clone()
+    wit[op.d[0]][0, 1, 3] = 5
+    _recompute_from(op, wit)
+    _rejected_by("softmax: final check", lambda: _prove(pk, op, wit, S))  # zero-check
+
+
+@pytest.mark.parametrize("which", ["z", "iota"])
+def test_attack_padded_row_values(pk, monkeypatch, which):
+    """A value on a padded row (t >= T) that no entry reads: z or an iota digit set there."""
+    _lenient(monkeypatch)
+    op = Softmax("S", "P", HEADS, T, **SMALL)
+    S = _scores(28)
+    wit = op.witness(S)
+    tid = op.z if which == "z" else op.iota[0]
+
+    def padded(vals):
+        vals[tid] = list(vals[tid])
+        vals[tid][T] = 3  # head 0, row T: padding (T = 5 rows pad to 8)
+    _rejected_by("softmax-rows:", lambda: _prove(pk, op, wit, S, padded=padded))

@@ -44,15 +44,16 @@ def test_pools_hold_every_member_exactly_once_at_aligned_offsets(setup):
         cap = c.specs[pid].shape[0]
         used = sum(1 << c.specs[t].num_vars for t, _ in ms)
         group = [p for p in c.pools if p[:6] == pid[:6]]  # pool/a* or pool/d*
-        # exactly full, or its group's one zero-padded pool, wasting at most 1/POOL_SLACK
-        assert used == cap or (group == [pid] and (cap - used) * POOL_SLACK <= used)
+        # exactly full, or its group's last pool, zero-padded, wasting at most 1/POOL_SLACK of the group
+        total = sum(1 << c.specs[t].num_vars for q in group for t, _ in c.pools[q])
+        assert used == cap or (pid == group[-1] and (cap - used) * POOL_SLACK <= total)
         blocks = sorted((off, off + (1 << c.specs[t].num_vars)) for t, off in ms)
         assert all(a[1] <= b[0] for a, b in zip(blocks, blocks[1:])) and blocks[-1][1] <= cap
         for t, off in ms:
             assert off % (1 << c.specs[t].num_vars) == 0
-    # tiny-llama's digits nearly fill 2^18: one padded pool; its other advice does not
-    assert [p for p in c.pools if p.startswith("pool/d")] == ["pool/d0"]
-    assert len([p for p in c.pools if p.startswith("pool/a")]) > 1
+    # tiny-llama's digits just overflow 2^18: a full 2^18 pool and one padded pool for the rest
+    assert [p for p in c.pools if p.startswith("pool/d")] == ["pool/d0", "pool/d1"]
+    assert c.specs["pool/d0"].shape == (1 << 18,) and c.specs["pool/d1"].shape[0] < 1 << 12
     rng = [lk for lk in c.lookups if not lk.pair and lk.table.name.startswith("range")][0]
     assert all(col[0].startswith("pool/d") for col in rng.columns)
 

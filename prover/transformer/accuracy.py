@@ -114,7 +114,8 @@ def perplexity(nlls: list[torch.Tensor]) -> float:
 def softmax_check(circuit: TransformerCircuit, ints: dict) -> dict:
     """The zkAttn bounds of ``prover.ops.softmax`` on every attention row of one forward pass.
 
-    ``row_sum_dev``: max |sum_j P_tj - 2^p_out| (the circuit proves it <= ``row_sum_bound``);
+    ``row_sum_dev``: max |sum_j P_tj - 2^p_out| (any accepted proof has it <= ``row_sum_bound``,
+    ``Softmax.row_bound``);
     ``entry_ratio``: max over unmasked entries of |P/2^p - sigma| / (rel sigma + a), sigma the
     float softmax of the quantized scores S / 2^s_in and (rel, a) = ``Softmax.error_bound()``;
     the stated bound holds iff it is <= 1.
@@ -126,7 +127,7 @@ def softmax_check(circuit: TransformerCircuit, ints: dict) -> dict:
         m = op.mask()  # (..., T, T) over the op's batch axes (layers, heads)
         S, P = ints[op.s].reshape(m.shape), ints[op.p].reshape(m.shape)
         dev = max(dev, int((P.sum(-1) - (1 << op.p_out)).abs().max()))
-        bound = max(bound, op.bound)
+        bound = max(bound, op.row_bound)
         sig = torch.softmax((S.double() / (1 << op.s_in)).masked_fill(~m, float("-inf")), dim=-1)
         rel, a = op.error_bound()
         err = (P.double() / (1 << op.p_out) - sig).abs()

@@ -386,7 +386,9 @@ class _Builder:
         commit or look up: members go largest first into the first pool with room, each at
         an aligned offset, so a member's MLE is its pool's with the block's high bits fixed.
         When one pool of the next power of two wastes at most 1/POOL_SLACK of the total, the
-        members share that one pool instead (zero-padded): every pool costs the verifier a
+        members share that one pool instead (zero-padded); failing that, when the largest
+        pool plus one zero-padded pool for the rest wastes at most as much, those two: every
+        pool costs the verifier a
         commitment, an MSM point and, for digits, a range-lookup column with its inverse
         column, while the padding costs the prover little (tiny-llama's digits: 254,688
         entries in one 2^18 pool instead of nine; verify gas -0.21M)."""
@@ -401,8 +403,11 @@ class _Builder:
             total = sum(1 << self.specs[t].num_vars for t in order)
             caps = [1 << b for b in range(total.bit_length() - 1, -1, -1) if total >> b & 1]
             single = 1 << (total - 1).bit_length()
+            pair = [caps[0], 1 << (total - caps[0] - 1).bit_length()] if len(caps) > 2 else caps
             if len(caps) > 1 and (single - total) * POOL_SLACK <= total:
                 caps = [single]
+            elif (sum(pair) - total) * POOL_SLACK <= total:
+                caps = pair
             ids = [f"pool/{tag}{i}" for i in range(len(caps))]
             fill = [0] * len(caps)
             for pid in ids:

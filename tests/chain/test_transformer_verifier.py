@@ -16,6 +16,7 @@ from prover.circuit_desc import transformer_description
 from prover.errors import MalformedError, SetupError, VerificationError
 from prover.field import R
 from prover.model.loaders import build_model
+from prover.ops.softmax import Softmax, _digits
 from prover.proof import Proof
 from prover.rng import seeded
 from prover.transformer import prove as tp
@@ -266,7 +267,8 @@ def _altered(proof: Proof, kind: str, idx: int) -> bytes:
 
 
 #: Labels whose first field element is altered (each fails before the pairing).
-FR_LABELS = ("lk0/sigma", "lk0/w/g", "lk0/eval", "lk1/t/g", "argmax/digit", "softmax/zero/g", "softmax/u",
+FR_LABELS = ("lk0/sigma", "lk0/w/g", "lk0/eval", "lk1/t/g", "argmax/digit", "softmax/zero/g", "softmax/rows/g",
+             "softmax/rho", "softmax/iota",
              "rescale/q", "chain/g", "rope/x", "open/g", "open/eval")
 
 
@@ -347,6 +349,71 @@ def test_cheating_prover_publishes_other_prompt(chain, one_layer):
 
     res = tp.prove(s.pk, s.cm, b, rng=seeded(11), witness_hook=hook)
     assert_same_rejection(chain, s, dep, transformer_calldata(res.statement, s.cm.commitment, res.proof.to_bytes()))
+
+
+# ------------------------------------------------------------------ cheating softmax provers
+
+def _cheat_softmax(monkeypatch, edit):
+    """Play a prover whose softmax witness is ``edit(op, S, honest)`` in the forward pass, so
+    everything downstream (P V, the logits, the token) follows it consistently."""
+    honest_witness = Softmax.witness
+
+    def forward(self, ints):
+        S = ints[self.s]
+        ints.update(edit(self, S, honest_witness(self, S)))
+    lenient_multiplicities(monkeypatch)
+    monkeypatch.setattr(Softmax, "forward", forward)
+
+
+def _shifted(op, S, honest, keep_selector=False):
+    """z one unit above the maximum on the last row of the last head: a non-max shift."""
+    z = honest[op.z].clone()
+    z.view(-1)[-1] += 1
+    w = op.witness(S, z=z, lenient=True)
+    if keep_selector:
+        w[op.o] = honest[op.o]
+    return w
+
+
+def _iota_up(op, S, honest):
+    """iota one above floor((2^(p+q) - 1) / sigma) on one row (rho goes negative)."""
+    U = honest[op.u]
+    iota = op.reciprocal(U.sum(-1))
+    iota.view(-1)[-1] += 1
+    return op.normalise(dict(honest), U, iota)
+
+
+def _p_shifted(op, S, honest):
+    """P one unit up on an entry, its normalisation remainder c = 2^q down (negative)."""
+    w = dict(honest)
+    U = w[op.u]
+    X = U * op.reciprocal(U.sum(-1)).unsqueeze(-1) + (1 << (op.recip_bits - 1))
+    P = w[op.p].clone()
+    P.view(-1)[-op.T] += 1  # the last row's first key (unmasked)
+    w[op.p] = P
+    for ids, val in ((op.pd, P), (op.c, X - (P << op.recip_bits))):
+        for x, v in zip(ids, _digits(val, op.range_bits, len(ids))):
+            w[x] = v
+    return w
+
+
+@pytest.mark.parametrize("edit,check", [
+    (_shifted, "softmax-rows"),                                         # no selector can sum to 1
+    (lambda op, S, h: _shifted(op, S, h, keep_selector=True), "softmax"),  # selector where D = 1
+    (_iota_up, "lookup"),                                               # a range digit < 0
+    (_p_shifted, "lookup"),                                             # a range digit < 0
+], ids=["non-max-shift", "stale-selector", "non-canonical-iota", "p-remainder-shifted"])
+def test_cheating_softmax_rejected(chain, one_layer, monkeypatch, edit, check):
+    """The softmax witness is a function of the scores: a non-max row shift (with the
+    selector left empty or on the old maximum), a reciprocal off its rounding, or an output
+    with a shifted remainder is rejected by both verifiers with the same check."""
+    s, dep = one_layer
+    _cheat_softmax(monkeypatch, edit)
+    res = tp.prove(s.pk, s.cm, torch.tensor(s.res.statement.tokens), rng=seeded(17))
+    cd = transformer_calldata(res.statement, s.cm.commitment, res.proof.to_bytes())
+    if check is not None:
+        assert python_verdict(s, cd) == ("reject", check)
+    assert_same_rejection(chain, s, dep, cd)
 
 
 # ------------------------------------------------------------------ attestation on a real node

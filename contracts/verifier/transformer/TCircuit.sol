@@ -103,7 +103,7 @@ library TDescription {
     }
 
     function parse(uint256 ptr, uint256 len) internal pure returns (TCircuit memory c) {
-        if (len < 75 || _rd(ptr, 4) != 0x5a4b4344 || _rd(ptr + 4, 1) != 1) revert BadDescription(0);
+        if (len < 75 || _rd(ptr, 4) != 0x5a4b4344 || _rd(ptr + 4, 1) != 2) revert BadDescription(0);
         uint256 p = ptr + 5;
         uint256 end = ptr + len;
         assembly ("memory-safe") {

@@ -276,12 +276,14 @@ library TModuleCall {
             }
         } else if (k == TOps.SOFTMAX) {
             _committed(ctx, t);
-            uint256 n = 2 * FrMath.log2Ceil(op.p[0]);
-            for (uint256 i = 9; i < op.p.length; ++i) {
-                n += FrMath.log2Ceil(op.p[i]);
+            uint256 nr = FrMath.log2Ceil(op.p[0]);
+            for (uint256 i = TSoftmax.AXES; i < op.p.length; ++i) {
+                nr += FrMath.log2Ceil(op.p[i]);
             }
             uint256 kd = op.p[1];
-            need = 3 * n + 4 + 2 * kd + (kd - 1) * (op.p[6] + op.p[7]) + 2 * op.p[8];
+            // two sumchecks (entries, rows), then the claims of each (TSoftmax._claims, _rows)
+            need = 3 * (2 * nr + FrMath.log2Ceil(op.p[0])) + 8 + 2 * kd + (kd - 1) * (op.p[6] + op.p[7])
+                + 2 * op.p[8] + 2 * op.p[9] + op.p[10] + op.p[11];
         } else if (k == LOOKUP) {
             _committed(ctx, t);
             uint256 cols = (t.length - 3) / 3;
