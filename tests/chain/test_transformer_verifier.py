@@ -477,8 +477,8 @@ def test_cli_transformer_flow_on_anvil(anvil_node, tmp_path):
         mid = str(reg["model_id"])
         st = str(d / "proof.statement.json")
         assert zkllm("check", "--model-id", mid, "--statement", st, *chain)["attested"] is False
-        att = zkllm("attest", "--commitment", str(d / "model"), "--statement", st, "--proof", str(d / "proof.bin"),
-                    *chain)
+        att = zkllm("attest", "--model-id", mid, "--commitment", str(d / "model"), "--statement", st, "--proof",
+                    str(d / "proof.bin"), *chain)
         assert att["created"] is True and att["gas_used"] > 1_000_000
         assert zkllm("check", "--model-id", mid, "--statement", st, *chain)["uid"] == att["uid"]
     finally:
