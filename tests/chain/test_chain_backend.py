@@ -348,3 +348,21 @@ def test_backend_exceptions_translate_alike():
     err = revert_error(ContractLogicError("execution reverted", data=None))
     assert err.error_name is None
     assert revert_error(ValueError("unrelated")) is None
+
+
+def test_eip7825_transaction_gas_cap(chain, signers):
+    """No transaction may ask for more than 16,777,216 gas (EIP-7825): the tools refuse it
+    before sending (on every chain), and the test anvil enforces the cap itself."""
+    from zkllm_chain.chain.contracts import TX_GAS_CAP, _send, send_value
+    from zkllm_chain.chain.errors import ChainError
+    assert TX_GAS_CAP == 16_777_216
+    with pytest.raises(ChainError, match="EIP-7825"):
+        send_value(chain, signers[1].address, 1, signer=signers[0], gas=TX_GAS_CAP + 1)
+    assert send_value(chain, signers[1].address, 1, signer=signers[0], gas=TX_GAS_CAP).gas_used == 21_000
+    if not chain.is_embedded:  # the node itself refuses a transaction above the cap
+        tx = {"from": signers[0].address, "to": signers[1].address, "value": 1, "gas": TX_GAS_CAP + 1,
+              "chainId": chain.chain_id, "nonce": chain.w3.eth.get_transaction_count(signers[0].address),
+              "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 10**9}
+        with pytest.raises(Exception, match="(?i)gas"):
+            chain.w3.eth.send_raw_transaction(signers[0].sign_transaction(tx).raw_transaction)
+    del _send

@@ -81,16 +81,17 @@ def _rpc(url: str, method: str, params: list | None = None, timeout: float = 2.0
 
 
 class AnvilNode:
-    """An anvil process on 127.0.0.1 (Prague rules by default).
+    """An anvil process on 127.0.0.1 (Osaka rules by default, as mainnet since Fusaka: the EIP-7825
+    per-transaction gas cap is enforced, and EIP-2537 BLS12-381 precompiles exist).
 
     Start it with :meth:`start` or a ``with`` block; :meth:`connect` gives a
     :class:`~zkllm_chain.chain.backend.Chain` whose ``dev_keys`` are anvil's funded accounts.
     """
 
-    def __init__(self, *, port: int | None = None, chain_id: int = 31337, hardfork: str = "prague",
+    def __init__(self, *, port: int | None = None, chain_id: int = 31337, hardfork: str = "osaka",
                  accounts: int = 10, block_gas_limit: int | None = 60_000_000,
                  extra_args: list[str] | None = None, binary: str | os.PathLike | None = None,
-                 startup_timeout: float = 30.0):
+                 startup_timeout: float = 30.0, tx_gas_cap: bool = True):
         self.port = port
         self._requested_port = port
         self.chain_id = chain_id
@@ -98,6 +99,9 @@ class AnvilNode:
         self.accounts = accounts
         self.block_gas_limit = block_gas_limit
         self.extra_args = list(extra_args or [])
+        # EIP-7825 (live on mainnet since Fusaka): no transaction may ask for more than
+        # TX_GAS_CAP gas; enforced by default so the tests see what mainnet nodes do
+        self.tx_gas_cap = tx_gas_cap
         self.binary = Path(binary) if binary else None
         self.startup_timeout = startup_timeout
         self._proc: subprocess.Popen | None = None
@@ -148,6 +152,8 @@ class AnvilNode:
         ]
         if self.block_gas_limit:
             cmd += ["--gas-limit", str(self.block_gas_limit)]
+        if self.tx_gas_cap:
+            cmd.append("--enable-tx-gas-limit")
         log = open(log_path, "wb")
         try:
             self._proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,

@@ -51,6 +51,9 @@ DEFAULT_GAS = 16_000_000  # below the 2**24 per-transaction cap that Osaka (EIP-
 #: Margin over the estimate on JSON-RPC chains.
 GAS_MARGIN = 1.25
 DEFAULT_TIP_WEI = 1_000_000_000
+#: EIP-7825 (live on mainnet since Fusaka): a transaction may not ask for more gas than this.
+#: Every transaction the tools send stays under it; asking for more is refused before sending.
+TX_GAS_CAP = 16_777_216
 
 _ERROR_SELECTOR = bytes.fromhex("08c379a0")
 _PANIC_SELECTOR = bytes.fromhex("4e487b71")
@@ -316,7 +319,7 @@ def _choose_gas(chain: Chain, tx: dict, function: str) -> int:
             raise funds from None
         raise
     limit = int(chain.w3.eth.get_block("latest")["gasLimit"])
-    return min(int(estimate * GAS_MARGIN) + 10_000, limit)
+    return min(int(estimate * GAS_MARGIN) + 10_000, limit, TX_GAS_CAP)
 
 
 def _send(chain: Chain, tx: dict, signer: Signer, function: str, *, gas: int | None,
@@ -329,6 +332,9 @@ def _send(chain: Chain, tx: dict, signer: Signer, function: str, *, gas: int | N
     if preflight:
         _simulate(chain, tx, function)
     tx["gas"] = int(gas) if gas is not None else _choose_gas(chain, tx, function)
+    if tx["gas"] > TX_GAS_CAP:
+        raise ChainError(f"{function}: a gas limit of {tx['gas']:,} exceeds the EIP-7825 per-transaction cap of "
+                         f"{TX_GAS_CAP:,}")
     tx.update(_fees(chain))
     balance = int(w3.eth.get_balance(signer.address))
     if balance < _max_cost(tx):

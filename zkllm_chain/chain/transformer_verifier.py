@@ -29,7 +29,7 @@ __all__ = [
 
 TRANSFORMER_VERIFIER = "TransformerVerifier"
 #: Gas limit of a transformer verification transaction (tiny models need ~10-20M).
-TRANSFORMER_VERIFY_GAS = 30_000_000
+TRANSFORMER_VERIFY_GAS = 16_777_216  # the EIP-7825 per-transaction cap (contracts.TX_GAS_CAP)
 CIRCUIT_GAS = 8_000_000
 
 
