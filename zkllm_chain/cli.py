@@ -365,8 +365,11 @@ def cmd_attest(a) -> dict:
         cm, st = store.load_commitment(Path(a.commitment)), api.Statement.from_json(text)
     model_id = a.model_id
     r = service.attest(c, model_id, cm, st, Path(a.proof).read_bytes(), signer=signer, gas=gas or service.ATTEST_GAS)
-    return {"uid": "0x" + r.uid.hex(), "created": r.created, "model_id": model_id, "gas_used": r.gas_used,
-            "tx": r.tx_hash, "calldata_bytes": r.calldata_bytes}
+    out = {"uid": "0x" + r.uid.hex(), "created": r.created, "model_id": model_id, "gas_used": r.gas_used,
+           "tx": r.tx_hash, "calldata_bytes": r.calldata_bytes}
+    if r.tx_hash is None:
+        out["note"] = "already attested: nothing sent"
+    return out
 
 
 def cmd_check(a) -> dict:
@@ -411,6 +414,37 @@ COMMANDS = {"setup": cmd_setup, "commit": cmd_commit, "prove": cmd_prove, "verif
             "bench": cmd_bench, "demo": cmd_demo, "accuracy": cmd_accuracy}
 
 
+def _model_id(text: str) -> int:
+    """argparse type of ``--model-id``: registry ids start at 1."""
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if not 1 <= v < 1 << 256:
+        raise argparse.ArgumentTypeError(f"model ids start at 1 (got {v})")
+    return v
+
+
+def _gas(text: str) -> int:
+    """argparse type of ``--gas``: a transaction's gas limit, at least the 21,000 every
+    transaction pays and at most the EIP-7825 per-transaction cap."""
+    from .chain.contracts import TX_GAS_CAP
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if not 21_000 <= v <= TX_GAS_CAP:
+        raise argparse.ArgumentTypeError(f"a gas limit must be in [21,000, {TX_GAS_CAP:,}] (EIP-7825), got {v:,}")
+    return v
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors are one line on stderr and exit code 2, like every other bad input."""
+
+    def error(self, message):
+        self.exit(2, f"error: {self.prog}: {message}\n")
+
+
 def _chain_args(p: argparse.ArgumentParser, records: bool = True) -> None:
     p.add_argument("--rpc-url", help="JSON-RPC endpoint (default: $ZKLLM_RPC_URL)")
     p.add_argument("--chain-id", type=int, help="refuse to act unless the node reports this chain id")
@@ -423,11 +457,11 @@ def _chain_args(p: argparse.ArgumentParser, records: bool = True) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="zkllm", description=(
+    p = _Parser(prog="zkllm", description=(
         "Prove in zero knowledge that a committed model produced an output, and verify the proof.\n"
         "Typical flow: setup -> commit -> prove -> verify. `zkllm demo` runs it all."),
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = p.add_subparsers(dest="cmd", required=True)
+    sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
 
     def add(name, help_):
         s = sub.add_parser(name, help=help_, description=help_)
@@ -508,14 +542,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--commitment", required=True, help="model.json (or its directory)")
     s.add_argument("--statement", required=True)
     s.add_argument("--proof", required=True)
-    s.add_argument("--model-id", type=int, required=True,
+    s.add_argument("--model-id", type=_model_id, required=True,
                    help="registry id of the model (printed by `register`; a digest names no entry: anyone may "
                         "register any digest)")
-    s.add_argument("--gas", type=int, help="gas limit (default 15,000,000; 16,000,000 for a transformer, under "
+    s.add_argument("--gas", type=_gas, help="gas limit (default 15,000,000; 16,000,000 for a transformer, under "
                                            "the EIP-7825 cap of 16,777,216)")
     _chain_args(s)
     s = add("check", "ask, as a dApp would, whether an inference is attested")
-    s.add_argument("--model-id", type=int, required=True)
+    s.add_argument("--model-id", type=_model_id, required=True)
     s.add_argument("--statement", required=True)
     _chain_args(s)
     s = add("demo", "the whole job end to end: setup, commit, deploy, register, prove, attest, check")
@@ -547,6 +581,12 @@ def main(argv=None) -> int:
         return 2
     except FileNotFoundError as e:
         print(f"error: file not found: {e.filename}", file=sys.stderr)
+        return 2
+    except OSError as e:  # a directory where a file is expected, no permission, ...
+        print(f"error: cannot read {e.filename or 'a file'}: {e.strerror or e}", file=sys.stderr)
+        return 2
+    except UnicodeDecodeError:
+        print("error: a file that should be text (JSON) is binary", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps(result))

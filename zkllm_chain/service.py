@@ -144,16 +144,21 @@ def register_model(c: Contracts, commitment, vk, *, uri: str = "", signer=None, 
 @dataclass
 class AttestOutcome:
     uid: bytes
-    created: bool
+    created: bool          # False: already attested (then no transaction was sent)
     gas_used: int
-    tx_hash: str
+    tx_hash: str | None
     calldata_bytes: int
 
 
 def attest(c: Contracts, model_id: int, commitment, statement, proof_bytes: bytes, *, signer=None,
            gas: int = 15_000_000) -> AttestOutcome:
-    """Send the proof to ``InferenceAttestations.attest``: the chain verifies it, then records it."""
+    """Send the proof to ``InferenceAttestations.attest``: the chain verifies it, then records it.
+    An inference that is already attested is not sent again (a view call first): the outcome
+    names the existing uid with ``created`` false and no transaction."""
     words_in, words_out = statement_words(statement)
+    if c.attestations.is_attested(model_id, words_in, words_out):
+        uid = c.attestations.attestation_uid(model_id, words_in, words_out)
+        return AttestOutcome(uid, False, 0, None, 0)
     r = c.attestations.attest(model_id, commitment.encode(), words_in, words_out, proof_bytes, signer=signer,
                               gas=gas)
     tx = c.chain.w3.eth.get_transaction(r.tx.tx_hash)

@@ -68,7 +68,11 @@ def test_full_flow_on_anvil(files, anvil_node):
         assert att["created"] is True and att["gas_used"] > 100_000
         again = out(zkllm("attest", "--model-id", mid, "--commitment", str(d / "model"), "--statement", st,
                           "--proof", str(d / "proof.bin"), *chain))
-        assert again["created"] is False and again["uid"] == att["uid"]
+        assert again["created"] is False and again["uid"] == att["uid"] and again["tx"] is None
+        (d / "garbage.bin").write_bytes(b"\x01" * 64)  # already attested: checked first, nothing is sent
+        again = out(zkllm("attest", "--model-id", mid, "--commitment", str(d / "model"), "--statement", st,
+                          "--proof", str(d / "garbage.bin"), *chain))
+        assert again["created"] is False and again["tx"] is None and again["gas_used"] == 0
         chk = out(zkllm("check", "--model-id", mid, "--statement", st, *chain))
         assert chk["attested"] is True and chk["uid"] == att["uid"]
         # a tampered proof is rejected on-chain with a decoded custom error, and records nothing
@@ -123,3 +127,28 @@ def test_malformed_proof_file_is_one_clear_line(files):
     p = zkllm("verify", "--vk", str(files / "params" / "vk.json"), "--commitment", str(files / "model"),
               "--statement", str(files / "proof.statement.json"), "--proof", str(files / "junk.bin"), check=False)
     assert p.returncode == 2 and "header" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+
+
+def test_bad_inputs_are_one_line_exit_2(files, tmp_path):
+    """Bad inputs a user can type: each is exit 2 with one line on stderr, never a traceback."""
+    (tmp_path / "binary.json").write_bytes(bytes(range(256)))
+    (tmp_path / "dir.json").mkdir()
+    st = str(files / "proof.statement.json")
+    verify = ["verify", "--vk", str(files / "params" / "vk.json"), "--commitment", str(files / "model"),
+              "--proof", str(files / "proof.bin")]
+    cases = [
+        verify + ["--statement", str(tmp_path / "dir.json")],
+        verify + ["--statement", str(tmp_path / "binary.json")],
+        ["check", "--model-id", "-1", "--statement", st],
+        ["check", "--model-id", "0", "--statement", st],
+        ["check", "--model-id", "one", "--statement", st],
+        ["attest", "--model-id", "1", "--commitment", str(files / "model"), "--statement", st, "--proof",
+         str(files / "proof.bin"), "--gas", "1"],
+        ["attest", "--model-id", "1", "--commitment", str(files / "model"), "--statement", st, "--proof",
+         str(files / "proof.bin"), "--gas", str(2**24 + 1)],
+        ["check", "--statement", st],
+    ]
+    for args in cases:
+        p = zkllm(*args, check=False)
+        assert p.returncode == 2, (args, p.returncode, p.stderr)
+        assert len(p.stderr.strip().splitlines()) == 1 and "Traceback" not in p.stderr, (args, p.stderr)
