@@ -228,21 +228,11 @@ def weight_circuit(commitment: ModelCommitment) -> weights_mod.WeightRangeCircui
 
 def prove_weights(pk: ProvingKey, model: CommittedModel, rng=None) -> bytes:
     """The weight range proof of a committed model (made once, at commit time)."""
-    cm = model.commitment
-    circuit = weight_circuit(cm)
-    if circuit.num_vars > pk.srs.num_vars:
-        raise SetupError(f"the weight proof needs an SRS of 2^{circuit.num_vars} entries, this one has "
-                         f"2^{pk.srs.num_vars}")
-    ints = weights_mod.witness(circuit, model.params)
-    proof, _ = weights_mod.prove(circuit, pk.srs, pk.verifying_key().digest(), cm.digest(), ints,
-                              dict(zip(cm.names, cm.points)), dict(model.blinds), rng or system_rng())
-    return proof.to_bytes()
+    return weights_mod.prove_committed(weight_circuit(model.commitment), pk, model, rng or system_rng())
 
 
 def verify_weights(vk: VerifyingKey, commitment: ModelCommitment, proof_bytes: bytes) -> float:
     """Verify a model's weight range proof; raises on anything but a valid one, returns the seconds."""
     t0 = time.perf_counter()
-    circuit = weight_circuit(commitment)
-    weights_mod.verify(circuit, vk.srs_vk, vk.digest(), commitment.digest(),
-                       dict(zip(commitment.names, commitment.points)), proof_bytes)
+    weights_mod.verify_committed(weight_circuit(commitment), vk, commitment, proof_bytes)
     return time.perf_counter() - t0

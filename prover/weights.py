@@ -183,6 +183,25 @@ def prove(circuit: WeightRangeCircuit, srs, vk_digest: bytes, model_digest: byte
                      commitments=commitments, blinds=blinds)
 
 
+def prove_committed(circuit: WeightRangeCircuit, pk, model, rng) -> bytes:
+    """The weight range proof of a committed model (an MLP's ``CommittedModel`` or a
+    ``CommittedTransformer``: its ``commitment``, ``params`` and ``blinds``) under proving key ``pk``."""
+    from .errors import SetupError
+    cm = model.commitment
+    if circuit.num_vars > pk.srs.num_vars:
+        raise SetupError(f"the weight proof needs an SRS of 2^{circuit.num_vars} entries, the key has "
+                         f"2^{pk.srs.num_vars}")
+    proof, _ = prove(circuit, pk.srs, pk.verifying_key().digest(), cm.digest(), witness(circuit, model.params),
+                     dict(zip(cm.names, cm.points)), dict(model.blinds), rng)
+    return proof.to_bytes()
+
+
+def verify_committed(circuit: WeightRangeCircuit, vk, commitment, proof_bytes: bytes) -> None:
+    """``verify`` for a public model commitment (``names``/``points``/``digest``) and key ``vk``."""
+    verify(circuit, vk.srs_vk, vk.digest(), commitment.digest(), dict(zip(commitment.names, commitment.points)),
+           proof_bytes)
+
+
 def verify(circuit: WeightRangeCircuit, srs_vk, vk_digest: bytes, model_digest: bytes, commitments: dict,
            proof_bytes: bytes) -> None:
     """Raises ``MalformedProofError`` for bytes that do not parse, ``VerificationError`` for a
