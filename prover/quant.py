@@ -150,6 +150,20 @@ def rescale(z, shift: int):
     return q, zz - q * (1 << shift)
 
 
+def signed_digits(x, bits: int, digit_bits: int, count: int) -> list:
+    """Little-endian base-2^digit_bits digits of x + 2^(bits-1), for x in [-2^(bits-1), 2^(bits-1))
+    (the committed digits of a range bound); the caller checks the range."""
+    u = x + (1 << (bits - 1))
+    mask = (1 << digit_bits) - 1
+    return [(u >> (k * digit_bits)) & mask for k in range(count)]
+
+
+def signed_pad_digits(bits: int, digit_bits: int, digit_ids: list[str]) -> dict[str, int]:
+    """The non-zero digits of a padded (zero) entry under ``signed_digits``: those of 2^(bits-1)."""
+    vals = signed_digits(0, bits, digit_bits, len(digit_ids))
+    return {did: v for did, v in zip(digit_ids, vals) if v}
+
+
 def digits(rem, shift: int, digit_bits: int):
     """Split remainders in [0, 2^shift) into shift/digit_bits little-endian digits."""
     mask = (1 << digit_bits) - 1

@@ -48,6 +48,7 @@ from .field import R
 from .lookup import logup
 from .lookup.tables import RangeTable
 from .proof import Proof
+from .quant import signed_digits, signed_pad_digits
 from .transcript import Transcript, keccak256
 
 TAG = b"zkllm-weight-range/v1"
@@ -75,16 +76,11 @@ class WeightBound:
         if w.numel() and (int(w.min()) < -off or int(w.max()) >= off):
             raise QuantizationRangeError(f"model tensor '{self.w}' has entries outside "
                                          f"[-2^{self.bits - 1}, 2^{self.bits - 1})")
-        u = w + off
-        mask = (1 << self.digit_bits) - 1
-        for k, did in enumerate(self.digit_ids):
-            ints[did] = (u >> (k * self.digit_bits)) & mask
+        ints.update(zip(self.digit_ids, signed_digits(w, self.bits, self.digit_bits, len(self.digit_ids))))
 
     def pad_values(self) -> dict[str, int]:
         """Padded weight entries are 0, so their digits are those of 2^(bits-1)."""
-        off, mask = 1 << (self.bits - 1), (1 << self.digit_bits) - 1
-        return {did: (off >> (k * self.digit_bits)) & mask for k, did in enumerate(self.digit_ids)
-                if (off >> (k * self.digit_bits)) & mask}
+        return signed_pad_digits(self.bits, self.digit_bits, self.digit_ids)
 
     def root(self, ctx) -> None:
         r = ctx.ch.challenges("weights/r", ctx.spec(self.w).num_vars)

@@ -38,7 +38,7 @@ from .. import sumcheck
 from ..errors import QuantizationRangeError, VerificationError
 from ..field import R, fast
 from ..lookup.tables import RangeTable
-from ..quant import check_decomposition, require
+from ..quant import check_decomposition, require, signed_digits, signed_pad_digits
 from ..poly.mle import (bits_msb, eq_eval, eq_table, evaluate, log2_ceil, next_eval, prefix_indicator)
 
 
@@ -317,15 +317,10 @@ class RangeBound:
         off = 1 << (self.bits - 1)
         if q.numel() and (int(q.min()) < -off or int(q.max()) >= off):
             raise QuantizationRangeError(f"'{self.q}' outside [-2^{self.bits - 1}, 2^{self.bits - 1})")
-        u = q + off
-        mask = (1 << self.digit_bits) - 1
-        for k, did in enumerate(self.digit_ids):
-            ints[did] = (u >> (k * self.digit_bits)) & mask
+        ints.update(zip(self.digit_ids, signed_digits(q, self.bits, self.digit_bits, len(self.digit_ids))))
 
     def pad_values(self) -> dict[str, int]:
-        off, mask = 1 << (self.bits - 1), (1 << self.digit_bits) - 1
-        return {did: (off >> (k * self.digit_bits)) & mask for k, did in enumerate(self.digit_ids)
-                if (off >> (k * self.digit_bits)) & mask}
+        return signed_pad_digits(self.bits, self.digit_bits, self.digit_ids)
 
     def lookups(self):
         t = RangeTable(self.digit_bits)
