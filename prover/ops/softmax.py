@@ -133,6 +133,15 @@ def _ndig(bits: int, rb: int) -> int:
     return max(1, -(-bits // rb))
 
 
+def _digit_values(values: dict, ids: list[str], base: int) -> list[int]:
+    """The prover's field vector sum_i 2^(base i) values[ids[i]] (a value from its digits)."""
+    acc = [0] * len(values[ids[0]])
+    for i, x in enumerate(ids):
+        c = pow(2, base * i, R)
+        acc = [(a + c * y) % R for a, y in zip(acc, values[x])]
+    return acc
+
+
 @dataclass
 class Softmax:
     s: str                 # scores (heads, T, T), scale 2^s_in
@@ -323,11 +332,7 @@ class Softmax:
             N = 1 << n
 
             def comb(ids, base):
-                acc = [0] * len(v[ids[0]])
-                for i, x in enumerate(ids):
-                    c = pow(2, base * i, R)
-                    acc = [(a + c * y) % R for a, y in zip(acc, v[x])]
-                return acc
+                return _digit_values(v, ids, base)
 
             def bcast(row):
                 return [x for x in row for _ in range(1 << nt)]
@@ -389,11 +394,7 @@ class Softmax:
             v, W = ctx.values, 1 << nt
 
             def comb(ids):
-                acc = [0] * len(v[ids[0]])
-                for i, x in enumerate(ids):
-                    c = pow(2, rb * i, R)
-                    acc = [(a + c * y) % R for a, y in zip(acc, v[x])]
-                return acc
+                return _digit_values(v, ids, rb)
 
             def rowsum(x):
                 return [sum(x[i:i + W]) % R for i in range(0, len(x), W)]
