@@ -8,7 +8,7 @@ the one definition of every circuit; this module only serialises what a verifier
 Layout (big-endian; ``tid`` = the tensor's index in ``circuit.specs`` order, NONE = 0xffff)::
 
     magic "ZKCD" | version u8 (2; 1 had the softmax row-sum window)
-    circuit digest 32 | model header hash 32 | rows u32
+    circuit digest 32 | model header hash 32 | rows u32 (0: a weight range circuit)
     tensors   u16 n; per tensor: kind u8, num_vars u8, producer u16 (op index + 1, 0: none)
     witness   u16 n; tid u16 each                    (phase-1 commitment order)
     pooled    u16 n; per pooled tensor: tid u16, pool tid u16, prefix bits u8, prefix u32
@@ -21,7 +21,8 @@ Layout (big-endian; ``tid`` = the tensor's index in ``circuit.specs`` order, NON
               tid u16 each, per int: byte length u8 then the big-endian bytes
     roots     u16 n; op index u16 each (forward order; run last first)
 
-Only ops that reduce claims or start them (roots) are listed; the others (activations)
+A weight range circuit (``weight_description``) lists only WEIGHT_BOUND roots, one per
+model tensor in commitment order. Only ops that reduce claims or start them (roots) are listed; the others (activations)
 are proven by their lookups alone, and a RangeBound fused into a Rescale is part of the
 Rescale's entry. Each op class has one small encoder in ``ENCODERS``
 returning (type code, tensor ids, integer params, label); the field order per type is
@@ -56,7 +57,7 @@ KINDS = {"input": 1, "output": 2, "model": 3, "advice": 4, "table": 5, "proof": 
 # op type codes (TOps.sol has the same constants)
 RESCALE, RANGE_BOUND, LINEAR, LINEAR_NB, ADD, HADAMARD, MATMUL, EMBEDDING, ROPE = range(1, 10)
 HEAD_SPLIT, HEAD_MERGE, KV_EXPAND, VT_EXPAND, POSITION_ROWS, NORM, SOFTMAX, ARGMAX = range(10, 18)
-LAYER_SLICE, BIAS_ADD, RESIDUAL_CHAIN = range(18, 21)
+LAYER_SLICE, BIAS_ADD, RESIDUAL_CHAIN, WEIGHT_BOUND = range(18, 22)
 
 
 def _views():
@@ -182,14 +183,21 @@ def _argmax(o: Argmax):
     return ARGMAX, [o.logits, o.k, *o.digit_ids], [o.vocab, o.digit_bits, o.rows], o.label
 
 
+def _weight_bound(o):
+    """The weight range proof's bound (``prover.weights.WeightBound``): tids w, digits; ints
+    bits, digit bits (the top digit has the bits left over); its labels are fixed ("weights/...")."""
+    return WEIGHT_BOUND, [o.w, *o.digit_ids], [o.bits, o.digit_bits], "weights"
+
+
 def encoders() -> dict[type, Callable]:
+    from .weights import WeightBound
     v = _views()
     return {Rescale: _rescale, v.RangeBound: _range_bound, Linear: _linear, v.LinearNB: _linear_nb,
             Add: _add, Hadamard: _hadamard, MatMul: _matmul, Embedding: _embedding, RoPE: _rope,
             v.HeadSplit: _head_split, v.HeadMerge: _head_merge, v.KVExpand: _kv_expand,
             v.VTExpand: _vt_expand, v.PositionRows: _position_rows, Norm: _norm, Softmax: _softmax,
             Argmax: _argmax, v.LayerSlice: _layer_slice, v.BiasAdd: _bias_add,
-            v.ResidualChain: _residual_chain}
+            v.ResidualChain: _residual_chain, WeightBound: _weight_bound}
 
 
 def _int(v: int) -> bytes:
@@ -269,3 +277,11 @@ def transformer_description(commitment, rows: int) -> bytes:
     from .transformer.compile import compile_model
     circuit = compile_model(commitment.cfg, rows, commitment.tq)
     return describe(circuit, keccak256(commitment._header()))
+
+
+def weight_description(commitment) -> bytes:
+    """The description of a transformer commitment's weight range circuit
+    (``prover.transformer.prove.weight_circuit``; prompt length 0), bound to the commitment's
+    header like ``transformer_description``. ``TransformerWeightVerifier`` interprets it."""
+    from .transformer.prove import weight_circuit
+    return describe(weight_circuit(commitment), keccak256(commitment._header()))

@@ -109,6 +109,19 @@ class WeightRangeCircuit:
     def digest(self) -> bytes:
         return keccak256(TAG + self.inner_digest)
 
+    rows = 0      # a circuit description's prompt length: none (inference circuits have >= 1)
+    key_tables: tuple = ()
+
+    @property
+    def ops(self) -> list[WeightBound]:
+        """The ops a circuit description lists: the bounds (every one a root)."""
+        return self.roots
+
+    def chunked(self) -> list[str]:
+        """The model tensors committed in chunks (``chunk_vars``): a description cannot take them."""
+        return [s.id for s in self.specs.values() if s.kind == "model" and self.chunk_vars
+                and s.num_vars > self.chunk_vars]
+
     def model_tensors(self) -> list[str]:
         return [s.id for s in self.specs.values() if s.kind == "model"]
 

@@ -47,24 +47,28 @@ def onchain_verify_gas(vk, commitment, statement, proof_bytes: bytes, weights_pr
             "verifier_bytes": len(chain.w3.eth.get_code(dep.address)), "certify_gas": cert.gas_used}
 
 
-def onchain_transformer_gas(vk, commitment, statement, proof_bytes: bytes) -> dict:
+def onchain_transformer_gas(vk, commitment, statement, proof_bytes: bytes, weights_proof: bytes) -> dict:
     """Deploy the transformer verifier on a fresh embedded chain, register the statement's
-    circuit and send one verification transaction."""
+    circuit and the model's weight circuit, certify the model's weights and send one
+    verification transaction."""
     from .chain import connect, load_signer
     from .chain.transformer_verifier import (TRANSFORMER_VERIFY_GAS, add_circuits, deploy_transformer_verifier,
                                              transformer_calldata)
     from .chain.verifier import verify_transaction
+    from .chain.weights import certify
     chain = connect()
     signer = load_signer(chain)
     dep = deploy_transformer_verifier(chain, vk, signer=signer)
     add_circuits(chain, dep, commitment, [len(statement.tokens)], signer=signer)
+    cert = certify(chain, dep.weights, commitment.encode(), weights_proof, signer=signer)
     tx = verify_transaction(chain, dep.verifier, transformer_calldata(statement, commitment, proof_bytes),
                             signer=signer, gas=TRANSFORMER_VERIFY_GAS)
     size = lambda a: len(chain.w3.eth.get_code(a))  # noqa: E731
     return {"verify_gas": tx.gas_used, "calldata_bytes": tx.calldata_bytes,
-            "verifier_deploy_gas": dep.verifier.tx.gas_used + dep.modules.tx.gas_used + dep.circuits.tx.gas_used,
+            "verifier_deploy_gas": sum(d.tx.gas_used for d in (dep.verifier, dep.modules, dep.circuits, dep.weights)),
             "verifier_bytes": size(dep.verifier.address), "modules_bytes": size(dep.modules.address),
-            "circuits_bytes": size(dep.circuits.address)}
+            "circuits_bytes": size(dep.circuits.address), "weights_bytes": size(dep.weights.address),
+            "certify_gas": cert.gas_used}
 
 
 # ---------------------------------------------------------------- the shared flow
@@ -78,7 +82,7 @@ class Bench(ABC):
 
     params: int                       # parameter count of the float model
     onchain_skipped: str | None = None  # why the chain step cannot run for this model, if it cannot
-    certify_weights: bool = False     # the chain step certifies the weight range proof first (MLPs)
+    certify_weights: bool = False     # the chain step certifies the weight range proof first
 
     @abstractmethod
     def describe(self) -> dict:
@@ -330,8 +334,17 @@ class TransformerBench(Bench):
         from prover.transformer import prove as tp
         tp.verify(vk, commitment, statement, proof_bytes)
 
+    @property
+    def certify_weights(self) -> bool:
+        """The chain step needs the weight range proof; a model it cannot verify skips both."""
+        return self.onchain_skipped is None
+
+    def prove_weights(self, pk, cm) -> bytes:
+        from prover.transformer import prove as tp
+        return tp.prove_weights(pk, cm)
+
     def onchain(self, vk, commitment, statement, proof_bytes: bytes, weights_proof: bytes | None) -> dict:
-        return onchain_transformer_gas(vk, commitment, statement, proof_bytes)
+        return onchain_transformer_gas(vk, commitment, statement, proof_bytes, weights_proof)
 
     def compare(self, res) -> dict:
         with torch.no_grad():

@@ -317,7 +317,7 @@ def cmd_deploy(a) -> dict:
     if files.is_transformer_params(Path(a.vk).parent):  # a transformer key: its verifier too
         t = service.deploy_transformer_contracts(chain, vk, signer=signer, directory=a.deployments, log=_log(a.quiet))
         out["transformer_verifier"] = t.address
-        for d in (t.verifier, t.modules, t.circuits):
+        for d in (t.verifier, t.modules, t.circuits, t.weights):
             c.gas[d.name] = d.tx.gas_used
             c.sizes[d.name] = len(chain.w3.eth.get_code(d.address))
     return {**out, "deploy_gas": c.gas, "bytecode_bytes": c.sizes,
@@ -342,7 +342,8 @@ def cmd_register(a) -> dict:
     if transformer:
         rows = [int(t) for t in a.prompt_lengths.split(",")] if a.prompt_lengths else [cm.cfg.max_seq]
         verifier = service.register_transformer_circuits(c, cm, rows, signer=signer)
-        model_id = service.register_model(c, cm, vk, uri=a.uri, signer=signer, verifier=verifier)
+        model_id = service.register_model(c, cm, vk, uri=a.uri, signer=signer, verifier=verifier,
+                                          weights_proof=store.load_weights_proof(Path(a.commitment)))
     else:
         model_id = service.register_model(c, cm, vk, uri=a.uri, signer=signer,
                                           weights_proof=store.load_weights_proof(Path(a.commitment)))

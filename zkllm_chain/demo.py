@@ -131,7 +131,7 @@ def run_text_demo(model_name: str = "tiny-llama-text", prompt: str = TEXT_PROMPT
     c = step("deploy_s", deploy)
     log(f"[5/8] register the model and its circuit for {len(ids)}-token prompts")
     model_id = step("register_s", lambda: service.register_model(
-        c, cm.commitment, vk, uri=f"demo://{model_name}", signer=signer,
+        c, cm.commitment, vk, uri=f"demo://{model_name}", signer=signer, weights_proof=wp,
         verifier=service.register_transformer_circuits(c, cm.commitment, [len(ids)], signer=signer)))
     log(f"[6/8] prove the next byte after {prompt!r}")
     res = step("prove_s", lambda: tp.prove(pk, cm, ids))

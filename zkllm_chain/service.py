@@ -68,27 +68,34 @@ def statement_words(statement) -> tuple[list[int], list[int]]:
     return field_words(statement.input), field_words(statement.output)
 
 
-def deploy_transformer(chain, vk, commitment, rows, *, signer=None, log=lambda m: None):
-    """Deploy the transformer verifier for ``vk`` and register the circuit descriptions of
-    ``commitment``'s model for the prompt lengths ``rows``; returns the deployment."""
+def deploy_transformer(chain, vk, commitment, rows, *, signer=None, weights_proof: bytes | None = None,
+                       log=lambda m: None):
+    """Deploy the transformer verifier for ``vk``, register the circuit descriptions of
+    ``commitment``'s model for the prompt lengths ``rows`` and, given its ``weights_proof``,
+    certify the model; returns the deployment."""
     from .chain.transformer_verifier import add_circuits, deploy_transformer_verifier
+    from .chain.weights import certify
     dep = deploy_transformer_verifier(chain, vk, signer=signer)
     add_circuits(chain, dep, commitment, rows, signer=signer)
+    if weights_proof is not None:
+        certify(chain, dep.weights, commitment.encode(), weights_proof, signer=signer)
     log(f"deployed TransformerVerifier at {dep.address} ({dep.verifier.gas_used:,} gas), "
         f"circuits for {len(list(rows))} prompt lengths")
     return dep
 
 
-TRANSFORMER_CONTRACTS = ("TransformerVerifier", "TransformerModules", "TransformerCircuits")
+TRANSFORMER_CONTRACTS = ("TransformerVerifier", "TransformerModules", "TransformerCircuits",
+                         "TransformerWeightVerifier")
 
 
 def deploy_transformer_contracts(chain, vk, *, signer=None, directory=None, log=lambda m: None):
-    """Deploy the transformer verifier, its modules and its circuit registry (owned by
-    ``signer``) for ``vk`` and write their deployment records; circuits come with the model."""
+    """Deploy the transformer verifier, its modules, its circuit registry (owned by ``signer``)
+    and its weight certifier for ``vk`` and write their deployment records; circuits come
+    with the model."""
     from .chain.deployments import write_deployment
     from .chain.transformer_verifier import deploy_transformer_verifier
     dep = deploy_transformer_verifier(chain, vk, signer=signer)
-    for d in (dep.verifier, dep.modules, dep.circuits):
+    for d in (dep.verifier, dep.modules, dep.circuits, dep.weights):
         write_deployment(chain, d, directory, deployer=signer.address if signer else None)
         log(f"deployed {d.name} at {d.address} ({d.tx.gas_used:,} gas)")
     return dep
@@ -112,23 +119,26 @@ def register_model(c: Contracts, commitment, vk, *, uri: str = "", signer=None, 
     defaults to the deployed MLP verifier; pass the transformer verifier's address for a
     transformer commitment.
 
-    An MLP's ``weights_proof`` (its weight range proof, ``prover.api.prove_weights``) is
-    certified first with the weight range verifier the MLP verifier requires, unless that
-    model is certified already; the verifier refuses statements about uncertified models.
-    Transformer commitments are not certified on-chain yet (their header is JSON)."""
+    The model's ``weights_proof`` (its weight range proof: ``prover.api.prove_weights`` or
+    ``prover.transformer.prove.prove_weights``) is certified first with the weight range
+    verifier that ``verifier`` requires (``weightRange()``), unless that model is certified
+    already; the verifiers refuse statements about uncertified models. A transformer's weight
+    range circuit must be registered first (``register_transformer_circuits``)."""
     import json
     from dataclasses import asdict
 
     from prover.errors import ZkllmError
     from prover.transcript import keccak256
-    if not hasattr(commitment, "cfg"):
-        from .chain.verifier import weight_verifier_of
-        from .chain.weights import certify, is_certified, weight_verifier_at
-        wr = weight_verifier_of(c.chain, verifier or c.verifier)
-        if not is_certified(c.chain, wr, commitment.digest()):
-            if weights_proof is None:
-                raise ZkllmError("the model's weights are not certified on-chain and no weight range proof was given")
-            certify(c.chain, weight_verifier_at(c.chain, wr), commitment.encode(), weights_proof, signer=signer)
+
+    from .chain.verifier import weight_verifier_of
+    from .chain.weights import WEIGHTS_CONTRACT, certify, is_certified, weight_verifier_at
+    from .chain.transformer_verifier import TRANSFORMER_WEIGHTS
+    wr = weight_verifier_of(c.chain, verifier or c.verifier)
+    if not is_certified(c.chain, wr, commitment.digest()):
+        if weights_proof is None:
+            raise ZkllmError("the model's weights are not certified on-chain and no weight range proof was given")
+        name = TRANSFORMER_WEIGHTS if hasattr(commitment, "cfg") else WEIGHTS_CONTRACT
+        certify(c.chain, weight_verifier_at(c.chain, wr, name), commitment.encode(), weights_proof, signer=signer)
     if hasattr(commitment, "cfg"):  # transformer: its header holds the config and quantization
         quant_digest = keccak256(json.dumps(asdict(commitment.tq), sort_keys=True).encode())
         circuit_digest = keccak256(commitment._header())

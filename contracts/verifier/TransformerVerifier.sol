@@ -12,6 +12,7 @@ import {TOps} from "./transformer/TOps.sol";
 import {TLogup} from "./transformer/TLogup.sol";
 import {TransformerModules, TModuleCall} from "./transformer/TransformerModules.sol";
 import {TransformerCircuits} from "./transformer/TransformerCircuits.sol";
+import {TModel} from "./transformer/TModel.sol";
 
 /// @title TransformerVerifier
 /// @notice On-chain verifier of zkllm decoder-only transformer proofs (`prover/transformer/
@@ -33,6 +34,9 @@ import {TransformerCircuits} from "./transformer/TransformerCircuits.sol";
 ///         keccak256(abi.encode(modelDigest, keccak256(abi.encodePacked(input)),
 ///                               keccak256(abi.encodePacked(output)))).
 ///
+///         Weights. The model must be certified by `weightRange` (a `TransformerWeightVerifier`
+///         that checked its weight range proof); otherwise `WeightsNotCertified`.
+///
 ///         Rejections of the protocol's checks revert with `ProofRejected(check)`, `check` the
 ///         name of Python's VerificationError (a tampered sumcheck round fails its caller's
 ///         final check), the opening with `BatchOpeningFailed` / `PairingFailed`.
@@ -43,23 +47,26 @@ contract TransformerVerifier is KeyedVerifier {
     address public immutable circuits;
     /// @notice The `TransformerModules` contract this verifier calls.
     address public immutable modules;
+    /// @notice The `TransformerWeightVerifier` whose certification a model needs (`certified`).
+    address public immutable weightRange;
 
     /// @notice The statement has not exactly one output word (the next token).
     error OutputLength(uint256 length, uint256 expected);
-    /// @notice The key lacks a setup table the circuit reads (Python: SetupError).
-    error MissingTableHash(bytes32 nameHash);
 
     /// @param modules_ a `TransformerModules` contract; @param circuits_ a `TransformerCircuits`
-    ///        registry (both deployed first; their code is part of what a user trusts).
+    ///        registry; @param weightRange_ the `TransformerWeightVerifier` reading the same
+    ///        registry (all deployed first; their code is part of what a user trusts).
     constructor(
         bytes memory srsVerifierKey,
         string[] memory tableNames,
         bytes memory tableCommitments,
         address modules_,
-        address circuits_
+        address circuits_,
+        address weightRange_
     ) KeyedVerifier(srsVerifierKey, tableNames, tableCommitments) {
         modules = modules_;
         circuits = circuits_;
+        weightRange = weightRange_;
     }
 
     function proofSystemId() external pure returns (bytes32) {
@@ -82,7 +89,7 @@ contract TransformerVerifier is KeyedVerifier {
         uint256 pointsOff = _model(ctx, modelDigest, modelCommitment, proofCircuit, input.length);
         _statement(ctx, input, output);
         uint256 vk = VerifierKeyData.load(keyStore, keyBlobSize);
-        _attachCommitments(ctx.c, pointsOff, vk);
+        TModel.attachCommitments(ctx.c, pointsOff, vk);
         _absorbStatement(ctx, modelDigest);
         _run(ctx, vk);
         Channel.assertConsumed(ctx.ch);
@@ -103,33 +110,14 @@ contract TransformerVerifier is KeyedVerifier {
         if (h != modelDigest) revert ModelDigestMismatch(modelDigest, h);
         bytes32 headerHash;
         uint256 count;
-        (headerHash, pointsOff, count) = _decodeCommitment(modelCommitment);
+        (headerHash, pointsOff, count) = TModel.decodeCommitment(modelCommitment);
         if (!g1Valid(pointsOff, count)) revert MalformedCommitment(modelCommitment.length - 128 * count);
-        TCircuit memory c = _parse(proofCircuit);
+        TCircuit memory c = TModel.parsed(circuits, proofCircuit);
         ctx.c = c;
         if (c.headerHash != headerHash || c.rows != nTokens) revert CircuitMismatch(c.digest, proofCircuit);
         if (count != c.nModel) revert MalformedCommitment(modelCommitment.length);
         if (c.maxNumVars > keyNumVars) revert CircuitTooLarge(c.maxNumVars, keyNumVars);
-    }
-
-    /// @notice The registered description of `proofCircuit`, parsed by the registry straight
-    ///         into this call's memory (`TransformerCircuits.parsed`).
-    function _parse(bytes32 proofCircuit) private view returns (TCircuit memory c) {
-        address reg = circuits;
-        bool ok;
-        assembly ("memory-safe") {
-            let base := mload(0x40)
-            mstore(base, shl(224, 0x06599d36)) // parsed(bytes32,uint256)
-            mstore(add(base, 4), proofCircuit)
-            mstore(add(base, 36), base)
-            ok := staticcall(gas(), reg, base, 68, 0, 0)
-            let size := returndatasize()
-            returndatacopy(base, 0, size)
-            if iszero(ok) { revert(base, size) }
-            if lt(size, 64) { revert(0, 0) }
-            c := mload(add(base, sub(size, 64)))
-            mstore(0x40, mload(add(base, sub(size, 32))))
-        }
+        requireCertified(weightRange, modelDigest);
     }
 
     /// @notice The statement's words: the tokens and exactly one next token, each < r.
@@ -145,45 +133,6 @@ contract TransformerVerifier is KeyedVerifier {
         ctx.nTokens = input.length;
         canonical(outOff, 1, "output");
         ctx.next = output[0];
-    }
-
-    /// @notice `TransformerCommitment.decode`: "ZKLT" | version u16 (1) | header length u32 |
-    ///         header | count u16 | count x 128-byte G1 points (checked by the caller,
-    ///         `g1Valid`). Returns keccak256(header), the points' offset and count.
-    function _decodeCommitment(bytes calldata enc) private pure returns (bytes32 headerHash, uint256 pointsOff, uint256 count) {
-        if (enc.length < 12 || bytes4(enc[0:4]) != "ZKLT") revert MalformedCommitment(0);
-        if (uint16(bytes2(enc[4:6])) != 1) revert MalformedCommitment(4);
-        uint256 hl = uint32(bytes4(enc[6:10]));
-        if (enc.length < 12 + hl) revert MalformedCommitment(6);
-        headerHash = keccak256(enc[10:10 + hl]);
-        count = uint16(bytes2(enc[10 + hl:12 + hl]));
-        if (enc.length != 12 + hl + 128 * count) revert MalformedCommitment(10 + hl);
-        assembly ("memory-safe") {
-            pointsOff := add(enc.offset, add(12, hl))
-        }
-    }
-
-    /// @notice Model tensors (in `specs` order, the commitment's order) and setup tables.
-    function _attachCommitments(TCircuit memory c, uint256 pointsOff, uint256 vk) private pure {
-        uint256 count = c.nModel;
-        uint256 mem;
-        assembly ("memory-safe") {
-            mem := mload(0x40)
-            mstore(0x40, add(mem, mul(count, 128)))
-            calldatacopy(mem, pointsOff, mul(count, 128))
-        }
-        uint256 j;
-        uint256 n = c.kind.length;
-        for (uint256 i = 0; i < n; ++i) {
-            if (c.kind[i] == TDescription.KIND_MODEL) {
-                c.commitment[i] = mem + 128 * j++;
-            }
-        }
-        for (uint256 i = 0; i < c.keyTid.length; ++i) {
-            uint256 ptr = VerifierKeyData.table(vk, c.keyName[i]);
-            if (ptr == 0) revert MissingTableHash(c.keyName[i]);
-            c.commitment[c.keyTid[i]] = ptr;
-        }
     }
 
     /// @notice `prove.absorb_statement`.

@@ -219,9 +219,15 @@ def param_bits(cfg: TransformerConfig, tq: TQuant) -> dict[str, int]:
 
 def commit_model(pk: ProvingKey, model, tq: TQuant | None = None, rng=None) -> CommittedTransformer:
     tq = tq or TQuant()
-    rng = rng or system_rng()
     cfg = model.cfg
     params = quantize_gpt2(model, tq) if cfg.arch == "gpt2" else quantize_llama(model, tq)
+    return commit_params(pk, cfg, tq, params, rng)
+
+
+def commit_params(pk: ProvingKey, cfg: TransformerConfig, tq: TQuant, params: dict, rng=None) -> CommittedTransformer:
+    """Commit to quantized model tensors ``params`` (``model_names(cfg)`` -> int64 tensors), one
+    fresh blind per tensor (per chunk of a chunked one)."""
+    rng = rng or system_rng()
     circuit = compile_model(cfg, 1, tq)  # the model tensors' shapes do not depend on the prompt
     names = model_names(cfg)
     if circuit.num_vars > pk.srs.num_vars:

@@ -159,6 +159,8 @@ def test_non_default_settings_verify_in_both(evm):
     tp.verify(vk, cm.commitment, res.statement, raw)
     dep = deploy_transformer_verifier(evm, vk, signer=load_signer(evm))
     add_circuits(evm, dep, cm.commitment, [4])
+    from zkllm_chain.chain.weights import certify
+    certify(evm, dep.weights, cm.commitment.encode(), tp.prove_weights(pk, cm, rng=seeded(10)))
     verify_call(evm, dep.verifier, transformer_calldata(res.statement, cm.commitment, raw), gas=TRANSFORMER_VERIFY_GAS)
     wrong = dc.replace(res.statement, next_token=(res.statement.next_token + 1) % cfg.vocab_size)
     from prover.errors import VerificationError

@@ -8,6 +8,7 @@ Cases are chosen to fail before the pairing where possible: py-evm pairings are 
 from __future__ import annotations
 
 import dataclasses
+from functools import cached_property
 
 import pytest
 import torch
@@ -28,6 +29,7 @@ from zkllm_chain.chain.errors import TransactionRevertedError
 from zkllm_chain.chain.transformer_verifier import (TRANSFORMER_VERIFY_GAS, add_circuits, deploy_transformer_verifier,
                                                     transformer_calldata)
 from zkllm_chain.chain.verifier import verify_call, verify_transaction
+from zkllm_chain.chain.weights import certify
 
 #: Python's VerificationError.check -> the contract errors that name the same check (besides
 #: ProofRejected(check), which names it directly).
@@ -56,6 +58,11 @@ class Setup:
     def raw(self) -> bytes:
         return self.res.proof.to_bytes()
 
+    @cached_property
+    def wp(self) -> bytes:
+        """The model's weight range proof (the verifier needs the model certified)."""
+        return tp.prove_weights(self.pk, self.cm, rng=seeded(99))
+
 
 def _setup(name: str, n_layers: int | None, tokens: torch.Tensor, seed: int) -> Setup:
     model = build_model(name, 0)
@@ -83,8 +90,10 @@ def chain():
 
 
 def _deploy(chain, s: Setup, rows):
+    """The verifier for ``s``'s key with the circuits of ``rows``-token prompts, its model certified."""
     dep = deploy_transformer_verifier(chain, s.vk, signer=load_signer(chain))
     add_circuits(chain, dep, s.cm.commitment, rows)
+    certify(chain, dep.weights, s.cm.commitment.encode(), s.wp)
     return dep
 
 
@@ -196,7 +205,7 @@ def test_invalid_points_rejected_where_parsed(chain, llama, llama_dep):
     """One proof index per G1 role (lookup labels lk<i>/A, lk<i>/B grouped) and every
     model-commitment point, replaced by an off-curve, non-subgroup, x = p or badly padded
     encoding: malformed to both where parsed. Every proof index in Python alone. The point
-    at infinity parses in both and fails the same check."""
+    at infinity parses in both and fails the same check (a commitment point: see below)."""
     import re
 
     from eth_utils import keccak
@@ -226,14 +235,19 @@ def test_invalid_points_rejected_where_parsed(chain, llama, llama_dep):
             assert python_verdict(llama, cd) == ("reject", "MalformedError"), (j, what)
             assert chain_verdict(chain, llama_dep, cd) == ("reject", "MalformedCommitment"), (j, what)
     bad = vh.set_commitment_point(enc, 0, bytes(128))
-    assert_same_rejection(chain, llama, llama_dep, (keccak(bad), bad, tok, out, raw))
+    # infinity parses in both; Python then fails a proof check, the contract refuses the other
+    # (uncertified) model at the weight gate, which comes after parsing
+    assert python_verdict(llama, (keccak(bad), bad, tok, out, raw))[0] == "reject"
+    assert chain_verdict(chain, llama_dep, (keccak(bad), bad, tok, out, raw)) == ("reject", "WeightsNotCertified")
 
 
 def test_other_commitment_and_prompt_length_rejected(chain, llama, llama_dep):
     d, enc, tok, out, proof = transformer_calldata(llama.res.statement, llama.cm.commitment, llama.raw)
     other = tp.commit_model(llama.pk, build_model("tiny-llama", 1), rng=seeded(9)).commitment
     assert_same_rejection(chain, llama, llama_dep, (d, other.encode(), tok, out, proof))          # statement
-    assert_same_rejection(chain, llama, llama_dep, (other.digest(), other.encode(), tok, out, proof))
+    cd = (other.digest(), other.encode(), tok, out, proof)  # another model: not certified here
+    assert python_verdict(llama, cd)[0] == "reject" and chain_verdict(chain, llama_dep, cd) == (
+        "reject", "WeightsNotCertified")
     assert_same_rejection(chain, llama, llama_dep, (d, enc, tok[:11], out, proof))               # circuit
 
 
@@ -428,7 +442,8 @@ def test_attest_transformer_on_anvil(anvil_node, llama):
         ch = anvil_node.connect(expected_chain_id=31337)
         signer = dev_signers(ch)[0]
         c = service.deploy_all(ch, llama.vk, signer=signer)
-        tdep = service.deploy_transformer(ch, llama.vk, llama.cm.commitment, [16], signer=signer)
+        tdep = service.deploy_transformer(ch, llama.vk, llama.cm.commitment, [16], signer=signer,
+                                          weights_proof=llama.wp)
         mid = service.register_model(c, llama.cm.commitment, llama.vk, signer=signer, verifier=tdep.address)
         st = llama.res.statement
         assert service.check(c, mid, st)["attested"] is False

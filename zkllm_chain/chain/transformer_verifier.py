@@ -1,12 +1,15 @@
 """The on-chain transformer verifier (``contracts/verifier/TransformerVerifier.sol``) from Python.
 
-Three contracts: ``TransformerModules`` (stateless steps the verifier calls),
-``TransformerCircuits`` (the registered circuit descriptions, one per prompt length, written
-by its owner) and ``TransformerVerifier`` (the verifying key, and ``verify``). The verifier
-accepts exactly the proofs ``prover.transformer.prove.verify`` accepts.
+Four contracts: ``TransformerModules`` (stateless steps the verifier calls),
+``TransformerCircuits`` (the registered circuit descriptions, one per prompt length and one
+weight range circuit per model, written by its owner), ``TransformerWeightVerifier``
+(certifies models whose weight range proof verifies) and ``TransformerVerifier`` (the
+verifying key, and ``verify`` of statements about certified models). The verifiers accept
+exactly the proofs ``prover.transformer.prove.verify`` / ``verify_weights`` accept.
 
 >>> dep = deploy_transformer_verifier(chain, vk)                 # from the committed artifacts
->>> add_circuits(chain, dep, commitment, rows=[16])              # descriptions for T = 16
+>>> add_circuits(chain, dep, commitment, rows=[16])              # descriptions for T = 16 (+ weights)
+>>> certify(chain, dep.weights, commitment.encode(), weights_proof)   # chain.weights.certify
 >>> verify_call(chain, dep.verifier, transformer_calldata(statement, commitment, proof_bytes))
 """
 from __future__ import annotations
@@ -20,6 +23,7 @@ from .verifier import DEPLOY_GAS, R, _as_artifact, deploy_artifact, verifier_con
 
 __all__ = [
     "TRANSFORMER_VERIFIER",
+    "TRANSFORMER_WEIGHTS",
     "TransformerVerifierDeployment",
     "deploy_transformer_verifier",
     "add_circuits",
@@ -28,6 +32,7 @@ __all__ = [
 ]
 
 TRANSFORMER_VERIFIER = "TransformerVerifier"
+TRANSFORMER_WEIGHTS = "TransformerWeightVerifier"
 #: Gas limit of a transformer verification transaction (tiny models need ~10-20M).
 TRANSFORMER_VERIFY_GAS = 16_777_216  # the EIP-7825 per-transaction cap (contracts.TX_GAS_CAP)
 CIRCUIT_GAS = 8_000_000
@@ -38,6 +43,7 @@ class TransformerVerifierDeployment:
     verifier: Deployment
     modules: Deployment
     circuits: Deployment
+    weights: Deployment  # TransformerWeightVerifier: the certifications the verifier requires
 
     @property
     def address(self) -> str:
@@ -52,33 +58,42 @@ def _deploy(chain: Chain, name: str, args: tuple, compiled: dict | None, signer,
 
 def deploy_transformer_verifier(chain: Chain, vk, *, compiled: dict | None = None, signer=None
                                 ) -> TransformerVerifierDeployment:
-    """Deploys the modules, the circuit registry (owned by ``signer``) and the verifier for
-    verifying key ``vk``. ``compiled`` (name -> CompiledContract) defaults to the artifacts."""
+    """Deploys the modules, the circuit registry (owned by ``signer``), the weight certifier and
+    the verifier for verifying key ``vk``. ``compiled`` (name -> CompiledContract) defaults to
+    the artifacts."""
     from .accounts import load_signer
 
     signer = signer or load_signer(chain)
     modules = _deploy(chain, "TransformerModules", (), compiled, signer, DEPLOY_GAS)
     circuits = _deploy(chain, "TransformerCircuits", (signer.address,), compiled, signer, DEPLOY_GAS)
+    weights = _deploy(chain, TRANSFORMER_WEIGHTS, (*verifier_constructor_args(vk), circuits.address), compiled,
+                      signer, DEPLOY_GAS)
     verifier = _deploy(chain, TRANSFORMER_VERIFIER,
-                       (*verifier_constructor_args(vk), modules.address, circuits.address), compiled, signer,
-                       DEPLOY_GAS)
-    return TransformerVerifierDeployment(verifier, modules, circuits)
+                       (*verifier_constructor_args(vk), modules.address, circuits.address, weights.address),
+                       compiled, signer, DEPLOY_GAS)
+    return TransformerVerifierDeployment(verifier, modules, circuits, weights)
 
 
 def add_circuits(chain: Chain, dep: TransformerVerifierDeployment, commitment, rows: Iterable[int], *,
                  signer=None) -> list[bytes]:
     """Registers the circuit descriptions of ``commitment``'s model for each prompt length in
-    ``rows`` (skipping those already registered); returns the circuit digests."""
-    from prover.circuit_desc import transformer_description
+    ``rows`` and its weight range circuit (skipping those already registered); returns the
+    inference circuits' digests."""
+    from prover.circuit_desc import transformer_description, weight_description
     from prover.transformer.compile import compile_model
+    from prover.transformer.prove import weight_circuit
 
     c = dep.circuits.contract(chain)
+
+    def add(digest: bytes, describe) -> None:
+        if int.from_bytes(c.functions.descriptionHash(digest).call(), "big") == 0:
+            transact(chain, c.functions.addCircuit(describe()), signer=signer, gas=CIRCUIT_GAS)
+
+    add(weight_circuit(commitment).digest(), lambda: weight_description(commitment))
     digests = []
     for t in rows:
-        desc = transformer_description(commitment, int(t))
         digest = compile_model(commitment.cfg, int(t), commitment.tq).digest()
-        if int.from_bytes(c.functions.descriptionHash(digest).call(), "big") == 0:
-            transact(chain, c.functions.addCircuit(desc), signer=signer, gas=CIRCUIT_GAS)
+        add(digest, lambda t=t: transformer_description(commitment, int(t)))
         digests.append(digest)
     return digests
 

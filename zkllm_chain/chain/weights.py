@@ -2,7 +2,10 @@
 
 The contract accepts exactly the weight range proofs ``prover.api.verify_weights`` accepts
 and records each verified model digest as certified; the inference verifiers refuse a
-statement about a model digest it has not certified (``WeightsNotCertified``).
+statement about a model digest it has not certified (``WeightsNotCertified``). The
+transformer's certifier (``TransformerWeightVerifier``, deployed with the transformer
+verifier) has the same ``certify``/``check``/``certified`` interface, so these functions
+take either deployment.
 
 >>> dep = deploy_weight_verifier(chain, vk)                       # from the committed artifact
 >>> digest = check_call(chain, dep, commitment.encode(), proof)     # a call: the digest or a revert
@@ -98,21 +101,21 @@ def is_certified(chain: Chain, address: str, model_digest: bytes) -> bool:
     return bool(c.functions.certified(bytes(model_digest)).call())
 
 
-def weight_verifier_at(chain: Chain, address: str):
-    """A :class:`~zkllm_chain.chain.contracts.Deployment` handle of the weight range verifier at
-    ``address`` (committed artifact's ABI)."""
+def weight_verifier_at(chain: Chain, address: str, name: str = WEIGHTS_CONTRACT):
+    """A :class:`~zkllm_chain.chain.contracts.Deployment` handle of the weight range verifier
+    ``name`` (``WeightRangeVerifier`` for MLPs, ``TransformerWeightVerifier`` for
+    transformers) at ``address`` (committed artifact's ABI)."""
     from .artifacts import load_artifact
     from .contracts import Deployment
 
-    return Deployment(WEIGHTS_CONTRACT, to_checksum_address(address), chain.chain_id, None,
-                      load_artifact(WEIGHTS_CONTRACT))
+    return Deployment(name, to_checksum_address(address), chain.chain_id, None, load_artifact(name))
 
 
 def certify_for(chain: Chain, verifier_address: str, commitment: bytes, proof: bytes, *, signer=None,
-                gas: int = CERTIFY_GAS) -> CertifyTx:
+                gas: int = CERTIFY_GAS, name: str = WEIGHTS_CONTRACT) -> CertifyTx:
     """Certify a model with the weight range verifier that the inference verifier at
-    ``verifier_address`` requires (``weightRange()``)."""
+    ``verifier_address`` requires (``weightRange()``; ``name`` its contract)."""
     from .verifier import weight_verifier_of
 
-    dep = weight_verifier_at(chain, weight_verifier_of(chain, verifier_address))
+    dep = weight_verifier_at(chain, weight_verifier_of(chain, verifier_address), name)
     return certify(chain, dep, commitment, proof, signer=signer, gas=gas)

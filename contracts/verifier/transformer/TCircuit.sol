@@ -71,6 +71,9 @@ library TDescription {
     uint256 private constant OP_NORM = 15;
     uint256 private constant OP_SOFTMAX = 16;
     uint256 private constant OP_ARGMAX = 17;
+    uint256 internal constant OP_WEIGHT_BOUND = 21;
+    /// @dev `prover.weights.compile_weights`: widths in [1, 128].
+    uint256 private constant MAX_WEIGHT_WIDTH = 128;
 
     uint256 internal constant NONE = 0xffff;
     uint256 internal constant KIND_MODEL = 3;
@@ -243,6 +246,14 @@ library TDescription {
         } else if (k == OP_NORM) {
             if (q.length < 4) revert BadDescription(0);
             _digitBits(q[3]);
+        } else if (k == OP_WEIGHT_BOUND) {
+            // ints: bits, digit bits; tids: w, digits (the top digit has the bits left over)
+            if (q.length != 2 || op.t.length < 2) revert BadDescription(0);
+            _digitBits(q[1]);
+            uint256 n = op.t.length - 1;
+            if (q[0] == 0 || q[0] > MAX_WEIGHT_WIDTH || (n - 1) * q[1] >= q[0] || n * q[1] < q[0]) {
+                revert UnsafeParameter("weight-width");
+            }
         }
     }
 
