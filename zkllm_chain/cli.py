@@ -336,11 +336,18 @@ def cmd_register(a) -> dict:
         _check_weights(vk, cm, Path(a.commitment), transformer)
     except VerificationError as e:
         raise ZkllmError(f"refusing to register: the model's weight range proof does not verify ({e})") from None
+    if transformer:
+        from prover.transformer.prove import check_listed_circuits
+        try:
+            check_listed_circuits(cm)  # the descriptions its on-chain proofs will run
+        except VerificationError as e:
+            raise ZkllmError(f"refusing to register: {e}") from None
     chain = _chain(a)
     signer = _signer(a, chain)
     c = service.load_contracts(chain, a.deployments, signer)
     if transformer:
-        rows = [int(t) for t in a.prompt_lengths.split(",")] if a.prompt_lengths else [cm.cfg.max_seq]
+        rows = ([int(t) for t in a.prompt_lengths.split(",")] if a.prompt_lengths
+                else [max(1, len(cm.circuits) - 1)])
         verifier = service.register_transformer_circuits(c, cm, rows, signer=signer)
         model_id = service.register_model(c, cm, vk, uri=a.uri, signer=signer, verifier=verifier,
                                           weights_proof=store.load_weights_proof(Path(a.commitment)))
@@ -381,7 +388,10 @@ def cmd_check(a) -> dict:
     from prover.transformer import files
     text = Path(a.statement).read_text()
     st = files.statement_from_json(text) if files.is_transformer_statement(text) else api.Statement.from_json(text)
-    return service.check(c, a.model_id, st)
+    out = service.check(c, a.model_id, st)
+    if a.commitment:
+        out.update(service.check_commitment(out, Path(a.commitment)))
+    return out
 
 
 def cmd_accuracy(a) -> dict:
@@ -537,7 +547,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--commitment", required=True, help="model.json (or its directory)")
     s.add_argument("--uri", default="", help="metadata URI stored with the model")
     s.add_argument("--prompt-lengths", help="transformer: comma-separated prompt lengths whose circuits to register "
-                                            "with the transformer verifier (default: the model's max_seq)")
+                                            "with the transformer verifier (default: the longest the commitment lists)")
     _chain_args(s)
     s = add("attest", "post a proof on-chain: the chain verifies it, then records the attestation")
     s.add_argument("--commitment", required=True, help="model.json (or its directory)")
@@ -552,6 +562,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = add("check", "ask, as a dApp would, whether an inference is attested")
     s.add_argument("--model-id", type=_model_id, required=True)
     s.add_argument("--statement", required=True)
+    s.add_argument("--commitment", help="model.json (or its directory): also check that it is the registered model "
+                                        "and, for a transformer, that every circuit it lists is its config's")
     _chain_args(s)
     s = add("demo", "the whole job end to end: setup, commit, deploy, register, prove, attest, check")
     s.add_argument("--rpc-url", help="run against this node instead of the embedded chain")

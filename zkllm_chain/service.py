@@ -89,7 +89,7 @@ TRANSFORMER_CONTRACTS = ("TransformerVerifier", "TransformerModules", "Transform
 
 
 def deploy_transformer_contracts(chain, vk, *, signer=None, directory=None, log=lambda m: None):
-    """Deploy the transformer verifier, its modules, its circuit registry (owned by ``signer``)
+    """Deploy the transformer verifier, its modules, its circuit registry
     and its weight certifier for ``vk`` and write their deployment records; circuits come
     with the model."""
     from .chain.deployments import write_deployment
@@ -195,6 +195,26 @@ def check(c: Contracts, model_id: int, statement) -> dict:
         info = c.attestations.get_attestation(c.attestations.attestation_uid(model_id, words_in, words_out))
         out.update({"uid": "0x" + info.uid.hex(), "attester": info.attester, "block": info.block_number,
                     "time": info.time})
+    return out
+
+
+def check_commitment(entry: dict, path: Path) -> dict:
+    """For ``zkllm check --commitment``: whether the commitment file is the registry entry's
+    model (``entry`` from :func:`check`) and, for a transformer, whether every circuit
+    description it lists (the ones its on-chain proofs run) is its own config's."""
+    from prover import store
+    from prover.errors import VerificationError
+    from prover.transformer import files
+    from prover.transformer.prove import check_listed_circuits
+    transformer = files.is_transformer_model(path)
+    cm = files.load_commitment(path) if transformer else store.load_commitment(path)
+    out = {"commitment_matches": "0x" + cm.digest().hex() == entry["model_digest"]}
+    if transformer:
+        try:
+            check_listed_circuits(cm)
+            out["circuits_valid"] = True
+        except VerificationError as e:
+            out["circuits_valid"], out["circuits_error"] = False, str(e)
     return out
 
 

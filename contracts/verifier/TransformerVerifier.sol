@@ -20,14 +20,13 @@ import {TModel} from "./transformer/TModel.sol";
 ///         with the same transcript bytes and the same checks in the same order.
 ///
 ///         Circuits. The verifier does not compile: it interprets a circuit description
-///         (`prover/circuit_desc.py`), one per prompt length, registered by the deployer in
-///         `TransformerCircuits` and stored as contract code. Like the verifying key, a description is
-///         trusted setup data: anyone can recompute it from the model config
-///         (`transformer_description`) and compare `descriptionHash`. A proof selects its
-///         description by the circuit digest in its header; the description carries the
-///         keccak256 of the model commitment's header (config and quantization) and the prompt
-///         length, both checked against the statement, so a proof cannot borrow the circuit of
-///         another model or length (Python: VerificationError("circuit")).
+///         (`prover/circuit_desc.py`) stored in `TransformerCircuits` under its keccak256. No
+///         privileged key chooses it: the model commitment lists, per prompt length T, the
+///         keccak256 of its T-token circuit's description, so a proof runs exactly the
+///         description the model owner committed to, and the Python verifier recomputes the
+///         listed entry and rejects a commitment whose entry is not the description of its own
+///         config (Python: VerificationError("circuit")). The description must also carry the
+///         commitment's header hash, the prompt length and the proof's circuit digest.
 ///
 ///         Statement. `input` = the prompt tokens, `output` = [next token], each < r;
 ///         `modelCommitment` = `TransformerCommitment.encode()`. On success the result is
@@ -97,8 +96,10 @@ contract TransformerVerifier is KeyedVerifier {
     }
 
     /// @notice The checks of `prove.verify` before the transcript, after the proof bytes: the
-    ///         model digest, the commitment's encoding, the circuit (registered, same model
-    ///         header, same prompt length). Returns the calldata offset of the commitment's points.
+    ///         model digest, the commitment's encoding, the circuit (the description the
+    ///         commitment lists for this prompt length, registered, for the same header and
+    ///         length, of the proof's circuit digest), the model's certification. Returns the
+    ///         calldata offset of the commitment's points.
     function _model(
         TCtx memory ctx,
         bytes32 modelDigest,
@@ -108,13 +109,12 @@ contract TransformerVerifier is KeyedVerifier {
     ) private view returns (uint256 pointsOff) {
         bytes32 h = keccak256(modelCommitment);
         if (h != modelDigest) revert ModelDigestMismatch(modelDigest, h);
-        bytes32 headerHash;
         uint256 count;
-        (headerHash, pointsOff, count) = TModel.decodeCommitment(modelCommitment);
+        TCircuit memory c;
+        (c, pointsOff, count) = TModel.parsedFor(circuits, modelCommitment, nTokens);
         if (!g1Valid(pointsOff, count)) revert MalformedCommitment(modelCommitment.length - 128 * count);
-        TCircuit memory c = TModel.parsed(circuits, proofCircuit);
         ctx.c = c;
-        if (c.headerHash != headerHash || c.rows != nTokens) revert CircuitMismatch(c.digest, proofCircuit);
+        if (c.digest != proofCircuit) revert CircuitMismatch(c.digest, proofCircuit);
         if (count != c.nModel) revert MalformedCommitment(modelCommitment.length);
         if (c.maxNumVars > keyNumVars) revert CircuitTooLarge(c.maxNumVars, keyNumVars);
         requireCertified(weightRange, modelDigest);

@@ -89,11 +89,10 @@ contract TransformerWeightVerifier is KeyedVerifier {
         TCtx memory ctx;
         bytes32 proofCircuit = parseProof(ctx.ch, proof);
         modelDigest = keccak256(modelCommitment);
-        (bytes32 headerHash, uint256 pointsOff, uint256 count) = TModel.decodeCommitment(modelCommitment);
+        (TCircuit memory c, uint256 pointsOff, uint256 count) = TModel.parsedFor(circuits, modelCommitment, 0);
         if (!g1Valid(pointsOff, count)) revert MalformedCommitment(modelCommitment.length - 128 * count);
-        TCircuit memory c = TModel.parsed(circuits, proofCircuit);
         ctx.c = c;
-        if (c.headerHash != headerHash || c.rows != 0) revert CircuitMismatch(c.digest, proofCircuit);
+        if (c.digest != proofCircuit) revert CircuitMismatch(c.digest, proofCircuit);
         if (count != c.nModel) revert MalformedCommitment(modelCommitment.length);
         if (c.maxNumVars > keyNumVars) revert CircuitTooLarge(c.maxNumVars, keyNumVars);
         _checkShape(c);

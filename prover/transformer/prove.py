@@ -50,7 +50,9 @@ from .compile import (TQuant, TransformerCircuit, compile_model, field_values, f
                       model_names, table_id)
 
 MAGIC = b"ZKLT"
-VERSION = 1
+VERSION = 2  # 1 had no list of circuit description hashes
+#: Prompt lengths whose circuits a commitment lists by default: 1 .. min(max_seq, this).
+MAX_LISTED_ROWS = 64
 
 
 # ---------------------------------------------------------------- setup
@@ -72,16 +74,26 @@ def setup(cfg: TransformerConfig, tq: TQuant | None = None, rng=None, max_rows: 
 
 # ---------------------------------------------------------------- model commitment
 
+def header_bytes(cfg: TransformerConfig, tq: TQuant) -> bytes:
+    """A commitment's header: its config and quantization as canonical JSON."""
+    return json.dumps({"cfg": asdict(cfg), "tq": asdict(tq)}, sort_keys=True, separators=(",", ":")).encode()
+
+
 @dataclass
 class TransformerCommitment:
+    """The public commitment to a transformer: its config and quantization (the header), the
+    keccak256 of the circuit descriptions it may be verified with on-chain (``circuits``:
+    entry 0 its weight range circuit, entry T its T-token inference circuit; empty for a
+    model no description can describe, verified off-chain only), and one G1 point per model
+    tensor (per chunk of a chunked one)."""
     cfg: TransformerConfig
     tq: TQuant
     names: list[str]
     points: list
+    circuits: tuple = ()
 
     def _header(self) -> bytes:
-        return json.dumps({"cfg": asdict(self.cfg), "tq": asdict(self.tq)}, sort_keys=True,
-                          separators=(",", ":")).encode()
+        return header_bytes(self.cfg, self.tq)
 
     def flat_points(self) -> list:
         """Every commitment point in order (a chunked tensor's chunks in chunk order)."""
@@ -91,12 +103,15 @@ class TransformerCommitment:
         return out
 
     def encode(self) -> bytes:
+        """MAGIC | version u16 | header length u32 | header | n u16 | n x 32-byte description
+        hashes | count u16 | count x 128-byte G1 points."""
         h = self._header()
         pts = self.flat_points()
-        if len(pts) > 0xFFFF:
-            raise ValueError(f"{len(pts)} commitment points do not fit the encoding (at most 65535)")
-        return (MAGIC + struct.pack(">HI", VERSION, len(h)) + h + struct.pack(">H", len(pts))
-                + b"".join(g1_to_bytes(p) for p in pts))
+        if len(pts) > 0xFFFF or len(self.circuits) > 0xFFFF:
+            raise ValueError(f"{len(pts)} points / {len(self.circuits)} circuits do not fit the encoding "
+                             "(at most 65535)")
+        return (MAGIC + struct.pack(">HI", VERSION, len(h)) + h + struct.pack(">H", len(self.circuits))
+                + b"".join(self.circuits) + struct.pack(">H", len(pts)) + b"".join(g1_to_bytes(p) for p in pts))
 
     def digest(self) -> bytes:
         return keccak256(self.encode())
@@ -108,10 +123,15 @@ class TransformerCommitment:
                 raise ValueError("bad magic")
             version, hl = struct.unpack(">HI", enc[4:10])
             if version != VERSION:
-                raise ValueError(f"version {version}")
+                raise ValueError(f"version {version} (this verifier reads {VERSION})")
             d = json.loads(enc[10:10 + hl])
             cfg, tq = TransformerConfig(**d["cfg"]), TQuant(**d["tq"])
             off = 10 + hl
+            (n,) = struct.unpack(">H", enc[off:off + 2])
+            circuits = tuple(enc[off + 2 + 32 * i: off + 34 + 32 * i] for i in range(n))
+            off += 2 + 32 * n
+            if len(enc) < off + 2:
+                raise ValueError("truncated circuit list")
             (count,) = struct.unpack(">H", enc[off:off + 2])
             names = model_names(cfg)
             # the model tensors' shapes do not depend on the prompt: a one-token circuit has them
@@ -123,7 +143,47 @@ class TransformerCommitment:
             raise
         except (ValueError, KeyError, TypeError, struct.error) as e:
             raise MalformedError(f"transformer commitment: {e}") from e
-        return cls(cfg, tq, names, _group_points(layout, flat))
+        return cls(cfg, tq, names, _group_points(layout, flat), circuits)
+
+
+def listed_circuits(cfg: TransformerConfig, tq: TQuant, max_rows: int | None = None) -> tuple:
+    """keccak256 of the circuit descriptions a commitment lists: its weight range circuit, then
+    the T-token inference circuits for T = 1 .. ``max_rows`` (default min(max_seq,
+    ``MAX_LISTED_ROWS``)); () where the circuits cannot be described (chunked commitments)."""
+    from ..circuit_desc import transformer_description, weight_description
+    rows = min(cfg.max_seq, MAX_LISTED_ROWS) if max_rows is None else max_rows
+    if not 0 <= rows <= cfg.max_seq:
+        raise ValueError(f"listed prompt lengths must be in [0, {cfg.max_seq}]")
+    bare = TransformerCommitment(cfg, tq, model_names(cfg), [])
+    try:
+        return tuple([keccak256(weight_description(bare))]
+                     + [keccak256(transformer_description(bare, t)) for t in range(1, rows + 1)])
+    except ValueError:  # no on-chain encoder for this circuit (chunked commitments)
+        return ()
+
+
+def check_listed_circuit(commitment: TransformerCommitment, rows: int) -> None:
+    """The commitment's entry for ``rows`` (0: the weight range circuit) must be the hash of the
+    description of its own config's circuit: ``VerificationError("circuit")`` otherwise. A
+    commitment that lists nothing is an off-chain one (no on-chain verifier accepts it)."""
+    if not commitment.circuits:
+        return
+    from ..circuit_desc import transformer_description, weight_description
+    if rows >= len(commitment.circuits):
+        raise VerificationError("circuit", f"the commitment lists no circuit for {rows}-token prompts "
+                                           f"(it lists 1 .. {len(commitment.circuits) - 1})")
+    desc = weight_description(commitment) if rows == 0 else transformer_description(commitment, rows)
+    if commitment.circuits[rows] != keccak256(desc):
+        what = "weight range circuit" if rows == 0 else f"{rows}-token circuit"
+        raise VerificationError("circuit", f"the commitment lists another description for its {what} than its "
+                                           "config compiles to")
+
+
+def check_listed_circuits(commitment: TransformerCommitment) -> None:
+    """Every listed entry (``check_listed_circuit``): what ``zkllm register``/``check`` run before
+    trusting a transformer commitment on-chain."""
+    for t in range(len(commitment.circuits)):
+        check_listed_circuit(commitment, t)
 
 
 def _model_layout(circuit: TransformerCircuit) -> list[tuple[int, int]]:
@@ -217,16 +277,20 @@ def param_bits(cfg: TransformerConfig, tq: TQuant) -> dict[str, int]:
             for n in model_names(cfg)}
 
 
-def commit_model(pk: ProvingKey, model, tq: TQuant | None = None, rng=None) -> CommittedTransformer:
+def commit_model(pk: ProvingKey, model, tq: TQuant | None = None, rng=None,
+                 max_rows: int | None = None) -> CommittedTransformer:
+    """Quantize ``model`` and commit to it, listing its circuits for prompts of up to
+    ``max_rows`` tokens (``listed_circuits``)."""
     tq = tq or TQuant()
     cfg = model.cfg
     params = quantize_gpt2(model, tq) if cfg.arch == "gpt2" else quantize_llama(model, tq)
-    return commit_params(pk, cfg, tq, params, rng)
+    return commit_params(pk, cfg, tq, params, rng, max_rows)
 
 
-def commit_params(pk: ProvingKey, cfg: TransformerConfig, tq: TQuant, params: dict, rng=None) -> CommittedTransformer:
+def commit_params(pk: ProvingKey, cfg: TransformerConfig, tq: TQuant, params: dict, rng=None,
+                  max_rows: int | None = None) -> CommittedTransformer:
     """Commit to quantized model tensors ``params`` (``model_names(cfg)`` -> int64 tensors), one
-    fresh blind per tensor (per chunk of a chunked one)."""
+    fresh blind per tensor (per chunk of a chunked one), listing ``listed_circuits``."""
     rng = rng or system_rng()
     circuit = compile_model(cfg, 1, tq)  # the model tensors' shapes do not depend on the prompt
     names = model_names(cfg)
@@ -241,7 +305,8 @@ def commit_params(pk: ProvingKey, cfg: TransformerConfig, tq: TQuant, params: di
         else:
             blinds[n] = randbelow(rng, R)
             points.append(kzg.commit(pk.srs, vals, blinds[n]))
-    return CommittedTransformer(TransformerCommitment(cfg, tq, names, points), params, blinds)
+    return CommittedTransformer(TransformerCommitment(cfg, tq, names, points, listed_circuits(cfg, tq, max_rows)),
+                                params, blinds)
 
 
 # ---------------------------------------------------------------- statement and schedule
@@ -333,6 +398,7 @@ def verify(vk: VerifyingKey, commitment: TransformerCommitment, st: TStatement, 
         raise MalformedError(f"statement does not fit the model: {e}") from e
     if proof.circuit_digest != circuit.digest():
         raise VerificationError("circuit", "the proof was made for a different circuit")
+    check_listed_circuit(commitment, len(st.tokens))
     if circuit.num_vars > vk.srs_vk.num_vars:
         raise SetupError(f"verifying key supports 2^{vk.srs_vk.num_vars} entries")
     tokens, nxt = statement_words(st)
@@ -367,5 +433,6 @@ def prove_weights(pk: ProvingKey, model: CommittedTransformer, rng=None) -> byte
 def verify_weights(vk: VerifyingKey, commitment: TransformerCommitment, proof_bytes: bytes) -> float:
     """Verify a transformer's weight range proof; raises on anything but a valid one, returns the seconds."""
     t0 = time.perf_counter()
+    check_listed_circuit(commitment, 0)
     weights_mod.verify_committed(weight_circuit(commitment), vk, commitment, proof_bytes)
     return time.perf_counter() - t0

@@ -1,10 +1,10 @@
 """The side conditions of the quantization settings, checked by the Solidity verifiers under
 Python's names (``UnsafeParameter(condition)`` vs ``UnsafeParameterError.condition``).
 
-* transformer: ``TransformerCircuits.addCircuit`` (registration) and ``parsed`` (every
+* transformer: ``TransformerCircuits.addCircuit`` (registration) and ``parsedFor`` (every
   verification reads its circuit through it) run ``TDescription._checkOp`` on each op. A
   description of unsafe settings is built here by switching the Python checks off, as a
-  deployer who does not run them would; the contract refuses it at the first unsafe value
+  party who does not run them would; the contract refuses it at the first unsafe value
   and accepts the boundary.
 * MLP: ``ModelCommitment.decodeArch`` checks the QuantSpec carried by the commitment.
 """
@@ -39,7 +39,7 @@ def evm():
 @pytest.fixture
 def circuits(evm):
     signer = load_signer(evm)
-    return _deploy(evm, "TransformerCircuits", (signer.address,), None, signer, DEPLOY_GAS).contract(evm)
+    return _deploy(evm, "TransformerCircuits", (), None, signer, DEPLOY_GAS).contract(evm)
 
 
 def _unchecked_description(monkeypatch, tq_fields: dict) -> bytes:

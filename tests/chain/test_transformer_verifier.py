@@ -8,18 +8,20 @@ Cases are chosen to fail before the pairing where possible: py-evm pairings are 
 from __future__ import annotations
 
 import dataclasses
+import struct
 from functools import cached_property
 
 import pytest
 import torch
 
-from prover.circuit_desc import transformer_description
+from prover.circuit_desc import describe, transformer_description
 from prover.errors import MalformedError, SetupError, VerificationError
 from prover.field import R
 from prover.model.loaders import build_model
 from prover.ops.softmax import Softmax, _digits
 from prover.proof import Proof
 from prover.rng import seeded
+from prover.transcript import keccak256
 from prover.transformer import prove as tp
 from prover.transformer.compile import compile_model, forward
 from tests.chain.verifier_helpers import other_point
@@ -35,10 +37,10 @@ from zkllm_chain.chain.weights import certify
 #: ProofRejected(check), which names it directly).
 CHECK_TO_ERROR = {
     "MalformedStatementError": {"NotCanonical"},
-    "MalformedProofError": {"MalformedProof"},
+    "MalformedProofError": {"MalformedProof", "ProofItemsExhausted"},
     "MalformedError": {"MalformedCommitment"},
     "statement": {"ModelDigestMismatch"},
-    "circuit": {"CircuitMismatch", "UnknownCircuit"},
+    "circuit": {"CircuitMismatch", "UnknownCircuit", "CircuitNotListed"},
     "opening": {"BatchOpeningFailed", "PairingFailed"},
 }
 
@@ -257,14 +259,71 @@ def test_unregistered_circuit_rejected(chain, llama):
     assert chain_verdict(chain, dep, cd) == ("reject", "UnknownCircuit")
 
 
-def test_only_the_owner_registers_circuits(chain, llama, llama_dep):
+class _Unconstrained:
+    """A circuit with a model's tensors, circuit digest and prompt length but not one
+    constraint: what a forger stores to make a proof of nothing pass."""
+
+    def __init__(self, cm, rows: int, digest: bytes):
+        inner = compile_model(cm.cfg, rows, cm.tq)
+        self.specs = {n: inner.specs[n] for n in cm.names}
+        self.producers, self.witness, self.lookups, self.ops, self.roots = {}, [], [], [], []
+        self.rows, self._digest = rows, digest
+
+    def digest(self) -> bytes:
+        return self._digest
+
+
+def _forged(cm, rows: int) -> bytes:
+    return describe(_Unconstrained(cm, rows, compile_model(cm.cfg, rows, cm.tq).digest()), keccak256(cm._header()))
+
+
+def _empty_proof(circuit_digest: bytes) -> bytes:
+    """A proof header naming ``circuit_digest`` and no items (46 bytes)."""
+    return b"ZKLP" + struct.pack(">H", 2) + circuit_digest + struct.pack(">II", 0, 0)
+
+
+def test_forged_description_is_never_selected(chain, llama, llama_dep):
+    """Anyone (here not the deployer) may store a description, even one without a constraint
+    that claims the victim's circuit digest, header and prompt length. A proof of nothing for
+    any prompt -> any token still runs the description the victim's commitment lists, and fails
+    there as it does in Python."""
     from zkllm_chain.chain.accounts import dev_signers
     from zkllm_chain.chain.contracts import transact
+    cm = llama.cm.commitment
+    forged = _forged(cm, 16)
     c = llama_dep.circuits.contract(chain)
-    with pytest.raises(TransactionRevertedError) as info:
-        transact(chain, c.functions.addCircuit(transformer_description(llama.cm.commitment, 5)),
-                 signer=dev_signers(chain)[1])
-    assert info.value.error_name == "NotOwner"
+    transact(chain, c.functions.addCircuit(forged), signer=dev_signers(chain)[1], gas=8_000_000)
+    assert c.functions.registered(keccak256(forged)).call()
+    digest = compile_model(cm.cfg, 16, cm.tq).digest()
+    for nxt in (0, 7, 255):
+        st = tp.TStatement(cm.digest(), [3] * 16, nxt)
+        assert_same_rejection(chain, llama, llama_dep, transformer_calldata(st, cm, _empty_proof(digest)))
+
+
+def test_commitment_listing_another_description_is_refused(chain, llama, llama_dep):
+    """A model owner lists, for 16-token prompts, a description its config does not compile to:
+    the Python verifier rejects every proof against that commitment ("circuit"), and the
+    tooling refuses to store its circuits or register it (``check_listed_circuits``)."""
+    cm = llama.cm.commitment
+    bad = dataclasses.replace(cm, circuits=cm.circuits[:16] + (keccak256(_forged(cm, 16)),) + cm.circuits[17:])
+    st = dataclasses.replace(llama.res.statement, model_digest=bad.digest())
+    with pytest.raises(VerificationError) as e:
+        tp.verify(llama.vk, bad, st, llama.raw)
+    assert e.value.check == "circuit"
+    with pytest.raises(VerificationError):
+        tp.check_listed_circuits(bad)
+    tp.check_listed_circuits(cm)
+    with pytest.raises(VerificationError):
+        add_circuits(chain, llama_dep, bad, [16])
+
+
+def test_prompt_length_the_commitment_does_not_list_rejected(chain, llama, llama_dep):
+    cm = llama.cm.commitment
+    short = dataclasses.replace(cm, circuits=cm.circuits[:12])  # lists 1 .. 11 tokens
+    st = dataclasses.replace(llama.res.statement, model_digest=short.digest())
+    cd = transformer_calldata(st, short, llama.raw)
+    assert python_verdict(llama, cd) == ("reject", "circuit")
+    assert chain_verdict(chain, llama_dep, cd) == ("reject", "CircuitNotListed")
 
 
 # ------------------------------------------------------------------ proof items

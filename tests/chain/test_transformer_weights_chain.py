@@ -35,7 +35,7 @@ from zkllm_chain.chain.verifier import verify_call
 
 GAS = 16_000_000
 #: Python's check -> the contract errors naming it (ProofRejected(check) names it directly).
-CHECK_TO_ERROR = {**vh.CHECK_TO_ERROR, "circuit": {"CircuitMismatch", "UnknownCircuit"},
+CHECK_TO_ERROR = {**vh.CHECK_TO_ERROR, "circuit": {"CircuitMismatch", "UnknownCircuit", "CircuitNotListed"},
                   "MalformedError": {"MalformedCommitment"}, "MalformedProofError": {"MalformedProof", "NotCanonical"}}
 T = 4
 
@@ -158,7 +158,7 @@ def test_tampered_points_and_bytes_rejected_by_both(evm, dep, model, proved):
     i = vh.items_by_label(layout)[("witness", "g1")][0]
     assert_same(model, evm, dep, model.enc, vh.set_g1(raw, i, vh.other_point()))
     assert_same(model, evm, dep, model.enc, raw[:-1], expect="MalformedProof")
-    assert_same(model, evm, dep, model.enc, raw[:6] + bytes(32) + raw[38:], expect="UnknownCircuit")
+    assert_same(model, evm, dep, model.enc, raw[:6] + bytes(32) + raw[38:], expect="CircuitMismatch")
     assert_same(model, evm, dep, model.enc, vh.set_fr(raw, 0, R), expect="NotCanonical")
 
 
@@ -204,15 +204,20 @@ def test_weight_proof_cannot_select_an_inference_circuit(evm, dep, model, proved
 
 
 def test_description_leaving_a_tensor_unbounded_is_refused(evm, dep, model, proved):
-    """The registry owner registers a weight description that drops the last tensor's bound:
-    the certifier refuses to run it (a description must bound every model tensor)."""
+    """A model owner lists a weight description that drops the last tensor's bound (and stores
+    it: anyone may): the certifier refuses to run it (a description must bound every model
+    tensor), Python refuses the listed entry, and the tooling refuses the commitment."""
     circuit = tp.weight_circuit(model.cm.commitment)
     forged = dataclasses.replace(circuit, roots=circuit.roots[:-1], inner_digest=keccak256(b"forged"))
-    transact(evm, dep.circuits.contract(evm).functions.addCircuit(
-        describe(forged, keccak256(model.cm.commitment._header()))), gas=CIRCUIT_GAS)
+    desc = describe(forged, keccak256(model.cm.commitment._header()))
+    transact(evm, dep.circuits.contract(evm).functions.addCircuit(desc), gas=CIRCUIT_GAS)
+    cm = model.cm.commitment
+    bad = dataclasses.replace(cm, circuits=(keccak256(desc),) + cm.circuits[1:])
     raw = proved[0][:6] + forged.digest() + proved[0][38:]
-    assert chain_verdict(evm, dep, model.enc, raw) == ("reject", "NotAWeightCircuit")
-    assert py_verdict(model.vk, model.enc, raw) == ("reject", "circuit")
+    assert chain_verdict(evm, dep, bad.encode(), raw) == ("reject", "NotAWeightCircuit")
+    assert py_verdict(model.vk, bad.encode(), raw) == ("reject", "circuit")
+    with pytest.raises(VerificationError):
+        add_circuits(evm, dep, bad, [T])
 
 
 def test_weight_width_out_of_range_is_refused_at_registration(evm, dep, model):

@@ -162,9 +162,10 @@ INVALID_POINTS = {"off curve": off_curve_point(), "outside G1": non_subgroup_poi
 
 def commitment_count(enc: bytes) -> int:
     """The number of G1 points at the end of a model commitment (MLP or transformer)."""
-    if enc[:4] == b"ZKLT":
+    if enc[:4] == b"ZKLT":  # header, then the listed description hashes, then the points
         hl = int.from_bytes(enc[6:10], "big")
-        return int.from_bytes(enc[10 + hl:12 + hl], "big")
+        o = 12 + hl + 32 * int.from_bytes(enc[10 + hl:12 + hl], "big")
+        return int.from_bytes(enc[o:o + 2], "big")
     alen = int.from_bytes(enc[6:8], "big")
     return int.from_bytes(enc[8 + alen:10 + alen], "big")
 

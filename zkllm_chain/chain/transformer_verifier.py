@@ -1,8 +1,9 @@
 """The on-chain transformer verifier (``contracts/verifier/TransformerVerifier.sol``) from Python.
 
 Four contracts: ``TransformerModules`` (stateless steps the verifier calls),
-``TransformerCircuits`` (the registered circuit descriptions, one per prompt length and one
-weight range circuit per model, written by its owner), ``TransformerWeightVerifier``
+``TransformerCircuits`` (circuit descriptions stored under their keccak256 by anyone; a
+model commitment lists the ones its proofs run, one per prompt length and one weight range
+circuit), ``TransformerWeightVerifier``
 (certifies models whose weight range proof verifies) and ``TransformerVerifier`` (the
 verifying key, and ``verify`` of statements about certified models). The verifiers accept
 exactly the proofs ``prover.transformer.prove.verify`` / ``verify_weights`` accept.
@@ -58,14 +59,13 @@ def _deploy(chain: Chain, name: str, args: tuple, compiled: dict | None, signer,
 
 def deploy_transformer_verifier(chain: Chain, vk, *, compiled: dict | None = None, signer=None
                                 ) -> TransformerVerifierDeployment:
-    """Deploys the modules, the circuit registry (owned by ``signer``), the weight certifier and
-    the verifier for verifying key ``vk``. ``compiled`` (name -> CompiledContract) defaults to
+    """Deploys the modules, the circuit registry, the weight certifier and the verifier for verifying key ``vk``. ``compiled`` (name -> CompiledContract) defaults to
     the artifacts."""
     from .accounts import load_signer
 
     signer = signer or load_signer(chain)
     modules = _deploy(chain, "TransformerModules", (), compiled, signer, DEPLOY_GAS)
-    circuits = _deploy(chain, "TransformerCircuits", (signer.address,), compiled, signer, DEPLOY_GAS)
+    circuits = _deploy(chain, "TransformerCircuits", (), compiled, signer, DEPLOY_GAS)
     weights = _deploy(chain, TRANSFORMER_WEIGHTS, (*verifier_constructor_args(vk), circuits.address), compiled,
                       signer, DEPLOY_GAS)
     verifier = _deploy(chain, TRANSFORMER_VERIFIER,
@@ -76,25 +76,32 @@ def deploy_transformer_verifier(chain: Chain, vk, *, compiled: dict | None = Non
 
 def add_circuits(chain: Chain, dep: TransformerVerifierDeployment, commitment, rows: Iterable[int], *,
                  signer=None) -> list[bytes]:
-    """Registers the circuit descriptions of ``commitment``'s model for each prompt length in
-    ``rows`` and its weight range circuit (skipping those already registered); returns the
-    inference circuits' digests."""
+    """Stores the descriptions ``commitment`` lists for each prompt length in ``rows`` and for
+    its weight range circuit (skipping those stored already; anyone may store one, under its
+    keccak256); returns the inference circuits' digests. Refuses a commitment that lists no
+    circuit for a length, or another description than its config compiles to."""
     from prover.circuit_desc import transformer_description, weight_description
+    from prover.transcript import keccak256
     from prover.transformer.compile import compile_model
-    from prover.transformer.prove import weight_circuit
+    from prover.transformer.prove import check_listed_circuit
 
+    from prover.errors import ZkllmError
+
+    if not commitment.circuits:
+        raise ZkllmError("the commitment lists no circuit descriptions (a chunked model): it cannot be verified "
+                         "on-chain")
     c = dep.circuits.contract(chain)
 
-    def add(digest: bytes, describe) -> None:
-        if int.from_bytes(c.functions.descriptionHash(digest).call(), "big") == 0:
-            transact(chain, c.functions.addCircuit(describe()), signer=signer, gas=CIRCUIT_GAS)
+    def add(t: int, desc: bytes) -> None:
+        check_listed_circuit(commitment, t)
+        if not c.functions.registered(keccak256(desc)).call():
+            transact(chain, c.functions.addCircuit(desc), signer=signer, gas=CIRCUIT_GAS)
 
-    add(weight_circuit(commitment).digest(), lambda: weight_description(commitment))
+    add(0, weight_description(commitment))
     digests = []
     for t in rows:
-        digest = compile_model(commitment.cfg, int(t), commitment.tq).digest()
-        add(digest, lambda t=t: transformer_description(commitment, int(t)))
-        digests.append(digest)
+        add(int(t), transformer_description(commitment, int(t)))
+        digests.append(compile_model(commitment.cfg, int(t), commitment.tq).digest())
     return digests
 
 

@@ -3,48 +3,51 @@ pragma solidity ^0.8.28;
 
 import {TCircuit, TDescription} from "./TCircuit.sol";
 import {VerifierKeyData} from "../VerifierKeyData.sol";
-import {IZkllmVerifier} from "../../IZkllmVerifier.sol";
 
 /// @title TModel
 /// @notice What both transformer contracts (`TransformerVerifier`, `TransformerWeightVerifier`)
-///         do with a model commitment and a registered circuit description before their
-///         transcripts start: decode the commitment, fetch the description, attach points.
+///         do with a model commitment before their transcripts start: fetch the circuit
+///         description it lists (decoded by the registry), attach its points.
 library TModel {
     /// @notice The key lacks a setup table the circuit reads (Python: SetupError).
     error MissingTableHash(bytes32 nameHash);
 
-    /// @notice `TransformerCommitment.decode`: "ZKLT" | version u16 (1) | header length u32 |
-    ///         header | count u16 | count x 128-byte G1 points (checked by the caller,
-    ///         `g1Valid`). Returns keccak256(header), the points' offset and count.
-    function decodeCommitment(bytes calldata enc) internal pure returns (bytes32 headerHash, uint256 pointsOff, uint256 count) {
-        if (enc.length < 12 || bytes4(enc[0:4]) != "ZKLT") revert IZkllmVerifier.MalformedCommitment(0);
-        if (uint16(bytes2(enc[4:6])) != 1) revert IZkllmVerifier.MalformedCommitment(4);
-        uint256 hl = uint32(bytes4(enc[6:10]));
-        if (enc.length < 12 + hl) revert IZkllmVerifier.MalformedCommitment(6);
-        headerHash = keccak256(enc[10:10 + hl]);
-        count = uint16(bytes2(enc[10 + hl:12 + hl]));
-        if (enc.length != 12 + hl + 128 * count) revert IZkllmVerifier.MalformedCommitment(10 + hl);
-        assembly ("memory-safe") {
-            pointsOff := add(enc.offset, add(12, hl))
-        }
-    }
-
-    /// @notice The description registered for `digest` in the `TransformerCircuits` at `reg`,
-    ///         parsed by the registry straight into this call's memory (`TransformerCircuits.parsed`).
-    function parsed(address reg, bytes32 digest) internal view returns (TCircuit memory c) {
+    /// @notice `TransformerCircuits.parsedFor` at `reg`: the description `commitment` lists for
+    ///         `rows`-token prompts (0: the weight range circuit), checked against the
+    ///         commitment's header and `rows` and parsed by the registry straight into this
+    ///         call's memory; the calldata offset of the commitment's points and their count.
+    function parsedFor(address reg, bytes calldata commitment, uint256 rows)
+        internal
+        view
+        returns (TCircuit memory c, uint256 pointsOff, uint256 count)
+    {
         bool ok;
+        uint256 rel;
         assembly ("memory-safe") {
             let base := mload(0x40)
-            mstore(base, shl(224, 0x06599d36)) // parsed(bytes32,uint256)
-            mstore(add(base, 4), digest)
-            mstore(add(base, 36), base)
-            ok := staticcall(gas(), reg, base, 68, 0, 0)
+            let n := commitment.length
+            mstore(base, shl(224, 0x57cfcf9e)) // parsedFor(bytes,uint256,uint256)
+            mstore(add(base, 4), 0x60)
+            mstore(add(base, 36), rows)
+            mstore(add(base, 68), base)
+            mstore(add(base, 100), n)
+            calldatacopy(add(base, 132), commitment.offset, n)
+            ok := staticcall(gas(), reg, base, add(132, n), 0, 0)
             let size := returndatasize()
             returndatacopy(base, 0, size)
             if iszero(ok) { revert(base, size) }
-            if lt(size, 64) { revert(0, 0) }
-            c := mload(add(base, sub(size, 64)))
-            mstore(0x40, mload(add(base, sub(size, 32))))
+            if lt(size, 128) { revert(0, 0) }
+            c := mload(add(base, sub(size, 128)))
+            mstore(0x40, mload(add(base, sub(size, 96))))
+            rel := mload(add(base, sub(size, 64)))
+            count := mload(add(base, sub(size, 32)))
+        }
+        pointsOff = _offset(commitment) + rel;
+    }
+
+    function _offset(bytes calldata b) private pure returns (uint256 o) {
+        assembly ("memory-safe") {
+            o := b.offset
         }
     }
 
