@@ -36,6 +36,9 @@ interface IZkllmVerifier {
     /// @param modelCommitment Serialized commitment to the model weights.
     /// @param input Input tokens / field elements of the inference.
     /// @param output Output tokens / field elements of the inference.
+    /// @param attester The only account that may post this proof as an attestation: the proof
+    ///        absorbs it ("statement/attester"), so a proof made for one attester is false for
+    ///        any other (`InferenceAttestations` passes `msg.sender`; `prover/attester.py`).
     /// @param proof Serialized proof.
     /// @return statementHash A hash binding everything the verifier checked; never zero.
     function verify(
@@ -43,6 +46,7 @@ interface IZkllmVerifier {
         bytes calldata modelCommitment,
         uint256[] calldata input,
         uint256[] calldata output,
+        address attester,
         bytes calldata proof
     ) external view returns (bytes32 statementHash);
 

@@ -73,16 +73,26 @@ contract InferenceAttestations {
         uint256[] calldata output,
         bytes calldata proof
     ) external returns (bytes32 uid) {
-        proof; // reaches the verifier as part of msg.data, see _verify
-        ModelRegistry.Model memory model = _attestableModel(modelId, modelCommitment);
-        bytes32 inputHash = _hashWords(input);
-        bytes32 outputHash = _hashWords(output);
-        uid = _uid(modelId, inputHash, outputHash);
-        Attestation storage a = _attestations[uid];
-        if (a.attester != address(0)) return uid;
-
-        bytes32 statementHash = _verify(model.verifier, model.modelDigest);
+        address verifier;
+        bytes32 statementHash;
+        {
+            ModelRegistry.Model memory model = _attestableModel(modelId, modelCommitment);
+            uid = _uid(modelId, _hashWords(input), _hashWords(output));
+            if (_attestations[uid].attester != address(0)) return uid;
+            verifier = model.verifier;
+            statementHash = model.modelDigest;
+        }
+        statementHash = _verify(verifier, statementHash, modelCommitment, input, output, proof);
         if (statementHash == bytes32(0)) revert EmptyStatement(modelId);
+        _record(uid, modelId, _hashWords(input), output, statementHash);
+    }
+
+    /// @dev Stores a verified attestation of `msg.sender`.
+    function _record(bytes32 uid, uint256 modelId, bytes32 inputHash, uint256[] calldata output, bytes32 statementHash)
+        private
+    {
+        Attestation storage a = _attestations[uid];
+        bytes32 outputHash = _hashWords(output);
         a.uid = uid;
         a.modelId = modelId;
         a.inputHash = inputHash;
@@ -142,18 +152,20 @@ contract InferenceAttestations {
         if (commitmentHash != model.modelDigest) revert CommitmentMismatch(modelId, model.modelDigest, commitmentHash);
     }
 
-    /// @dev `attest(modelId, modelCommitment, input, output, proof)` and
-    ///      `verify(modelDigest, modelCommitment, input, output, proof)` have the same ABI
-    ///      layout but for the first (static) word, so the verifier gets this call's own
-    ///      arguments with the model id replaced by the digest. The offsets in the head are
-    ///      relative to the start of the arguments, so the verifier decodes exactly the
-    ///      values this contract decoded and hashed. (The first word can only ever be read
-    ///      as a length, through a head offset of 0; the digest, a keccak256 output, is far
-    ///      beyond any calldata size, so such an encoding fails to decode in the verifier.)
-    ///      A revert is passed up unchanged.
-    function _verify(address verifier, bytes32 modelDigest) private view returns (bytes32 statementHash) {
-        (bool ok, bytes memory ret) =
-            verifier.staticcall(abi.encodePacked(IZkllmVerifier.verify.selector, modelDigest, msg.data[36:]));
+    /// @dev The verifier checks this call's statement with `msg.sender` as the attester: a
+    ///      proof binds the one account that may post it (`IZkllmVerifier.verify`), so a copy of
+    ///      this transaction sent by anyone else is a false proof. A revert is passed up unchanged.
+    function _verify(
+        address verifier,
+        bytes32 modelDigest,
+        bytes calldata modelCommitment,
+        uint256[] calldata input,
+        uint256[] calldata output,
+        bytes calldata proof
+    ) private view returns (bytes32 statementHash) {
+        (bool ok, bytes memory ret) = verifier.staticcall(
+            abi.encodeCall(IZkllmVerifier.verify, (modelDigest, modelCommitment, input, output, msg.sender, proof))
+        );
         if (!ok) {
             assembly ("memory-safe") {
                 revert(add(ret, 0x20), mload(ret))

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from . import attester as attester_mod
 from .circuit import Circuit, absorb_statement, compile_mlp, field_values, forward, prove_run, table_id, verify_run
 from .errors import MalformedError, MalformedStatementError, SetupError, VerificationError
 from .field import R
@@ -47,21 +48,24 @@ from . import weights as weights_mod
 
 @dataclass
 class Statement:
-    """What a proof claims: model ``model_digest`` maps ``input`` to ``output`` (quantized ints)."""
+    """What a proof claims: model ``model_digest`` maps ``input`` to ``output`` (quantized ints),
+    and only ``attester`` may post it on-chain (``prover.attester``)."""
     model_digest: bytes
     input: list[int]
     output: list[int]
+    attester: bytes = attester_mod.NONE
 
     def to_json(self) -> str:
         return json.dumps({"format": "zkllm-statement", "model_digest": "0x" + self.model_digest.hex(),
-                           "input": self.input, "output": self.output})
+                           "input": self.input, "output": self.output,
+                           "attester": attester_mod.to_hex(self.attester)})
 
     @classmethod
     def from_json(cls, text: str) -> "Statement":
         try:
             d = json.loads(text)
             st = cls(bytes.fromhex(d["model_digest"].removeprefix("0x")), [_json_int(v) for v in d["input"]],
-                     [_json_int(v) for v in d["output"]])
+                     [_json_int(v) for v in d["output"]], attester_mod.parse(d.get("attester")))
         except (ValueError, KeyError, TypeError, AttributeError) as e:
             raise MalformedError(f"not a statement file: {e}") from e
         if len(st.model_digest) != 32:
@@ -142,8 +146,9 @@ def circuit_for(commitment: ModelCommitment, input_len: int) -> Circuit:
 
 
 def prove(pk: ProvingKey, model: CommittedModel, x: torch.Tensor, rng=None, quantized: bool = False,
-          witness_hook=None) -> ProveResult:
-    """Prove one inference. ``x``: float input (quantized here) or ints if ``quantized``.
+          witness_hook=None, attester: bytes = attester_mod.NONE) -> ProveResult:
+    """Prove one inference. ``x``: float input (quantized here) or ints if ``quantized``;
+    ``attester``: the account that may post the proof on-chain (``prover.attester``).
 
     Raises ``QuantizationRangeError`` for an input or output activation outside the
     statement range (``QuantSpec.io_bits``), which no verifier would accept.
@@ -168,7 +173,7 @@ def prove(pk: ProvingKey, model: CommittedModel, x: torch.Tensor, rng=None, quan
     vals = field_values(circuit, ints)
     out_id = circuit.output_id
     statement = Statement(cm.digest(), [int(v) for v in xq.reshape(-1).tolist()],
-                          [int(v) for v in ints[out_id].reshape(-1).tolist()])
+                          [int(v) for v in ints[out_id].reshape(-1).tolist()], attester_mod.parse(attester))
     for t in circuit.tables():
         if t.name not in pk.tables:
             raise SetupError(f"proving key lacks table {t.name}; run setup with this model's QuantSpec")
@@ -178,7 +183,7 @@ def prove(pk: ProvingKey, model: CommittedModel, x: torch.Tensor, rng=None, quan
     transcript = Transcript()
     vk = pk.verifying_key()
     absorb_statement(transcript, vk.digest(), statement.model_digest, circuit,
-                     [v % R for v in statement.input], [v % R for v in statement.output])
+                     [v % R for v in statement.input], [v % R for v in statement.output], statement.attester)
     tables = {table_id(t): pk.tables[t.name][1] for t in circuit.tables()}
     proof, layout = prove_run(circuit, transcript, vals, ints=ints, public={"x": vals["x"], out_id: vals[out_id]},
                               srs=pk.srs, rng=rng, commitments={**dict(zip(cm.names, cm.points)), **tables},
@@ -205,7 +210,8 @@ def verify(vk: VerifyingKey, commitment: ModelCommitment, statement: Statement, 
     inp = statement_words(statement.input, circuit.quant.io_bits, "input")
     out = statement_words(statement.output, circuit.quant.io_bits, "output")
     transcript = Transcript()
-    absorb_statement(transcript, vk.digest(), statement.model_digest, circuit, inp, out)
+    absorb_statement(transcript, vk.digest(), statement.model_digest, circuit, inp, out,
+                     attester_mod.parse(statement.attester))
     xs = circuit.specs["x"].shape
     public = {"x": pad_flat(np.array(inp, dtype=object).reshape(xs), xs),
               circuit.output_id: pad_flat(np.array(out, dtype=object).reshape(out_spec.shape), out_spec.shape)}

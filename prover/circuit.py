@@ -38,6 +38,7 @@ from .pcs import batch
 from .poly.mle import pad_flat
 from .proof import Proof
 from .quant import QuantSpec
+from . import attester as attester_mod
 from .transcript import keccak256
 
 ACTIVATIONS = ("gelu", "relu", "silu")
@@ -212,10 +213,12 @@ def _small_values(t, spec: TensorSpec, pad):
     return v
 
 
-def absorb_statement(t, vk_digest: bytes, model_digest: bytes, circuit: Circuit, inp: list[int], out: list[int]):
+def absorb_statement(t, vk_digest: bytes, model_digest: bytes, circuit: Circuit, inp: list[int], out: list[int],
+                     attester: bytes):
     t.absorb("statement/vk", vk_digest)
     t.absorb("statement/model", model_digest)
     t.absorb("statement/circuit", circuit.digest())
+    t.absorb("statement/attester", attester_mod.word(attester))
     t.absorb_frs("statement/input", inp)
     t.absorb_frs("statement/output", out)
 

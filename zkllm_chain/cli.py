@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -195,6 +196,18 @@ def _prompt_ids(a, cfg) -> list[int]:
     return ids
 
 
+def _attester(a) -> bytes:
+    """``--attester``, else the address of the configured signing key (``ZKLLM_PRIVATE_KEY`` /
+    ``--keystore``), else the zero address (the proof verifies, but nobody can attest with it)."""
+    from prover.attester import NONE, parse
+    from .chain.accounts import PRIVATE_KEY_ENV, KEYSTORE_ENV, load_signer
+    if a.attester:
+        return parse(a.attester)
+    if getattr(a, "keystore", None) or os.environ.get(PRIVATE_KEY_ENV) or os.environ.get(KEYSTORE_ENV):
+        return parse(load_signer(None, keystore=a.keystore).address)
+    return NONE
+
+
 def _transformer_prove(a) -> dict:
     from prover.errors import ZkllmError
     from prover.transformer import files, prove as tp
@@ -207,7 +220,7 @@ def _transformer_prove(a) -> dict:
         raise ZkllmError(f"the prompt has {len(ids)} tokens; the key in {a.params} serves at most {rows}")
     log = _log(a.quiet)
     log(f"[1/1] proving the next token of a {len(ids)}-token prompt")
-    res = tp.prove(pk, cm, ids)
+    res = tp.prove(pk, cm, ids, attester=_attester(a))
     raw = res.proof.to_bytes()
     out = Path(a.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -219,6 +232,7 @@ def _transformer_prove(a) -> dict:
     st_path = out.with_suffix(".statement.json")
     st_path.write_text(files.statement_to_json(res.statement, text))
     return {"proof": str(out), "statement": str(st_path), "proof_bytes": len(raw), "tokens": len(ids),
+            "attester": "0x" + res.statement.attester.hex(),
             "next_token": res.statement.next_token, **({"next_text": text["next"]} if text else {}),
             "prove_s": round(res.timings["prove_s"], 3)}
 
@@ -231,7 +245,7 @@ def cmd_prove(a) -> dict:
     cm = store.load_model(Path(a.model))
     pk = store.load_params(Path(a.params), cm.commitment.quant)
     x = _read_input(a, cm.commitment.arch["d_in"])
-    res = api.prove(pk, cm, x)
+    res = api.prove(pk, cm, x, attester=_attester(a))
     raw = res.proof.to_bytes()
     out = Path(a.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -239,6 +253,7 @@ def cmd_prove(a) -> dict:
     st_path = out.with_suffix(".statement.json")
     st_path.write_text(res.statement.to_json())
     return {"proof": str(out), "statement": str(st_path), "proof_bytes": len(raw),
+            "attester": "0x" + res.statement.attester.hex(),
             "prove_s": round(res.timings["prove_s"], 3), "output": res.output_float.reshape(-1).tolist()[:8]}
 
 
@@ -311,11 +326,12 @@ def cmd_deploy(a) -> dict:
     signer = _signer(a, chain)
     vk = store.load_vk(Path(a.vk))
     c = service.deploy_all(chain, vk, signer=signer, directory=a.deployments,
-                           consumer_reward_wei=a.consumer_reward_wei, log=_log(a.quiet))
+                           consumer_reward_wei=a.consumer_reward_wei, log=_log(a.quiet), force=a.force)
     out = {"chain_id": chain.chain_id, "verifier": c.verifier, "registry": c.registry.address,
            "attestations": c.attestations.address, "consumer": c.consumer.address if c.consumer else None}
     if files.is_transformer_params(Path(a.vk).parent):  # a transformer key: its verifier too
-        t = service.deploy_transformer_contracts(chain, vk, signer=signer, directory=a.deployments, log=_log(a.quiet))
+        t = service.deploy_transformer_contracts(chain, vk, signer=signer, directory=a.deployments, log=_log(a.quiet),
+                                                 force=a.force)
         out["transformer_verifier"] = t.address
         for d in (t.verifier, t.modules, t.circuits, t.weights):
             c.gas[d.name] = d.tx.gas_used
@@ -492,6 +508,10 @@ def build_parser() -> argparse.ArgumentParser:
     _mlp_args(s)
     s = add("prove", "run one inference and prove it")
     s.add_argument("--params", required=True, help="directory written by `zkllm setup`")
+    s.add_argument("--attester", help="0x address of the only account that may attest this proof on-chain (default: "
+                                      "the configured signing key's address; none configured: the zero address, "
+                                      "verifiable but not attestable)")
+    s.add_argument("--keystore", help="keystore whose address is the default --attester")
     s.add_argument("--model", required=True, help="directory written by `zkllm commit`")
     s.add_argument("--input", help="JSON file with the input vector (floats); default: a seeded random input")
     s.add_argument("--input-seed", type=int, default=1)
@@ -541,6 +561,8 @@ def build_parser() -> argparse.ArgumentParser:
                       "transformer key, the transformer verifier)")
     s.add_argument("--vk", required=True, help="vk.json written by `zkllm setup`")
     s.add_argument("--consumer-reward-wei", type=int, default=0)
+    s.add_argument("--force", action="store_true", help="replace existing deployment records (the old ones are kept "
+                                                       "under <deployments>/<chainId>/history/)")
     _chain_args(s)
     s = add("register", "register a model commitment in the registry")
     s.add_argument("--vk", required=True, help="vk.json the model's proofs verify under")

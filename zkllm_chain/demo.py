@@ -6,6 +6,8 @@ proof) -> check it as a dApp would and claim the example consumer's reward.
 """
 from __future__ import annotations
 
+from prover.attester import parse as parse_attester
+
 import time
 
 
@@ -62,7 +64,7 @@ def run_demo(rpc_url: str | None = None, log=lambda m: None, d_in: int = 64, d_h
     g = torch.Generator().manual_seed(1)
     x = torch.rand(d_in, dtype=torch.float64, generator=g) * 2 - 1
     log("[6/8] prove one inference")
-    res = step("prove_s", lambda: api.prove(pk, cm, x))
+    res = step("prove_s", lambda: api.prove(pk, cm, x, attester=parse_attester(signer.address)))
     raw = res.proof.to_bytes()
     step("verify_s", lambda: api.verify(vk, cm.commitment, res.statement, raw))
     log(f"      proof {len(raw):,} bytes, verified off-chain")
@@ -134,7 +136,7 @@ def run_text_demo(model_name: str = "tiny-llama-text", prompt: str = TEXT_PROMPT
         c, cm.commitment, vk, uri=f"demo://{model_name}", signer=signer, weights_proof=wp,
         verifier=service.register_transformer_circuits(c, cm.commitment, [len(ids)], signer=signer)))
     log(f"[6/8] prove the next byte after {prompt!r}")
-    res = step("prove_s", lambda: tp.prove(pk, cm, ids))
+    res = step("prove_s", lambda: tp.prove(pk, cm, ids, attester=parse_attester(signer.address)))
     raw = res.proof.to_bytes()
     step("verify_s", lambda: tp.verify(vk, cm.commitment, res.statement, raw))
     nxt = bytes([res.statement.next_token]).decode("utf-8", "replace")

@@ -30,8 +30,11 @@ class Contracts:
     transformer: object | None = None  # chain.transformer_verifier.TransformerVerifierDeployment
 
 
-def deploy_all(chain, vk, *, signer=None, directory=None, consumer_reward_wei: int = 0, log=lambda m: None) -> Contracts:
-    """Deploy the verifier (with ``vk``), the registry, the attestations and the example consumer."""
+def deploy_all(chain, vk, *, signer=None, directory=None, consumer_reward_wei: int = 0, log=lambda m: None,
+               force: bool = False) -> Contracts:
+    """Deploy the verifier (with ``vk``), the registry, the attestations and the example
+    consumer. Existing records under ``directory`` are replaced only with ``force`` (checked
+    before anything is sent; the old ones are kept under ``history/``)."""
     from .chain import deploy_stack, load_signer
     from .chain.attestations import ExampleConsumer, InferenceAttestations
     from .chain.deployments import write_deployment
@@ -40,17 +43,21 @@ def deploy_all(chain, vk, *, signer=None, directory=None, consumer_reward_wei: i
 
     from .chain.weights import WEIGHTS_CONTRACT, deploy_weight_verifier
 
+    from .chain.deployments import check_writable
+    check_writable(chain, (WEIGHTS_CONTRACT, VERIFIER, "ModelRegistry", "InferenceAttestations", "ExampleConsumer"),
+                   directory, force=force)
     signer = signer or load_signer(chain)
     wr = deploy_weight_verifier(chain, vk, signer=signer)
     ver = deploy_verifier(chain, vk, weights=wr.address, signer=signer)
-    stack = deploy_stack(chain, signer=signer, consumer_reward_wei=consumer_reward_wei, directory=directory)
+    stack = deploy_stack(chain, signer=signer, consumer_reward_wei=consumer_reward_wei, directory=directory,
+                         force=force)
     c = Contracts(chain, ver.address,
                   ModelRegistry(chain, stack["ModelRegistry"].address, signer),
                   InferenceAttestations(chain, stack["InferenceAttestations"].address, signer),
                   ExampleConsumer(chain, stack["ExampleConsumer"].address, signer))
     c.records = dict(stack.records)
     for name, d in ((WEIGHTS_CONTRACT, wr), (VERIFIER, ver)):
-        rec = write_deployment(chain, d, directory, deployer=signer.address)
+        rec = write_deployment(chain, d, directory, deployer=signer.address, force=force)
         if rec is not None:
             c.records[name] = rec
     for name, d in [(WEIGHTS_CONTRACT, wr), (VERIFIER, ver), *stack.deployments.items()]:
@@ -88,15 +95,16 @@ TRANSFORMER_CONTRACTS = ("TransformerVerifier", "TransformerModules", "Transform
                          "TransformerWeightVerifier")
 
 
-def deploy_transformer_contracts(chain, vk, *, signer=None, directory=None, log=lambda m: None):
+def deploy_transformer_contracts(chain, vk, *, signer=None, directory=None, log=lambda m: None, force: bool = False):
     """Deploy the transformer verifier, its modules, its circuit registry
     and its weight certifier for ``vk`` and write their deployment records; circuits come
     with the model."""
-    from .chain.deployments import write_deployment
+    from .chain.deployments import check_writable, write_deployment
     from .chain.transformer_verifier import deploy_transformer_verifier
+    check_writable(chain, TRANSFORMER_CONTRACTS, directory, force=force)
     dep = deploy_transformer_verifier(chain, vk, signer=signer)
     for d in (dep.verifier, dep.modules, dep.circuits, dep.weights):
-        write_deployment(chain, d, directory, deployer=signer.address if signer else None)
+        write_deployment(chain, d, directory, deployer=signer.address if signer else None, force=force)
         log(f"deployed {d.name} at {d.address} ({d.tx.gas_used:,} gas)")
     return dep
 
@@ -164,11 +172,19 @@ def attest(c: Contracts, model_id: int, commitment, statement, proof_bytes: byte
            gas: int = 15_000_000) -> AttestOutcome:
     """Send the proof to ``InferenceAttestations.attest``: the chain verifies it, then records it.
     An inference that is already attested is not sent again (a view call first): the outcome
-    names the existing uid with ``created`` false and no transaction."""
+    names the existing uid with ``created`` false and no transaction. A statement bound to
+    another attester than the signer is refused before anything is sent (``ZkllmError``)."""
+    from prover.attester import to_hex
+    from prover.errors import ZkllmError
     words_in, words_out = statement_words(statement)
     if c.attestations.is_attested(model_id, words_in, words_out):
         uid = c.attestations.attestation_uid(model_id, words_in, words_out)
         return AttestOutcome(uid, False, 0, None, 0)
+    from .chain import load_signer
+    sender = (signer or c.attestations.signer or load_signer(c.chain)).address
+    if to_hex(statement.attester).lower() != str(sender).lower():
+        raise ZkllmError(f"the proof is bound to attester {to_hex(statement.attester)}, but the signer is {sender}: "
+                         f"prove again with --attester {sender} (another account's proof is false for this one)")
     r = c.attestations.attest(model_id, commitment.encode(), words_in, words_out, proof_bytes, signer=signer,
                               gas=gas)
     tx = c.chain.w3.eth.get_transaction(r.tx.tx_hash)
@@ -221,14 +237,15 @@ def check_commitment(entry: dict, path: Path) -> dict:
 def load_contracts(chain, directory, signer=None) -> Contracts:
     """Contracts of ``chain`` from the deployment records under ``directory``."""
     from .chain.attestations import ExampleConsumer, InferenceAttestations
-    from .chain.deployments import read_deployment
+    from .chain.deployments import checked_address, read_deployment
+    from .chain.errors import ArtifactError
     from .chain.registry import ModelRegistry
-    addr = {n: read_deployment(chain.chain_id, n, directory)["address"]
+    addr = {n: checked_address(chain, read_deployment(chain.chain_id, n, directory))
             for n in (VERIFIER, "ModelRegistry", "InferenceAttestations")}
     try:
-        consumer = ExampleConsumer(chain, read_deployment(chain.chain_id, "ExampleConsumer", directory)["address"],
-                                   signer)
-    except Exception:  # the consumer is optional
+        consumer = ExampleConsumer(chain, checked_address(chain, read_deployment(chain.chain_id, "ExampleConsumer",
+                                                                                 directory)), signer)
+    except ArtifactError:  # the consumer is optional
         consumer = None
     return Contracts(chain, addr[VERIFIER], ModelRegistry(chain, addr["ModelRegistry"], signer),
                      InferenceAttestations(chain, addr["InferenceAttestations"], signer), consumer,
@@ -237,15 +254,15 @@ def load_contracts(chain, directory, signer=None) -> Contracts:
 
 def _load_transformer(chain, directory):
     """The transformer verifier's deployment from its records, or None (it is optional)."""
-    from .chain.contracts import Deployment
-    from .chain.deployments import read_deployment
     from .chain.artifacts import load_artifact
+    from .chain.contracts import Deployment
+    from .chain.deployments import checked_address, read_deployment
+    from .chain.errors import ArtifactError
     from .chain.transformer_verifier import TransformerVerifierDeployment
-    from eth_utils import to_checksum_address
     try:
         recs = {n: read_deployment(chain.chain_id, n, directory) for n in TRANSFORMER_CONTRACTS}
-    except Exception:
+    except ArtifactError:
         return None
-    deps = [Deployment(n, to_checksum_address(recs[n]["address"]), chain.chain_id, None, load_artifact(n))
+    deps = [Deployment(n, checked_address(chain, recs[n]), chain.chain_id, None, load_artifact(n))
             for n in TRANSFORMER_CONTRACTS]
     return TransformerVerifierDeployment(*deps)

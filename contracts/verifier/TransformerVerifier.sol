@@ -80,16 +80,17 @@ contract TransformerVerifier is KeyedVerifier {
         bytes calldata modelCommitment,
         uint256[] calldata input,
         uint256[] calldata output,
+        address attester,
         bytes calldata proof
     ) external view returns (bytes32) {
         TCtx memory ctx;
         ctx.modules = modules;
         bytes32 proofCircuit = parseProof(ctx.ch, proof);
-        uint256 pointsOff = _model(ctx, modelDigest, modelCommitment, proofCircuit, input.length);
         _statement(ctx, input, output);
+        uint256 pointsOff = _model(ctx, modelDigest, modelCommitment, proofCircuit);
+        _absorbStatement(ctx, modelDigest, attester);
         uint256 vk = VerifierKeyData.load(keyStore, keyBlobSize);
         TModel.attachCommitments(ctx.c, pointsOff, vk);
-        _absorbStatement(ctx, modelDigest);
         _run(ctx, vk);
         Channel.assertConsumed(ctx.ch);
         return keccak256(abi.encode(modelDigest, keccak256(abi.encodePacked(input)), keccak256(abi.encodePacked(output))));
@@ -104,14 +105,13 @@ contract TransformerVerifier is KeyedVerifier {
         TCtx memory ctx,
         bytes32 modelDigest,
         bytes calldata modelCommitment,
-        bytes32 proofCircuit,
-        uint256 nTokens
+        bytes32 proofCircuit
     ) private view returns (uint256 pointsOff) {
         bytes32 h = keccak256(modelCommitment);
         if (h != modelDigest) revert ModelDigestMismatch(modelDigest, h);
         uint256 count;
         TCircuit memory c;
-        (c, pointsOff, count) = TModel.parsedFor(circuits, modelCommitment, nTokens);
+        (c, pointsOff, count) = TModel.parsedFor(circuits, modelCommitment, ctx.nTokens);
         if (!g1Valid(pointsOff, count)) revert MalformedCommitment(modelCommitment.length - 128 * count);
         ctx.c = c;
         if (c.digest != proofCircuit) revert CircuitMismatch(c.digest, proofCircuit);
@@ -136,10 +136,11 @@ contract TransformerVerifier is KeyedVerifier {
     }
 
     /// @notice `prove.absorb_statement`.
-    function _absorbStatement(TCtx memory ctx, bytes32 modelDigest) private view {
+    function _absorbStatement(TCtx memory ctx, bytes32 modelDigest, address attester) private view {
         Transcript.absorbWord(ctx.ch, "statement/vk", vkDigest);
         Transcript.absorbWord(ctx.ch, "statement/model", modelDigest);
         Transcript.absorbWord(ctx.ch, "statement/circuit", ctx.c.digest);
+        Transcript.absorbWord(ctx.ch, "statement/attester", bytes32(uint256(uint160(attester))));
         Transcript.absorbCalldata(ctx.ch, "statement/tokens", ctx.tokensOffset, 32 * ctx.nTokens);
         Transcript.absorbWord(ctx.ch, "statement/next", bytes32(ctx.next));
     }

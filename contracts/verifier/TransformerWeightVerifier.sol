@@ -66,7 +66,7 @@ contract TransformerWeightVerifier is KeyedVerifier {
         return PROOF_SYSTEM_ID;
     }
 
-    function verify(bytes32, bytes calldata, uint256[] calldata, uint256[] calldata, bytes calldata)
+    function verify(bytes32, bytes calldata, uint256[] calldata, uint256[] calldata, address, bytes calldata)
         external
         pure
         returns (bytes32)

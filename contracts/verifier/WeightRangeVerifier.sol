@@ -62,7 +62,7 @@ contract WeightRangeVerifier is KeyedVerifier {
         return PROOF_SYSTEM_ID;
     }
 
-    function verify(bytes32, bytes calldata, uint256[] calldata, uint256[] calldata, bytes calldata)
+    function verify(bytes32, bytes calldata, uint256[] calldata, uint256[] calldata, address, bytes calldata)
         external
         pure
         returns (bytes32)

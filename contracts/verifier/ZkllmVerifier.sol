@@ -79,6 +79,7 @@ contract ZkllmVerifier is KeyedVerifier {
         bytes calldata modelCommitment,
         uint256[] calldata input,
         uint256[] calldata output,
+        address attester,
         bytes calldata proof
     ) external view returns (bytes32) {
         VerifierCtx memory ctx;
@@ -87,7 +88,7 @@ contract ZkllmVerifier is KeyedVerifier {
         requireCertified(weightRange, modelDigest);
         uint256 vk = VerifierKeyData.load(keyStore, keyBlobSize);
         _attachCommitments(ctx.c, arch, vk);
-        _absorbStatement(ctx, modelDigest, input.length, output.length);
+        _absorbStatement(ctx, modelDigest, attester, input.length, output.length);
         _run(ctx, vk);
         Channel.assertConsumed(ctx.ch);
         return keccak256(abi.encode(modelDigest, keccak256(abi.encodePacked(input)), keccak256(abi.encodePacked(output))));
@@ -212,13 +213,15 @@ contract ZkllmVerifier is KeyedVerifier {
     }
 
     /// @notice `circuit.absorb_statement`.
-    function _absorbStatement(VerifierCtx memory ctx, bytes32 modelDigest, uint256 inputLen, uint256 outputLen)
+    function _absorbStatement(VerifierCtx memory ctx, bytes32 modelDigest, address attester, uint256 inputLen,
+                              uint256 outputLen)
         private
         view
     {
         Transcript.absorbWord(ctx.ch, "statement/vk", vkDigest);
         Transcript.absorbWord(ctx.ch, "statement/model", modelDigest);
         Transcript.absorbWord(ctx.ch, "statement/circuit", ctx.c.digest);
+        Transcript.absorbWord(ctx.ch, "statement/attester", bytes32(uint256(uint160(attester))));
         Transcript.absorbCalldata(ctx.ch, "statement/input", ctx.inputOffset, 32 * inputLen);
         Transcript.absorbCalldata(ctx.ch, "statement/output", ctx.outputOffset, 32 * outputLen);
     }

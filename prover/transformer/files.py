@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from .. import attester as attester_mod
 from ..errors import MalformedError, SetupError
 from ..keys import ProvingKey
 from ..model.configs import TransformerConfig
@@ -106,7 +107,7 @@ def load_commitment(path: Path) -> TransformerCommitment:
 
 def statement_to_json(st: TStatement, text: dict | None = None) -> str:
     d = {"format": STATEMENT_FORMAT, "model_digest": "0x" + st.model_digest.hex(), "tokens": list(st.tokens),
-         "next_token": st.next_token}
+         "next_token": st.next_token, "attester": attester_mod.to_hex(st.attester)}
     if text:
         d["text"] = text  # readable prompt and next token; not part of the statement
     return json.dumps(d)
@@ -135,6 +136,6 @@ def statement_from_json(text: str) -> TStatement:
         if len(digest) != 32:
             raise ValueError("model digest must be 32 bytes")
         tokens = [_json_int(t) for t in d["tokens"]]
-        return TStatement(digest, tokens, _json_int(d["next_token"]))
-    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        return TStatement(digest, tokens, _json_int(d["next_token"]), attester_mod.parse(d.get("attester")))
+    except (ValueError, KeyError, TypeError, AttributeError, MalformedError) as e:
         raise MalformedError(f"transformer statement: {e}") from e

@@ -43,6 +43,7 @@ from ..poly.mle import pad_flat
 from ..proof import Proof
 from ..quant import quantize
 from ..circuit import prove_run, verify_run
+from .. import attester as attester_mod
 from .. import weights as weights_mod
 from ..rng import system as system_rng
 from ..transcript import Transcript, keccak256
@@ -321,6 +322,7 @@ class TStatement:
     model_digest: bytes
     tokens: list[int]
     next_token: int
+    attester: bytes = attester_mod.NONE  # the account that may post it on-chain (prover.attester)
 
 
 def statement_words(st: TStatement) -> tuple[list[int], int]:
@@ -346,14 +348,16 @@ def absorb_statement(t: Transcript, vk_digest: bytes, st: TStatement, circuit: T
     t.absorb("statement/vk", vk_digest)
     t.absorb("statement/model", st.model_digest)
     t.absorb("statement/circuit", circuit.digest())
+    t.absorb("statement/attester", attester_mod.word(st.attester))
     t.absorb_frs("statement/tokens", [v % R for v in st.tokens])
     t.absorb_frs("statement/next", [st.next_token % R])
 
 
 def prove(pk: ProvingKey, model: CommittedTransformer, tokens, rng=None, witness_hook=None,
-          log=None) -> TProveResult:
+          log=None, attester: bytes = attester_mod.NONE) -> TProveResult:
     """Prove the next token of ``tokens``. ``witness_hook(ints)`` lets tests play a cheating prover;
-    ``log(msg)`` hears the proof's phases (long proofs)."""
+    ``log(msg)`` hears the proof's phases (long proofs); ``attester`` is the account that may
+    post the proof on-chain (``prover.attester``)."""
     rng = rng or system_rng()
     cm = model.commitment
     t0 = time.perf_counter()
@@ -371,7 +375,7 @@ def prove(pk: ProvingKey, model: CommittedTransformer, tokens, rng=None, witness
         if name not in pk.tables:
             raise SetupError(f"proving key lacks table {name}")
         vals[table_id(name)] = pk.tables[name][0]
-    st = TStatement(cm.digest(), [int(v) for v in tok.tolist()], int(ints["next"][0]))
+    st = TStatement(cm.digest(), [int(v) for v in tok.tolist()], int(ints["next"][0]), attester_mod.parse(attester))
     t1 = time.perf_counter()
     transcript = Transcript()
     absorb_statement(transcript, pk.verifying_key().digest(), st, circuit)

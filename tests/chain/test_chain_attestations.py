@@ -124,10 +124,20 @@ def real():
     from prover.model.mlp import build_mlp
     from prover.rng import seeded
     from zkllm_chain.chain.verifier import field_words
+    from prover.attester import parse
     pk = keys.setup(12, rng=seeded(31))
     cm = api.commit_model(pk, build_mlp(16, 32, 8, "gelu", seed=3), rng=seeded(32))
-    res = api.prove(pk, cm, torch.linspace(-1, 1, 16, dtype=torch.float64), rng=seeded(33))
-    return {"vk": pk.verifying_key(), "commitment": cm.commitment.encode(), "proof": res.proof.to_bytes(),
+    x = torch.linspace(-1, 1, 16, dtype=torch.float64)
+    res = api.prove(pk, cm, x, rng=seeded(33))
+    proofs = {}
+
+    def proof_for(address: str) -> bytes:
+        """The proof bound to ``address`` (only that account can attest with it)."""
+        if address not in proofs:
+            proofs[address] = api.prove(pk, cm, x, rng=seeded(33), attester=parse(address)).proof.to_bytes()
+        return proofs[address]
+
+    return {"vk": pk.verifying_key(), "commitment": cm.commitment.encode(), "proof_for": proof_for,
             "weight_proof": api.prove_weights(pk, cm, rng=seeded(34)),
             "input": field_words(res.statement.input), "output": field_words(res.statement.output),
             "digest": cm.commitment.digest()}
@@ -144,7 +154,7 @@ def verifier(chain, signers, real):
 
 def _attest(att, real, signer, proof=None, output=None):
     return att.attest(ATT_MODEL[0], real["commitment"], real["input"], output or real["output"],
-                      real["proof"] if proof is None else proof, signer=signer)
+                      real["proof_for"](signer.address) if proof is None else proof, signer=signer)
 
 
 ATT_MODEL = [0]
@@ -184,7 +194,7 @@ def test_attest_records_and_deduplicates(chain, stack, signers, verifier, real):
 def test_failed_verification_records_nothing(stack, signers, verifier, real):
     registry, att, _ = stack
     model_id = _register_real(registry, signers, verifier, real)
-    forged = bytearray(real["proof"])
+    forged = bytearray(real["proof_for"](signers[1].address))
     forged[-1] ^= 1  # the last field element: the batch-opening evaluation chain breaks
     with pytest.raises(TransactionRevertedError) as info:
         _attest(att, real, signers[1], proof=bytes(forged))
@@ -259,6 +269,38 @@ def test_attack_consumer_cannot_be_drained_with_an_accept_all_model(chain, stack
         assert info.value.error_name == "UntrustedModel"
         assert info.value.error_args == (evil, trusted)
     assert chain.balance(consumer.address) == balance
+
+
+def test_attack_copied_attest_transaction_fails_for_the_copier(stack, signers, verifier, real):
+    """A proof is bound to its attester: the same attest calldata sent by another account
+    (copied from the mempool) is a false proof there, and records nothing; the attester's own
+    transaction then succeeds and names the attester. A proof bound to no one (the zero
+    address) cannot be attested by anyone."""
+    from zkllm_chain.chain.verifier import verify_call
+    registry, att, _ = stack
+    model_id = _register_real(registry, signers, verifier, real)
+    mine = real["proof_for"](signers[1].address)
+    with pytest.raises(TransactionRevertedError) as info:
+        _attest(att, real, signers[2], proof=mine)  # the copier
+    assert info.value.error_name is not None
+    assert not att.is_attested(model_id, real["input"], real["output"])
+    with pytest.raises(TransactionRevertedError):
+        _attest(att, real, signers[2], proof=real["proof_for"]("0x" + "00" * 20))
+    res = _attest(att, real, signers[1], proof=mine)
+    assert res.created and att.get_attestation(res.uid).attester == signers[1].address
+    # the verifier's view: the same proof verifies for its attester only
+    cd = (real["digest"], real["commitment"], real["input"], real["output"], mine)
+    dep = _verifier_handle(att.chain, verifier)
+    assert verify_call(att.chain, dep, cd, attester=signers[1].address)
+    with pytest.raises(TransactionRevertedError):
+        verify_call(att.chain, dep, cd, attester=signers[2].address)
+
+
+def _verifier_handle(chain, address):
+    from eth_utils import to_checksum_address
+    from zkllm_chain.chain.artifacts import load_artifact
+    from zkllm_chain.chain.contracts import Deployment
+    return Deployment("ZkllmVerifier", to_checksum_address(address), chain.chain_id, None, load_artifact("ZkllmVerifier"))
 
 
 def _accept_all_verifier(chain, signer) -> str:

@@ -41,6 +41,12 @@ def files(tmp_path_factory):
 def test_full_flow_on_anvil(files, anvil_node):
     d = files
     ENV["ZKLLM_PRIVATE_KEY"] = "0x" + bytes(anvil_node.dev_keys[0]).hex()
+    # the proof is bound to the configured key's account (only it may attest it)
+    pr = out(zkllm("prove", "--params", str(d / "params"), "--model", str(d / "model"), "--out", str(d / "proof.bin")))
+    assert pr["attester"] == _address(anvil_node.dev_keys[0])
+    other = out(zkllm("prove", "--params", str(d / "params"), "--model", str(d / "model"), "--out",
+                      str(d / "theirs.bin"), "--attester", _address(anvil_node.dev_keys[1])))
+    assert other["attester"] == _address(anvil_node.dev_keys[1])
     snap = anvil_node.rpc("evm_snapshot")
     try:
         chain = ["--rpc-url", anvil_node.url, "--deployments", str(d / "deployments")]
@@ -63,6 +69,9 @@ def test_full_flow_on_anvil(files, anvil_node):
         p = zkllm("attest", "--commitment", str(d / "model"), "--statement", st, "--proof", str(d / "proof.bin"),
                   *chain, check=False)  # no model id: the digest names no entry
         assert p.returncode == 2 and "--model-id" in p.stderr
+        p = zkllm("attest", "--model-id", mid, "--commitment", str(d / "model"), "--statement",
+                  str(d / "theirs.statement.json"), "--proof", str(d / "theirs.bin"), *chain, check=False)
+        assert p.returncode == 2 and "bound to attester" in p.stderr and len(p.stderr.strip().splitlines()) == 1
         att = out(zkllm("attest", "--model-id", mid, "--commitment", str(d / "model"), "--statement", st, "--proof",
                         str(d / "proof.bin"), *chain))
         assert att["created"] is True and att["gas_used"] > 100_000
@@ -109,6 +118,37 @@ def test_unknown_model_id_is_exit_2(files, anvil_node):
     finally:
         ENV.clear()
         anvil_node.rpc("evm_revert", snap)
+
+
+def test_stale_records_and_redeploy(files, anvil_node):
+    """Records whose contracts are gone (the node was reset) are refused before use; deploying
+    over existing records needs --force, and the old records are kept under history/."""
+    d = files
+    ENV["ZKLLM_PRIVATE_KEY"] = "0x" + bytes(anvil_node.dev_keys[0]).hex()
+    recs = d / "deployments-stale"
+    chain = ["--rpc-url", anvil_node.url, "--deployments", str(recs)]
+    try:
+        snap = anvil_node.rpc("evm_snapshot")
+        out(zkllm("deploy", "--vk", str(d / "params" / "vk.json"), *chain))
+        anvil_node.rpc("evm_revert", snap)  # the contracts are gone, the records are not
+        for cmd in (["check", "--model-id", "1", "--statement", str(d / "proof.statement.json")],
+                    ["attest", "--model-id", "1", "--commitment", str(d / "model"), "--statement",
+                     str(d / "proof.statement.json"), "--proof", str(d / "proof.bin")]):
+            p = zkllm(*cmd, *chain, check=False)
+            assert p.returncode == 2 and "no contract at" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+        before = (recs / "31337" / "ZkllmVerifier.json").read_text()
+        p = zkllm("deploy", "--vk", str(d / "params" / "vk.json"), *chain, check=False)
+        assert p.returncode == 2 and "--force" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+        assert (recs / "31337" / "ZkllmVerifier.json").read_text() == before  # nothing replaced, nothing sent
+        snap = anvil_node.rpc("evm_snapshot")
+        out(zkllm("deploy", "--vk", str(d / "params" / "vk.json"), "--force", *chain))
+        kept = list((recs / "31337" / "history").glob("ZkllmVerifier.*.json"))
+        assert len(kept) == 1 and kept[0].read_text() == before
+        p = zkllm("check", "--model-id", "1", "--statement", str(d / "proof.statement.json"), *chain, check=False)
+        assert p.returncode == 2 and "no contract at" not in p.stderr  # the new records work: id 1 is unregistered
+        anvil_node.rpc("evm_revert", snap)
+    finally:
+        ENV.clear()
 
 
 def test_dead_rpc_is_one_clear_line(files):

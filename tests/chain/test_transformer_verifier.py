@@ -504,16 +504,27 @@ def test_attest_transformer_on_anvil(anvil_node, llama):
         tdep = service.deploy_transformer(ch, llama.vk, llama.cm.commitment, [16], signer=signer,
                                           weights_proof=llama.wp)
         mid = service.register_model(c, llama.cm.commitment, llama.vk, signer=signer, verifier=tdep.address)
-        st = llama.res.statement
+        from prover.attester import parse
+        from prover.errors import ZkllmError
+        res = tp.prove(llama.pk, llama.cm, torch.tensor(llama.res.statement.tokens), rng=seeded(77),
+                       attester=parse(signer.address))
+        st, raw, gas = res.statement, res.proof.to_bytes(), service.TRANSFORMER_ATTEST_GAS
         assert service.check(c, mid, st)["attested"] is False
-        out = service.attest(c, mid, llama.cm.commitment, st, llama.raw, signer=signer, gas=service.TRANSFORMER_ATTEST_GAS)
+        copier = dev_signers(ch)[1]
+        with pytest.raises(ZkllmError, match="bound to attester"):  # the tooling refuses before sending
+            service.attest(c, mid, llama.cm.commitment, st, raw, signer=copier, gas=gas)
+        with pytest.raises(TransactionRevertedError):  # a copied transaction: a false proof for the copier
+            c.attestations.attest(mid, llama.cm.commitment.encode(), [int(t) for t in st.tokens], [st.next_token],
+                                  raw, signer=copier, gas=gas)
+        out = service.attest(c, mid, llama.cm.commitment, st, raw, signer=signer, gas=gas)
         assert out.created and out.gas_used > 1_000_000
-        again = service.attest(c, mid, llama.cm.commitment, st, llama.raw, signer=signer, gas=service.TRANSFORMER_ATTEST_GAS)
+        assert c.attestations.get_attestation(out.uid).attester == signer.address
+        again = service.attest(c, mid, llama.cm.commitment, st, raw, signer=signer, gas=gas)
         assert not again.created and again.uid == out.uid
         assert service.check(c, mid, st)["attested"] is True
         bad = dataclasses.replace(st, next_token=(st.next_token + 1) % 256)
         with pytest.raises(TransactionRevertedError):
-            service.attest(c, mid, llama.cm.commitment, bad, llama.raw, signer=signer, gas=service.TRANSFORMER_ATTEST_GAS)
+            service.attest(c, mid, llama.cm.commitment, bad, raw, signer=signer, gas=gas)
     finally:
         anvil_node.rpc("evm_revert", snapshot)
 

@@ -17,14 +17,18 @@ from .backend import Chain
 from .contracts import Deployment, deploy
 from .errors import ArtifactError
 
-__all__ = ["DEFAULT_DIRECTORY", "deployment_record", "write_deployment", "read_deployment", "deploy_stack", "Stack"]
+__all__ = ["DEFAULT_DIRECTORY", "deployment_record", "write_deployment", "read_deployment", "checked_address",
+           "check_writable",
+           "deploy_stack", "Stack"]
 
 DEFAULT_DIRECTORY = Path("deployments")
 
 
 def deployment_record(chain: Chain, d: Deployment, deployer: str | None = None) -> dict:
+    from eth_utils import keccak
     art = d.artifact
     return {
+        "codeKeccak256": "0x" + keccak(bytes(chain.w3.eth.get_code(d.address))).hex(),
         "contract": d.name,
         "address": d.address,
         "chainId": chain.chain_id,
@@ -48,14 +52,22 @@ def _target(chain: Chain, directory: str | os.PathLike | None) -> Path | None:
 
 
 def write_deployment(chain: Chain, d: Deployment, directory: str | os.PathLike | None = None,
-                     deployer: str | None = None) -> Path | None:
+                     deployer: str | None = None, *, force: bool = False) -> Path | None:
     """Writes the record of ``d``; returns its path, or None when nothing is written
-    (a development chain without an explicit ``directory``)."""
+    (a development chain without an explicit ``directory``). An existing record is replaced
+    only with ``force`` (``ArtifactError`` otherwise), and then kept under ``history/``."""
     base = _target(chain, directory)
     if base is None:
         return None
     base.mkdir(parents=True, exist_ok=True)
     path = base / f"{d.name}.json"
+    if path.exists():
+        if not force:
+            raise ArtifactError(f"{path} exists: deploying again would replace it (pass --force; the old record is "
+                                f"kept under {base / 'history'})")
+        old = base / "history" / f"{d.name}.{int(path.stat().st_mtime_ns)}.json"
+        old.parent.mkdir(exist_ok=True)
+        os.replace(path, old)
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(deployment_record(chain, d, deployer), indent=2, sort_keys=True) + "\n")
     os.replace(tmp, path)
@@ -72,6 +84,35 @@ def read_deployment(chain_id: int, name: str, directory: str | os.PathLike = DEF
         raise ArtifactError(f"cannot read deployment record {path}: {exc}") from None
 
 
+def check_writable(chain: Chain, names, directory: str | os.PathLike | None = None, *, force: bool = False) -> None:
+    """Before deploying: ``ArtifactError`` if a record of one of ``names`` exists and
+    ``force`` is off (so a refused deploy spends nothing)."""
+    base = _target(chain, directory)
+    if base is None or force:
+        return
+    for name in names:
+        if (base / f"{name}.json").exists():
+            raise ArtifactError(f"{base / (name + '.json')} exists: deploying again would replace it (pass --force; "
+                                f"the old record is kept under {base / 'history'})")
+
+
+def checked_address(chain: Chain, record: dict) -> str:
+    """The recorded address, after checking that the chain holds the recorded contract there:
+    ``ArtifactError`` if it has no code (a reset development chain, records of another chain)
+    or other code than when it was deployed (``codeKeccak256``)."""
+    from eth_utils import keccak, to_checksum_address
+    address = to_checksum_address(record["address"])
+    code = bytes(chain.w3.eth.get_code(address))
+    name = record.get("contract", "contract")
+    if not code:
+        raise ArtifactError(f"no contract at {address} (the recorded {name}): the chain was reset or the records "
+                            f"are another chain's; deploy again (with --force)")
+    want = record.get("codeKeccak256")
+    if want and "0x" + keccak(code).hex() != want:
+        raise ArtifactError(f"the code at {address} is not the recorded {name}'s")
+    return address
+
+
 @dataclass
 class Stack:
     """The deployed contracts of one chain, by name, and the records written."""
@@ -84,7 +125,7 @@ class Stack:
 
 
 def deploy_stack(chain: Chain, *, signer: Signer | None = None, consumer_reward_wei: int | None = None,
-                 directory: str | os.PathLike | None = None) -> Stack:
+                 directory: str | os.PathLike | None = None, force: bool = False) -> Stack:
     """Deploys ModelRegistry and InferenceAttestations (and ExampleConsumer when
     ``consumer_reward_wei`` is given) and writes their records (see the module docstring)."""
     signer = signer or load_signer(chain)
@@ -97,7 +138,7 @@ def deploy_stack(chain: Chain, *, signer: Signer | None = None, consumer_reward_
         stack.deployments["ExampleConsumer"] = deploy(chain, "ExampleConsumer", att.address,
                                                       int(consumer_reward_wei), signer=signer)
     for name, d in stack.deployments.items():
-        path = write_deployment(chain, d, directory, deployer=signer.address)
+        path = write_deployment(chain, d, directory, deployer=signer.address, force=force)
         if path is not None:
             stack.records[name] = path
     return stack

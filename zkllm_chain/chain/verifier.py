@@ -35,6 +35,7 @@ __all__ = [
     "deploy_verifier",
     "weight_verifier_of",
     "verify_call",
+    "verify_args",
     "verify_transaction",
     "key_store",
 ]
@@ -79,6 +80,18 @@ def proof_calldata(statement, commitment, proof_bytes: bytes) -> tuple[bytes, by
     """The arguments of ``verify``: (modelDigest, modelCommitment, input, output, proof)."""
     return (bytes(statement.model_digest), commitment.encode(), field_words(statement.input),
             field_words(statement.output), bytes(proof_bytes))
+
+
+def verify_args(calldata: Sequence[Any], attester=None) -> list:
+    """``verify``'s six arguments from the five of :func:`proof_calldata` /
+    ``transformer_calldata`` and the attester the proof is bound to (bytes, hex or None for
+    the zero address: ``prover.attester``); six given are returned as they are."""
+    from prover.attester import parse
+
+    if len(calldata) == 6:
+        return list(calldata)
+    d, enc, inp, out, proof = calldata
+    return [d, enc, inp, out, to_checksum_address(parse(attester)), proof]
 
 
 def statement_hash(model_digest: bytes, input_words: Sequence[int], output_words: Sequence[int]) -> bytes:
@@ -183,10 +196,11 @@ def key_store(chain: Chain, deployment) -> str:
     return to_checksum_address(deployment.contract(chain).functions.keyStore().call())
 
 
-def verify_call(chain: Chain, deployment, calldata: Sequence[Any], *, gas: int = VERIFY_GAS) -> bytes:
-    """``verify(...)`` as an eth_call: the statement hash, or a decoded
-    :class:`TransactionRevertedError` (``error_name`` names the failing check)."""
-    fn = deployment.contract(chain).functions.verify(*calldata)
+def verify_call(chain: Chain, deployment, calldata: Sequence[Any], *, gas: int = VERIFY_GAS,
+                attester=None) -> bytes:
+    """``verify(...)`` as an eth_call for ``attester`` (:func:`verify_args`): the statement
+    hash, or a decoded :class:`TransactionRevertedError` (``error_name`` names the failing check)."""
+    fn = deployment.contract(chain).functions.verify(*verify_args(calldata, attester))
     try:
         return bytes(fn.call({"gas": int(gas)}))
     except Exception as exc:
@@ -197,7 +211,7 @@ def verify_call(chain: Chain, deployment, calldata: Sequence[Any], *, gas: int =
 
 
 def verify_transaction(chain: Chain, deployment, calldata: Sequence[Any], *,
-                       signer=None, gas: int = VERIFY_GAS) -> VerifyTx:
+                       signer=None, gas: int = VERIFY_GAS, attester=None) -> VerifyTx:
     """Sends ``verify(...)`` as a transaction (state is unchanged; the gas is real) and
     returns the receipt's gas. A revert raises :class:`TransactionRevertedError` naming the
     contract's error; on success ``statement_hash`` is the hash the call returned, i.e.
@@ -207,7 +221,7 @@ def verify_transaction(chain: Chain, deployment, calldata: Sequence[Any], *,
 
     signer = signer or load_signer(chain)
     c = deployment.contract(chain)
-    data = c.encode_abi("verify", args=list(calldata))
+    data = c.encode_abi("verify", args=verify_args(calldata, attester))
     try:
         res = _send(chain, {"to": deployment.address, "data": data, "value": 0}, signer, "verify",
                     gas=gas, preflight=False, timeout=120.0)
