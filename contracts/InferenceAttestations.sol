@@ -76,11 +76,9 @@ contract InferenceAttestations {
         address verifier;
         bytes32 statementHash;
         {
-            ModelRegistry.Model memory model = _attestableModel(modelId, modelCommitment);
+            (statementHash, verifier) = _attestableModel(modelId, modelCommitment);
             uid = _uid(modelId, _hashWords(input), _hashWords(output));
             if (_attestations[uid].attester != address(0)) return uid;
-            verifier = model.verifier;
-            statementHash = model.modelDigest;
         }
         statementHash = _verify(verifier, statementHash, modelCommitment, input, output, proof);
         if (statementHash == bytes32(0)) revert EmptyStatement(modelId);
@@ -143,13 +141,15 @@ contract InferenceAttestations {
     function _attestableModel(uint256 modelId, bytes calldata modelCommitment)
         private
         view
-        returns (ModelRegistry.Model memory model)
+        returns (bytes32 modelDigest, address verifier)
     {
-        // getModel reverts with ModelRegistry.UnknownModel for unknown ids.
-        model = registry.getModel(modelId);
-        if (model.status == ModelRegistry.ModelStatus.Revoked) revert ModelRevoked(modelId);
+        // attestationInfo reverts with ModelRegistry.UnknownModel for unknown ids; it does not
+        // read the URI, so its length costs attestations nothing.
+        ModelRegistry.ModelStatus status;
+        (modelDigest, verifier, status) = registry.attestationInfo(modelId);
+        if (status == ModelRegistry.ModelStatus.Revoked) revert ModelRevoked(modelId);
         bytes32 commitmentHash = keccak256(modelCommitment);
-        if (commitmentHash != model.modelDigest) revert CommitmentMismatch(modelId, model.modelDigest, commitmentHash);
+        if (commitmentHash != modelDigest) revert CommitmentMismatch(modelId, modelDigest, commitmentHash);
     }
 
     /// @dev The verifier checks this call's statement with `msg.sender` as the attester: a

@@ -53,10 +53,13 @@ contract ModelRegistry {
     error ZeroModelDigest();
     /// @notice `verifier` is not a deployed contract.
     error InvalidVerifier(address verifier);
-    /// @notice The new owner must not be the zero address.
-    error ZeroAddressOwner();
     /// @notice `modelId` is revoked and can no longer change.
     error ModelIsRevoked(uint256 modelId);
+    /// @notice The metadata URI is longer than `MAX_URI_BYTES` (keep the card off-chain, its
+    ///         address here).
+    error UriTooLong(uint256 length, uint256 maxLength);
+    /// @notice Only the pending owner named by `transferOwnership` may accept `modelId`.
+    error NotPendingOwner(uint256 modelId, address caller);
     /// @notice `modelId` cannot go from status `from` to status `to`.
     error InvalidStatusTransition(uint256 modelId, ModelStatus from, ModelStatus to);
 
@@ -72,6 +75,8 @@ contract ModelRegistry {
         bytes32 vkDigest,
         string uri
     );
+    /// @notice The owner of `modelId` named `pendingOwner`, who must accept (two-step transfer).
+    event ModelOwnershipTransferStarted(uint256 indexed modelId, address indexed owner, address indexed pendingOwner);
     /// @notice The owner of `modelId` changed.
     event ModelOwnershipTransferred(uint256 indexed modelId, address indexed previousOwner, address indexed newOwner);
     /// @notice The status of `modelId` changed.
@@ -79,7 +84,11 @@ contract ModelRegistry {
     /// @notice The metadata URI of `modelId` changed.
     event ModelUriChanged(uint256 indexed modelId, string uri);
 
+    /// @notice Longest metadata URI an entry stores.
+    uint256 public constant MAX_URI_BYTES = 512;
+
     mapping(uint256 modelId => Model) private _models;
+    mapping(uint256 modelId => address) private _pendingOwner;
     mapping(bytes32 modelDigest => mapping(address registrant => uint256 modelId)) private _idOf;
     uint256 private _count;
 
@@ -112,6 +121,7 @@ contract ModelRegistry {
         uint256 existing = _idOf[modelDigest][msg.sender];
         if (existing != 0) revert AlreadyRegistered(modelDigest, existing);
         if (verifier.code.length == 0) revert InvalidVerifier(verifier);
+        _checkUri(uri);
 
         modelId = ++_count;
         _idOf[modelDigest][msg.sender] = modelId;
@@ -133,14 +143,30 @@ contract ModelRegistry {
         );
     }
 
-    /// @notice Hands `modelId` to `newOwner`; the caller loses all rights over it.
+    /// @notice Names `newOwner` as the pending owner of `modelId` (replacing any earlier one);
+    ///         nothing changes until `newOwner` calls `acceptOwnership`, so a typo cannot hand
+    ///         an entry to an address nobody controls. The zero address cancels a pending transfer.
     function transferOwnership(uint256 modelId, address newOwner) external onlyModelOwner(modelId) {
-        if (newOwner == address(0)) revert ZeroAddressOwner();
-        Model storage m = _models[modelId];
+        _pendingOwner[modelId] = newOwner;
+        emit ModelOwnershipTransferStarted(modelId, msg.sender, newOwner);
+    }
+
+    /// @notice Completes a transfer: the caller, named by the owner, becomes the owner.
+    function acceptOwnership(uint256 modelId) external {
+        Model storage m = _existing(modelId);
+        if (m.status == ModelStatus.Revoked) revert ModelIsRevoked(modelId);
+        if (msg.sender != _pendingOwner[modelId] || msg.sender == address(0)) revert NotPendingOwner(modelId, msg.sender);
+        delete _pendingOwner[modelId];
         address previous = m.owner;
-        m.owner = newOwner;
+        m.owner = msg.sender;
         m.updatedAt = uint64(block.timestamp);
-        emit ModelOwnershipTransferred(modelId, previous, newOwner);
+        emit ModelOwnershipTransferred(modelId, previous, msg.sender);
+    }
+
+    /// @notice The pending owner of `modelId` (the zero address: none).
+    function pendingOwnerOf(uint256 modelId) external view returns (address) {
+        _existing(modelId);
+        return _pendingOwner[modelId];
     }
 
     /// @notice Marks an Active model as Deprecated (proofs are still accepted).
@@ -155,6 +181,7 @@ contract ModelRegistry {
 
     /// @notice Replaces the metadata URI of `modelId`.
     function setUri(uint256 modelId, string calldata uri) external onlyModelOwner(modelId) {
+        _checkUri(uri);
         Model storage m = _models[modelId];
         m.uri = uri;
         m.updatedAt = uint64(block.timestamp);
@@ -164,6 +191,17 @@ contract ModelRegistry {
     /// @notice The entry of `modelId`; reverts with `UnknownModel` if there is none.
     function getModel(uint256 modelId) external view returns (Model memory) {
         return _existing(modelId);
+    }
+
+    /// @notice What an attestation needs of `modelId`, without the URI (whose length would
+    ///         otherwise cost every attestation): its digest, verifier and status.
+    function attestationInfo(uint256 modelId)
+        external
+        view
+        returns (bytes32 modelDigest, address verifier, ModelStatus status)
+    {
+        Model storage m = _existing(modelId);
+        return (m.modelDigest, m.verifier, m.status);
     }
 
     /// @notice The id that `registrant` registered for `modelDigest` (its current owner may
@@ -186,6 +224,10 @@ contract ModelRegistry {
     /// @notice Number of registered models (the highest model id).
     function modelCount() external view returns (uint256) {
         return _count;
+    }
+
+    function _checkUri(string calldata uri) private pure {
+        if (bytes(uri).length > MAX_URI_BYTES) revert UriTooLong(bytes(uri).length, MAX_URI_BYTES);
     }
 
     function _existing(uint256 modelId) private view returns (Model storage m) {

@@ -599,7 +599,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     from prover.errors import VerificationError, ZkllmError
+    from .chain.contracts import SENT_HOOKS
     from .chain.errors import ChainError
+    # every transaction's hash, before its receipt is awaited
+    SENT_HOOKS[:] = [] if getattr(args, "quiet", False) else [
+        lambda fn, hx: _log(False)(f"sent {fn}: {hx} (waiting for its receipt)")]
     try:
         try:
             result = COMMANDS[args.cmd](args)

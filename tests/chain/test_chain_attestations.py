@@ -329,3 +329,21 @@ def test_attack_uids_do_not_collide_across_deployments(chain, signers):
     assert ua == attestation_uid(chain.chain_id, a.address, 1, INPUT, OUTPUT)
     assert ub == attestation_uid(chain.chain_id, b.address, 1, INPUT, OUTPUT)
     assert attestation_uid(chain.chain_id + 1, a.address, 1, INPUT, OUTPUT) != ua
+
+
+def test_attestation_gas_does_not_depend_on_the_uri(stack, signers, verifier, real):
+    """An attestation reads the registry entry without its metadata URI: the same inference
+    attested under an entry with no URI and one with the longest allowed costs the same gas
+    (reading 512 bytes of URI would cost ~34k). The first attestation, which also initialises
+    the contract's counter, is a warm-up."""
+    registry, att, _ = stack
+    limit = registry.contract.functions.MAX_URI_BYTES().call()
+    gas = []
+    for signer, uri in ((signers[3], ""), (signers[1], ""), (signers[2], "u" * limit)):
+        mid = registry.register(model_digest(real["commitment"]), ZERO, ZERO, ZERO, verifier, 1, uri,
+                                signer=signer).model_id
+        res = att.attest(mid, real["commitment"], real["input"], real["output"], real["proof_for"](signer.address),
+                         signer=signer)
+        assert res.created
+        gas.append(res.tx.gas_used)
+    assert abs(gas[1] - gas[2]) < 1_000, gas

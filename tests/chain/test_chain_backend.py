@@ -366,3 +366,27 @@ def test_eip7825_transaction_gas_cap(chain, signers):
         with pytest.raises(Exception, match="(?i)gas"):
             chain.w3.eth.send_raw_transaction(signers[0].sign_transaction(tx).raw_transaction)
     del _send
+
+
+def test_unmined_transaction_names_its_hash(anvil_node):
+    """A transaction whose receipt never comes (the node stopped mining): its hash is reported
+    as soon as it is sent (``SENT_HOOKS``), and the wait ends in a one-line ChainError that
+    names the same hash, so the operator can look it up instead of sending a duplicate."""
+    from zkllm_chain.chain import contracts as cc
+    from zkllm_chain.chain.accounts import dev_signers
+    from zkllm_chain.chain.errors import ChainError
+    ch = anvil_node.connect(expected_chain_id=31337)
+    signer = dev_signers(ch)[3]
+    seen = []
+    cc.SENT_HOOKS.append(lambda fn, hx: seen.append(hx))
+    anvil_node.rpc("evm_setAutomine", False)
+    try:
+        with pytest.raises(ChainError) as info:
+            cc._send(ch, {"to": dev_signers(ch)[4].address, "value": 1}, signer, "transfer", gas=21_000,
+                     preflight=False, timeout=2.0)
+        assert len(seen) == 1 and seen[0] in str(info.value) and "\n" not in str(info.value)
+    finally:
+        cc.SENT_HOOKS.pop()
+        anvil_node.rpc("evm_setAutomine", True)
+        anvil_node.rpc("evm_mine")  # the pending transfer is mined now, as it would be later on a live chain
+    assert int(ch.w3.eth.get_transaction_receipt(seen[0])["status"]) == 1

@@ -116,21 +116,49 @@ def test_only_owner_changes_an_entry(registry, signers):
     assert m.owner == owner.address and m.status is ModelStatus.ACTIVE and m.uri == "ipfs://model"
 
 
-def test_ownership_transfer(registry, signers):
-    old, new = signers[0], signers[1]
+def test_ownership_transfer_is_two_step(registry, signers):
+    """The owner names a pending owner; nothing changes until that account accepts, so a
+    mistyped address never receives the entry; only the named account may accept."""
+    old, new, third = signers[0], signers[1], signers[2]
     _register(registry, old)
     tx = registry.transfer_ownership(1, new.address, signer=old)
+    (ev,) = tx.events(registry.contract, "ModelOwnershipTransferStarted")
+    assert (ev["modelId"], ev["owner"], ev["pendingOwner"]) == (1, old.address, new.address)
+    assert registry.get_model(1).owner == old.address and registry.pending_owner_of(1) == new.address
+    with pytest.raises(TransactionRevertedError) as info:
+        registry.accept_ownership(1, signer=third)
+    assert _reverted(info, "NotPendingOwner").error_args == (1, third.address)
+    tx = registry.accept_ownership(1, signer=new)
     (ev,) = tx.events(registry.contract, "ModelOwnershipTransferred")
     assert (ev["modelId"], ev["previousOwner"], ev["newOwner"]) == (1, old.address, new.address)
-    assert registry.get_model(1).owner == new.address
+    assert registry.get_model(1).owner == new.address and registry.pending_owner_of(1) == "0x" + "00" * 20
     with pytest.raises(TransactionRevertedError) as info:
         registry.set_uri(1, "from old owner", signer=old)
     assert _reverted(info, "NotModelOwner").error_args == (1, old.address)
     registry.set_uri(1, "from new owner", signer=new)
     assert registry.get_model(1).uri == "from new owner"
+    with pytest.raises(TransactionRevertedError) as info:  # accepted once: no second accept
+        registry.accept_ownership(1, signer=new)
+    _reverted(info, "NotPendingOwner")
+    # the zero address cancels a pending transfer: nobody can accept
+    registry.transfer_ownership(1, third.address, signer=new)
+    registry.transfer_ownership(1, "0x" + "00" * 20, signer=new)
     with pytest.raises(TransactionRevertedError) as info:
-        registry.transfer_ownership(1, "0x" + "00" * 20, signer=new)
-    _reverted(info, "ZeroAddressOwner")
+        registry.accept_ownership(1, signer=third)
+    _reverted(info, "NotPendingOwner")
+    assert registry.get_model(1).owner == new.address
+
+
+def test_uri_is_bounded(registry, signers):
+    """A metadata URI over MAX_URI_BYTES is refused at registration and on update."""
+    limit = registry.contract.functions.MAX_URI_BYTES().call()
+    with pytest.raises(TransactionRevertedError) as info:
+        _register(registry, signers[0], uri="x" * (limit + 1))
+    assert _reverted(info, "UriTooLong").error_args == (limit + 1, limit)
+    mid = _register(registry, signers[0], uri="x" * limit).model_id
+    with pytest.raises(TransactionRevertedError) as info:
+        registry.set_uri(mid, "y" * (limit + 1), signer=signers[0])
+    _reverted(info, "UriTooLong")
 
 
 def test_set_uri_emits_event(registry, signers):

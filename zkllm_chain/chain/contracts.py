@@ -322,6 +322,11 @@ def _choose_gas(chain: Chain, tx: dict, function: str) -> int:
     return min(int(estimate * GAS_MARGIN) + 10_000, limit, TX_GAS_CAP)
 
 
+#: Called with (function, tx hash) as soon as a transaction is accepted by the node, before
+#: its receipt is awaited (the CLI prints the hash there, so it is known even if the wait fails).
+SENT_HOOKS: list = []
+
+
 def _send(chain: Chain, tx: dict, signer: Signer, function: str, *, gas: int | None,
           preflight: bool, timeout: float) -> TxResult:
     w3 = chain.w3
@@ -353,8 +358,15 @@ def _send(chain: Chain, tx: dict, signer: Signer, function: str, *, gas: int | N
         if err is not None:
             raise err from None
         raise
-    receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=timeout)
     hx = "0x" + bytes(tx_hash).hex()
+    for hook in SENT_HOOKS:
+        hook(function, hx)
+    try:
+        receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=timeout)
+    except Exception as exc:  # no receipt in time, or the node went away while waiting
+        raise ChainError(f"{function}: transaction {hx} was sent, but no receipt came ({type(exc).__name__}: "
+                         f"{str(exc).splitlines()[0][:120] if str(exc) else 'no detail'}); it may still be mined: "
+                         f"look it up before sending again") from None
     if receipt["status"] != 1:
         raise _replay_failure(chain, tx, receipt, function, hx)
     return TxResult(

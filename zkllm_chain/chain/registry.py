@@ -94,8 +94,17 @@ class ModelRegistry(ContractClient):
 
     def transfer_ownership(self, model_id: int, new_owner: str, *, signer: Signer | None = None,
                            gas: int | None = None) -> TxResult:
+        """Step one of two: names ``new_owner`` as pending owner (the zero address cancels);
+        the owner changes when ``new_owner`` calls :meth:`accept_ownership`."""
         fn = self.contract.functions.transferOwnership(int(model_id), to_checksum_address(new_owner))
         return self._tx(fn, signer, gas)
+
+    def accept_ownership(self, model_id: int, *, signer: Signer | None = None, gas: int | None = None) -> TxResult:
+        """Step two: the pending owner (``signer``) takes the entry."""
+        return self._tx(self.contract.functions.acceptOwnership(int(model_id)), signer, gas)
+
+    def pending_owner_of(self, model_id: int) -> str:
+        return to_checksum_address(call(self.chain, self.contract.functions.pendingOwnerOf(int(model_id))))
 
     def deprecate(self, model_id: int, *, signer: Signer | None = None, gas: int | None = None) -> TxResult:
         return self._tx(self.contract.functions.deprecate(int(model_id)), signer, gas)
