@@ -163,21 +163,26 @@ def listed_circuits(cfg: TransformerConfig, tq: TQuant, max_rows: int | None = N
         return ()
 
 
-def check_listed_circuit(commitment: TransformerCommitment, rows: int) -> None:
+def check_listed_circuit(commitment: TransformerCommitment, rows: int, circuit=None) -> bytes | None:
     """The commitment's entry for ``rows`` (0: the weight range circuit) must be the hash of the
-    description of its own config's circuit: ``VerificationError("circuit")`` otherwise. A
-    commitment that lists nothing is an off-chain one (no on-chain verifier accepts it)."""
+    description of its own config's circuit: ``VerificationError("circuit")`` otherwise.
+    ``circuit`` is that circuit where the caller has compiled it already (``compile_model`` /
+    ``weight_circuit``). Returns the description checked; None for a commitment that lists
+    nothing, an off-chain one (no on-chain verifier accepts it)."""
     if not commitment.circuits:
-        return
-    from ..circuit_desc import transformer_description, weight_description
+        return None
+    from ..circuit_desc import describe
     if rows >= len(commitment.circuits):
         raise VerificationError("circuit", f"the commitment lists no circuit for {rows}-token prompts "
                                            f"(it lists 1 .. {len(commitment.circuits) - 1})")
-    desc = weight_description(commitment) if rows == 0 else transformer_description(commitment, rows)
+    if circuit is None:
+        circuit = weight_circuit(commitment) if rows == 0 else compile_model(commitment.cfg, rows, commitment.tq)
+    desc = describe(circuit, keccak256(commitment._header()))
     if commitment.circuits[rows] != keccak256(desc):
         what = "weight range circuit" if rows == 0 else f"{rows}-token circuit"
         raise VerificationError("circuit", f"the commitment lists another description for its {what} than its "
                                            "config compiles to")
+    return desc
 
 
 def check_listed_circuits(commitment: TransformerCommitment) -> None:
@@ -402,7 +407,7 @@ def verify(vk: VerifyingKey, commitment: TransformerCommitment, st: TStatement, 
         raise MalformedError(f"statement does not fit the model: {e}") from e
     if proof.circuit_digest != circuit.digest():
         raise VerificationError("circuit", "the proof was made for a different circuit")
-    check_listed_circuit(commitment, len(st.tokens))
+    check_listed_circuit(commitment, len(st.tokens), circuit)
     if circuit.num_vars > vk.srs_vk.num_vars:
         raise SetupError(f"verifying key supports 2^{vk.srs_vk.num_vars} entries")
     tokens, nxt = statement_words(st)
@@ -437,6 +442,7 @@ def prove_weights(pk: ProvingKey, model: CommittedTransformer, rng=None) -> byte
 def verify_weights(vk: VerifyingKey, commitment: TransformerCommitment, proof_bytes: bytes) -> float:
     """Verify a transformer's weight range proof; raises on anything but a valid one, returns the seconds."""
     t0 = time.perf_counter()
-    check_listed_circuit(commitment, 0)
-    weights_mod.verify_committed(weight_circuit(commitment), vk, commitment, proof_bytes)
+    circuit = weight_circuit(commitment)
+    check_listed_circuit(commitment, 0, circuit)
+    weights_mod.verify_committed(circuit, vk, commitment, proof_bytes)
     return time.perf_counter() - t0

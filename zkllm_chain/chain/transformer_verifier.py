@@ -80,28 +80,27 @@ def add_circuits(chain: Chain, dep: TransformerVerifierDeployment, commitment, r
     its weight range circuit (skipping those stored already; anyone may store one, under its
     keccak256); returns the inference circuits' digests. Refuses a commitment that lists no
     circuit for a length, or another description than its config compiles to."""
-    from prover.circuit_desc import transformer_description, weight_description
+    from prover.errors import ZkllmError
     from prover.transcript import keccak256
     from prover.transformer.compile import compile_model
-    from prover.transformer.prove import check_listed_circuit
-
-    from prover.errors import ZkllmError
+    from prover.transformer.prove import check_listed_circuit, weight_circuit
 
     if not commitment.circuits:
         raise ZkllmError("the commitment lists no circuit descriptions (a chunked model): it cannot be verified "
                          "on-chain")
     c = dep.circuits.contract(chain)
 
-    def add(t: int, desc: bytes) -> None:
-        check_listed_circuit(commitment, t)
+    def add(t: int, circuit) -> None:
+        desc = check_listed_circuit(commitment, t, circuit)
         if not c.functions.registered(keccak256(desc)).call():
             transact(chain, c.functions.addCircuit(desc), signer=signer, gas=CIRCUIT_GAS)
 
-    add(0, weight_description(commitment))
+    add(0, weight_circuit(commitment))
     digests = []
     for t in rows:
-        add(int(t), transformer_description(commitment, int(t)))
-        digests.append(compile_model(commitment.cfg, int(t), commitment.tq).digest())
+        circuit = compile_model(commitment.cfg, int(t), commitment.tq)
+        add(int(t), circuit)
+        digests.append(circuit.digest())
     return digests
 
 

@@ -115,6 +115,19 @@ def _revert(exc: BaseException, abi: list, function: str) -> TransactionReverted
     return revert_error(exc, function=function, extra_abis=[abi])
 
 
+def call_decoded(deployment, fn, function: str, gas: int) -> bytes:
+    """``fn`` (a bound function of ``deployment``'s contract returning one word) as an
+    eth_call: its bytes, or a :class:`TransactionRevertedError` whose custom error is decoded
+    with the deployment's ABI."""
+    try:
+        return bytes(fn.call({"gas": int(gas)}))
+    except Exception as exc:
+        err = _revert(exc, deployment.artifact.abi, function)
+        if err is not None:
+            raise err from None
+        raise
+
+
 def _named(err: TransactionRevertedError, abi: list) -> TransactionRevertedError:
     """``err`` with its data decoded by the verifier's ABI when the artifacts' ABIs did not."""
     from .contracts import decode_revert
@@ -201,13 +214,7 @@ def verify_call(chain: Chain, deployment, calldata: Sequence[Any], *, gas: int =
     """``verify(...)`` as an eth_call for ``attester`` (:func:`verify_args`): the statement
     hash, or a decoded :class:`TransactionRevertedError` (``error_name`` names the failing check)."""
     fn = deployment.contract(chain).functions.verify(*verify_args(calldata, attester))
-    try:
-        return bytes(fn.call({"gas": int(gas)}))
-    except Exception as exc:
-        err = _revert(exc, deployment.artifact.abi, "verify")
-        if err is not None:
-            raise err from None
-        raise
+    return call_decoded(deployment, fn, "verify", gas)
 
 
 def verify_transaction(chain: Chain, deployment, calldata: Sequence[Any], *,

@@ -63,16 +63,10 @@ def deploy_weight_verifier(chain: Chain, vk, *, compiled=None, signer=None, gas:
 def check_call(chain: Chain, deployment, commitment: bytes, proof: bytes, *, gas: int = CERTIFY_GAS) -> bytes:
     """``check(commitment, proof)`` as an eth_call: the model digest, or a decoded
     :class:`TransactionRevertedError` naming the failing check."""
-    from .verifier import _revert
+    from .verifier import call_decoded
 
     fn = deployment.contract(chain).functions.check(bytes(commitment), bytes(proof))
-    try:
-        return bytes(fn.call({"gas": int(gas)}))
-    except Exception as exc:
-        err = _revert(exc, deployment.artifact.abi, "check")
-        if err is not None:
-            raise err from None
-        raise
+    return call_decoded(deployment, fn, "check", gas)
 
 
 def certify(chain: Chain, deployment, commitment: bytes, proof: bytes, *, signer=None,
