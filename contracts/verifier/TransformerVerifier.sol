@@ -3,13 +3,11 @@ pragma solidity ^0.8.28;
 
 import {IZkllmVerifier} from "../IZkllmVerifier.sol";
 import {VerifierChannel, Transcript, Channel} from "./Transcript.sol";
-import {BatchOpening} from "./BatchOpening.sol";
 import {VerifierKeyData} from "./VerifierKeyData.sol";
 import {KeyedVerifier} from "./KeyedVerifier.sol";
 import {TCircuit, TDescription, TOp, TLookup} from "./transformer/TCircuit.sol";
 import {TCtx, TContext} from "./transformer/TContext.sol";
 import {TOps} from "./transformer/TOps.sol";
-import {TLogup} from "./transformer/TLogup.sol";
 import {TransformerModules, TModuleCall} from "./transformer/TransformerModules.sol";
 import {TransformerCircuits} from "./transformer/TransformerCircuits.sol";
 import {TModel} from "./transformer/TModel.sol";
@@ -162,23 +160,13 @@ contract TransformerVerifier is KeyedVerifier {
     /// @notice `circuit.run`: phases 1-5 of the schedule over the description.
     function _run(TCtx memory ctx, uint256 vk) private view {
         TCircuit memory c = ctx.c;
-        for (uint256 i = 0; i < c.witness.length; ++i) {
-            c.commitment[c.witness[i]] = Channel.recvG1(ctx.ch, "witness");
-        }
-        for (uint256 l = 0; l < c.lookups.length; ++l) {
-            c.commitment[c.lookups[l].mult] = Channel.recvG1(ctx.ch, "lookup/m");
-        }
-        for (uint256 l = 0; l < c.lookups.length; ++l) {
-            TLogup.commitInverses(ctx, c.lookups[l]);
-        }
+        TModel.receiveCommitments(ctx);
         for (uint256 l = 0; l < c.lookups.length; ++l) {
             _lookupStep(ctx, c.lookups[l]);
         }
         for (uint256 i = c.roots.length; i > 0; --i) {
             _rootStep(ctx, c.ops[c.roots[i - 1]]);
         }
-        BatchOpening.ClaimSet memory cs =
-            BatchOpening.ClaimSet(ctx.nClaims, ctx.claimTid, ctx.claimPoint, ctx.claimValue, c.kind.length, c.commitment);
-        BatchOpening.open(ctx.ch, cs, vk);
+        TModel.openClaims(ctx, vk);
     }
 }

@@ -2,14 +2,14 @@
 pragma solidity ^0.8.28;
 
 import {FrMath} from "./FrMath.sol";
-import {Transcript, Channel} from "./Transcript.sol";
+import {Channel} from "./Transcript.sol";
 import {Arch, ModelCommitment} from "./ModelCommitment.sol";
 import {Circuit, LookupInstance, MlpCircuit, KIND_MODEL, KIND_ADVICE, KIND_PROOF} from "./Circuit.sol";
 import {VerifierCtx, Context} from "./Context.sol";
 import {Logup} from "./Logup.sol";
 import {BatchOpening} from "./BatchOpening.sol";
 import {VerifierKeyData} from "./VerifierKeyData.sol";
-import {KeyedVerifier} from "./KeyedVerifier.sol";
+import {WeightCertifier} from "./WeightCertifier.sol";
 
 /// @title WeightRangeVerifier
 /// @notice Certifies model commitments whose weight range proof (`prover/weights.py`) verifies:
@@ -28,23 +28,9 @@ import {KeyedVerifier} from "./KeyedVerifier.sol";
 ///
 ///         Supported: MLP commitments (`ModelCommitment.sol`). Transformer commitments are
 ///         refused with `MalformedCommitment(0)` (their header is JSON).
-contract WeightRangeVerifier is KeyedVerifier {
-    bytes32 public constant PROOF_SYSTEM_ID = "zkllm-weight-range-logup-pst/v1";
-    /// @dev `prover.weights.TAG`, zero-padded to 32 bytes as absorbed.
-    bytes32 internal constant TAG = "zkllm-weight-range/v1";
-
-    /// @notice A model tensor's weight identity failed at the fresh point (Python:
-    ///         VerificationError("weights")). `tensor` is its index in commitment order.
-    error WeightOutOfRange(uint256 tensor);
+contract WeightRangeVerifier is WeightCertifier {
     /// @notice A width outside [1, 128] (Python: MalformedError).
     error WidthNotSupported(uint256 tensor, uint256 bits, uint256 digitBits);
-    /// @notice This contract certifies weights; it verifies no inference.
-    error NotAnInferenceVerifier();
-
-    event Certified(bytes32 indexed modelDigest);
-
-    /// @notice Model digests whose weight range proof verified here.
-    mapping(bytes32 => bool) public certified;
 
     /// @dev One model tensor's bound: its tensor id, its digit tensors, its width, the digit width.
     struct Bound {
@@ -55,33 +41,16 @@ contract WeightRangeVerifier is KeyedVerifier {
     }
 
     constructor(bytes memory srsVerifierKey, string[] memory tableNames, bytes memory tableCommitments)
-        KeyedVerifier(srsVerifierKey, tableNames, tableCommitments)
+        WeightCertifier(srsVerifierKey, tableNames, tableCommitments)
     {}
 
-    function proofSystemId() external pure returns (bytes32) {
-        return PROOF_SYSTEM_ID;
-    }
-
-    function verify(bytes32, bytes calldata, uint256[] calldata, uint256[] calldata, address, bytes calldata)
-        external
-        pure
-        returns (bytes32)
-    {
-        revert NotAnInferenceVerifier();
-    }
-
-    /// @notice Verifies `proof` for `modelCommitment` and records its digest as certified
-    ///         (idempotent). Reverts exactly where `check` does.
-    function certify(bytes calldata modelCommitment, bytes calldata proof) external returns (bytes32 modelDigest) {
-        modelDigest = check(modelCommitment, proof);
-        if (!certified[modelDigest]) {
-            certified[modelDigest] = true;
-            emit Certified(modelDigest);
-        }
-    }
-
     /// @notice `prover.api.verify_weights`: returns the model digest of a valid proof, reverts otherwise.
-    function check(bytes calldata modelCommitment, bytes calldata proof) public view returns (bytes32 modelDigest) {
+    function check(bytes calldata modelCommitment, bytes calldata proof)
+        public
+        view
+        override
+        returns (bytes32 modelDigest)
+    {
         VerifierCtx memory ctx;
         bytes32 proofCircuit = parseProof(ctx.ch, proof);
         modelDigest = keccak256(modelCommitment);
@@ -92,10 +61,7 @@ contract WeightRangeVerifier is KeyedVerifier {
         if (ctx.c.numVars > keyNumVars) revert CircuitTooLarge(ctx.c.numVars, keyNumVars);
         uint256 vk = VerifierKeyData.load(keyStore, keyBlobSize);
         _attach(ctx.c, a);
-        Transcript.absorbWord(ctx.ch, "weights/domain", TAG);
-        Transcript.absorbWord(ctx.ch, "statement/vk", vkDigest);
-        Transcript.absorbWord(ctx.ch, "statement/model", modelDigest);
-        Transcript.absorbWord(ctx.ch, "statement/circuit", ctx.c.digest);
+        absorbStatement(ctx.ch, modelDigest, ctx.c.digest);
         _run(ctx, roots, vk);
         Channel.assertConsumed(ctx.ch);
     }

@@ -3,11 +3,16 @@ pragma solidity ^0.8.28;
 
 import {TCircuit, TDescription} from "./TCircuit.sol";
 import {VerifierKeyData} from "../VerifierKeyData.sol";
+import {BatchOpening} from "../BatchOpening.sol";
+import {Channel} from "../Transcript.sol";
+import {TCtx} from "./TContext.sol";
+import {TLogup} from "./TLogup.sol";
 
 /// @title TModel
 /// @notice What both transformer contracts (`TransformerVerifier`, `TransformerWeightVerifier`)
-///         do with a model commitment before their transcripts start: fetch the circuit
-///         description it lists (decoded by the registry), attach its points.
+///         do with a model commitment before their transcripts start (fetch the circuit
+///         description it lists, decoded by the registry; attach its points) and the phases of
+///         `circuit.run` they share (commitments first, the batch opening last).
 library TModel {
     /// @notice The key lacks a setup table the circuit reads (Python: SetupError).
     error MissingTableHash(bytes32 nameHash);
@@ -72,5 +77,28 @@ library TModel {
             if (ptr == 0) revert MissingTableHash(c.keyName[i]);
             c.commitment[c.keyTid[i]] = ptr;
         }
+    }
+
+    /// @notice Phases 1-3 of `circuit.run`: the witness commitments, every lookup's
+    ///         multiplicities, every lookup's inverse columns.
+    function receiveCommitments(TCtx memory ctx) internal pure {
+        TCircuit memory c = ctx.c;
+        for (uint256 i = 0; i < c.witness.length; ++i) {
+            c.commitment[c.witness[i]] = Channel.recvG1(ctx.ch, "witness");
+        }
+        for (uint256 l = 0; l < c.lookups.length; ++l) {
+            c.commitment[c.lookups[l].mult] = Channel.recvG1(ctx.ch, "lookup/m");
+        }
+        for (uint256 l = 0; l < c.lookups.length; ++l) {
+            TLogup.commitInverses(ctx, c.lookups[l]);
+        }
+    }
+
+    /// @notice Phase 5 of `circuit.run`: the batch opening of every recorded claim.
+    function openClaims(TCtx memory ctx, uint256 vk) internal view {
+        BatchOpening.ClaimSet memory cs = BatchOpening.ClaimSet(
+            ctx.nClaims, ctx.claimTid, ctx.claimPoint, ctx.claimValue, ctx.c.kind.length, ctx.c.commitment
+        );
+        BatchOpening.open(ctx.ch, cs, vk);
     }
 }
