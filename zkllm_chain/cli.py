@@ -310,7 +310,32 @@ def _chain(a):
         from prover.errors import ZkllmError
         raise ZkllmError(f"`zkllm {a.cmd}` needs --rpc-url: the embedded chain lives only inside one command "
                          f"(`zkllm demo` runs the whole flow on it)")
-    return connect(url, a.chain_id)
+    chain = connect(url, a.chain_id)
+    if getattr(a, "confirmations", None) is not None:
+        chain.confirmations = a.confirmations
+    elif not chain.is_dev:
+        chain.confirmations = LIVE_CONFIRMATIONS
+    from .chain.deployments import outbox_for
+    chain.outbox = outbox_for(chain, getattr(a, "deployments", None))
+    _OPEN.append(chain)
+    return chain
+
+
+#: Blocks an operation waits for on a live chain unless --confirmations says otherwise (a
+#: development chain: 1, i.e. mined).
+LIVE_CONFIRMATIONS = 3
+#: Chains this command connected to (their outboxes are cleared when it succeeds).
+_OPEN: list = []
+
+
+def _confirmations(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if not 1 <= n <= 1000:
+        raise argparse.ArgumentTypeError(f"--confirmations must be a whole number from 1 to 1000, not {text!r}")
+    return n
 
 
 def _signer(a, chain):
@@ -477,6 +502,9 @@ def _chain_args(p: argparse.ArgumentParser, records: bool = True) -> None:
     p.add_argument("--chain-id", type=int, help="refuse to act unless the node reports this chain id")
     p.add_argument("--keystore", help="encrypted keystore (password in $ZKLLM_KEYSTORE_PASSWORD); "
                                       "default: $ZKLLM_PRIVATE_KEY, or a dev chain's funded account")
+    p.add_argument("--confirmations", type=_confirmations, default=None,
+                   help=f"blocks a transaction must be deep in before it counts (default 1 on development chains, "
+                        f"{LIVE_CONFIRMATIONS} on live ones); a reorg that drops it meanwhile is noticed and it is re-sent")
     if records:
         p.add_argument("--deployments", default=None,
                        help="deployment records directory (default: ./deployments on live chains; "
@@ -603,10 +631,14 @@ def main(argv=None) -> int:
     from .chain.errors import ChainError
     # every transaction's hash, before its receipt is awaited
     SENT_HOOKS[:] = [] if getattr(args, "quiet", False) else [
-        lambda fn, hx: _log(False)(f"sent {fn}: {hx} (waiting for its receipt)")]
+        lambda fn, hx, what: _log(False)(f"{what} {fn}: {hx} (waiting for its receipt)")]
+    _OPEN.clear()
     try:
         try:
             result = COMMANDS[args.cmd](args)
+            for chain in _OPEN:  # done: the transactions it sent need not be resumed
+                if chain.outbox is not None:
+                    chain.outbox.finish()
         finally:
             _TICKER.stop()
     except VerificationError as e:

@@ -177,8 +177,8 @@ def attest(c: Contracts, model_id: int, commitment, statement, proof_bytes: byte
     from prover.attester import to_hex
     from prover.errors import ZkllmError
     words_in, words_out = statement_words(statement)
-    if c.attestations.is_attested(model_id, words_in, words_out):
-        uid = c.attestations.attestation_uid(model_id, words_in, words_out)
+    uid = _confirmed_attestation(c, model_id, words_in, words_out)
+    if uid is not None:
         return AttestOutcome(uid, False, 0, None, 0)
     from .chain import load_signer
     sender = (signer or c.attestations.signer or load_signer(c.chain)).address
@@ -189,6 +189,26 @@ def attest(c: Contracts, model_id: int, commitment, statement, proof_bytes: byte
                               gas=gas)
     tx = c.chain.w3.eth.get_transaction(r.tx.tx_hash)
     return AttestOutcome(r.uid, r.created, r.tx.gas_used, r.tx.tx_hash, len(bytes(tx["input"])))
+
+
+def _confirmed_attestation(c: Contracts, model_id: int, words_in, words_out, timeout: float = 300.0):
+    """The uid of (model, input, output) once its attestation is ``chain.confirmations`` blocks
+    deep, or None when it is not attested (also when a reorg removed it while we waited: then
+    the caller sends it, and the outbox resumes the earlier transaction if there is one)."""
+    import time
+
+    from .chain.errors import ChainError
+    deadline = time.monotonic() + timeout
+    while c.attestations.is_attested(model_id, words_in, words_out):
+        uid = c.attestations.attestation_uid(model_id, words_in, words_out)
+        block = c.attestations.get_attestation(uid).block_number
+        if c.chain.is_embedded or int(c.chain.w3.eth.block_number) - block + 1 >= max(1, c.chain.confirmations):
+            return uid
+        if time.monotonic() > deadline:
+            raise ChainError(f"the attestation {'0x' + uid.hex()} (block {block}) did not reach "
+                             f"{c.chain.confirmations} confirmations within {timeout:g}s; re-run to check again")
+        time.sleep(c.chain.poll_interval)
+    return None
 
 
 #: Default gas limits of an attestation: both under the EIP-7825 per-transaction cap

@@ -378,7 +378,7 @@ def test_unmined_transaction_names_its_hash(anvil_node):
     ch = anvil_node.connect(expected_chain_id=31337)
     signer = dev_signers(ch)[3]
     seen = []
-    cc.SENT_HOOKS.append(lambda fn, hx: seen.append(hx))
+    cc.SENT_HOOKS.append(lambda fn, hx, what: seen.append(hx))
     anvil_node.rpc("evm_setAutomine", False)
     try:
         with pytest.raises(ChainError) as info:

@@ -38,6 +38,14 @@ class Chain:
     chain_id: int
     url: str | None = None
     dev_keys: Sequence[bytes] = field(default=(), repr=False)
+    #: Blocks a transaction must be deep in (1 = mined) before it counts as done; a receipt
+    #: that a reorg removes meanwhile is noticed and the transaction re-sent.
+    confirmations: int = 1
+    #: Where sent transactions are remembered so that re-running a command resumes it
+    #: (:class:`~zkllm_chain.chain.outbox.Outbox`); None: not remembered.
+    outbox: object | None = field(default=None, repr=False)
+    #: Seconds between receipt polls on JSON-RPC chains.
+    poll_interval: float = 0.25
 
     @property
     def is_dev(self) -> bool:
@@ -92,6 +100,29 @@ def _short_reason(exc: BaseException, timeout: float) -> str:
     return first[:200]
 
 
+class _Provider:
+    """Builds the HTTP provider whose transport failures are :class:`RpcUnavailableError` (one
+    line, with the URL) on every call, not only the first: a node that dies mid-command is a
+    chain fault, not a crash."""
+
+    @staticmethod
+    def make(url: str, shown: str, timeout: float):
+        from web3 import HTTPProvider
+
+        class Provider(HTTPProvider):
+            def make_request(self, method, params):
+                try:
+                    return super().make_request(method, params)
+                except ChainError:
+                    raise
+                except (OSError, ValueError) as exc:  # requests' errors are OSErrors; bad JSON ValueErrors
+                    if exc.__class__.__module__.startswith("web3"):
+                        raise
+                    raise RpcUnavailableError(shown, _short_reason(exc, timeout)) from None
+
+        return Provider(url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None)
+
+
 def connect_embedded(*, block_gas_limit: int = EMBEDDED_BLOCK_GAS_LIMIT) -> Chain:
     """A fresh in-process chain (Prague rules) with ten funded accounts."""
     from eth_tester import EthereumTester, PyEVMBackend
@@ -107,13 +138,11 @@ def connect_embedded(*, block_gas_limit: int = EMBEDDED_BLOCK_GAS_LIMIT) -> Chai
 def connect_rpc(url: str, expected_chain_id: int | None = None, *, timeout: float = 10.0,
                 dev_keys: Sequence[bytes] = ()) -> Chain:
     """Connects to a JSON-RPC node over HTTP(S); checks it answers (and its chain id)."""
-    from web3 import HTTPProvider
-
     shown = redact_url(url)
     scheme = urlsplit(url).scheme
     if scheme not in ("http", "https"):
         raise RpcUnavailableError(shown, "only http:// and https:// endpoints are supported")
-    provider = HTTPProvider(url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None)
+    provider = _Provider.make(url, shown, timeout)
     w3 = Web3(provider)
     try:
         chain_id = int(w3.eth.chain_id)

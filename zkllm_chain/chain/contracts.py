@@ -27,6 +27,7 @@ from .backend import Chain
 from .errors import (
     ChainError,
     InsufficientFundsError,
+    RpcUnavailableError,
     TransactionRevertedError,
     UnknownModelError,
 )
@@ -322,9 +323,133 @@ def _choose_gas(chain: Chain, tx: dict, function: str) -> int:
     return min(int(estimate * GAS_MARGIN) + 10_000, limit, TX_GAS_CAP)
 
 
-#: Called with (function, tx hash) as soon as a transaction is accepted by the node, before
+#: Called with (function, tx hash, what) as soon as a transaction is accepted by the node, before
 #: its receipt is awaited (the CLI prints the hash there, so it is known even if the wait fails).
+#: ``what`` is "sent", "resumed" (an earlier run sent it: see :mod:`.outbox`) or "re-sent" (the
+#: same signed bytes broadcast again after a reorg or a node restart dropped them).
 SENT_HOOKS: list = []
+
+
+def _announce(function: str, hx: str, what: str) -> None:
+    for hook in SENT_HOOKS:
+        hook(function, hx, what)
+
+
+def _broadcast(chain: Chain, raw: bytes, signer_address: str, function: str) -> None:
+    """Hands signed bytes to the node; "already known" (a re-broadcast of bytes it holds) is fine."""
+    try:
+        chain.w3.eth.send_raw_transaction(raw)
+    except ChainError:
+        raise
+    except Exception as exc:
+        text = str(exc)
+        if "already known" in text.lower() or "already imported" in text.lower():
+            return
+        funds = _funds_error(exc, signer_address)
+        if funds is not None:
+            raise funds from None
+        err = revert_error(exc, function=function)
+        if err is not None:
+            raise err from None
+        raise ChainError(f"{function}: the node refused the transaction: {_first_line(exc)}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    if isinstance(exc.args[0] if exc.args else None, dict):  # a JSON-RPC error object
+        text = str(exc.args[0].get("message", text))
+    return (text.splitlines()[0][:160] if text else type(exc).__name__)
+
+
+def _receipt(chain: Chain, tx_hash: str):
+    from web3.exceptions import TransactionNotFound
+    try:
+        return chain.w3.eth.get_transaction_receipt(tx_hash)
+    except TransactionNotFound:
+        return None
+
+
+def _known(chain: Chain, tx_hash: str) -> bool:
+    from web3.exceptions import TransactionNotFound
+    try:
+        chain.w3.eth.get_transaction(tx_hash)
+        return True
+    except TransactionNotFound:
+        return False
+
+
+class _Superseded(Exception):
+    """The transaction is gone and its nonce was used by another one: it can never be mined."""
+
+
+def _await(chain: Chain, hx: str, raw: bytes, nonce: int, sender: str, function: str, timeout: float):
+    """The receipt of ``hx`` once it is ``chain.confirmations`` blocks deep in the canonical chain.
+
+    A transaction the node no longer knows (a reorg or a restart dropped it) is broadcast again,
+    as the same signed bytes, while its nonce is free; :class:`_Superseded` once the nonce went
+    to another transaction. ``ChainError`` (naming the hash) when ``timeout`` passes first."""
+    import time
+    deadline = time.monotonic() + timeout
+    need = 1 if chain.is_embedded else max(1, int(chain.confirmations))
+    while True:
+        receipt = _receipt(chain, hx)
+        if receipt is None:
+            if not _known(chain, hx):
+                if int(chain.w3.eth.get_transaction_count(sender, "latest")) > nonce:
+                    raise _Superseded()
+                _broadcast(chain, raw, sender, function)
+                _announce(function, hx, "re-sent")
+        else:
+            block = int(receipt["blockNumber"])
+            head = int(chain.w3.eth.block_number)
+            if head - block + 1 >= need:
+                canonical = chain.w3.eth.get_block(block)["hash"]
+                if bytes(canonical) == bytes(receipt["blockHash"]):
+                    return receipt
+        if chain.is_embedded:  # mines at once; nothing else can change while we wait
+            raise ChainError(f"{function}: transaction {hx} was not mined by the embedded chain")
+        if time.monotonic() > deadline:
+            state = "mined but not yet confirmed" if receipt is not None else "not mined yet"
+            raise ChainError(f"{function}: transaction {hx} was sent but is {state} after {timeout:g}s; it is "
+                             f"remembered: re-run the same command to resume (nothing is sent twice)")
+        time.sleep(chain.poll_interval)
+
+
+def _outbox_key(chain: Chain, tx: dict) -> str | None:
+    if chain.outbox is None:
+        return None
+    from .outbox import intent_key
+    return intent_key(chain.chain_id, tx["from"], tx.get("to"), tx.get("value", 0), tx.get("data") or b"")
+
+
+def _result(chain: Chain, tx: dict, receipt, function: str, hx: str, gas: int) -> TxResult:
+    if receipt["status"] != 1:
+        raise _replay_failure(chain, {**tx, "gas": gas}, receipt, function, hx)
+    return TxResult(
+        tx_hash=hx,
+        block_number=int(receipt["blockNumber"]),
+        gas_used=int(receipt["gasUsed"]),
+        gas_limit=int(gas),
+        receipt=receipt,
+        contract_address=receipt.get("contractAddress"),
+    )
+
+
+def _settle(chain: Chain, tx: dict, key: str | None, entry: dict, function: str, timeout: float) -> TxResult:
+    """Awaits the transaction of ``entry`` and turns its receipt into a result (or an error)."""
+    hx, raw, nonce = entry["hash"], bytes.fromhex(entry["raw"]), int(entry["nonce"])
+    try:
+        receipt = _await(chain, hx, raw, nonce, tx["from"], function, timeout)
+    except RpcUnavailableError as exc:
+        kept = " it is remembered: re-run the same command to resume (nothing is sent twice)" if key else \
+            " look it up before sending again"
+        raise ChainError(f"{exc}; {function} transaction {hx} was sent;{kept}") from None
+    if key is not None:
+        if receipt["status"] == 1:
+            chain.outbox.put(key, {**entry, "state": "mined", "block": int(receipt["blockNumber"])})
+        else:
+            chain.outbox.drop(key)
+    return _result(chain, tx, receipt, function, hx, int(entry["gas"]))
 
 
 def _send(chain: Chain, tx: dict, signer: Signer, function: str, *, gas: int | None,
@@ -334,6 +459,14 @@ def _send(chain: Chain, tx: dict, signer: Signer, function: str, *, gas: int | N
     tx["from"] = signer.address
     tx.setdefault("value", 0)
     tx["chainId"] = chain.chain_id
+    key = _outbox_key(chain, tx)
+    entry = chain.outbox.get(key) if key is not None else None
+    if entry is not None:  # an earlier run sent this very call: resume it, never sign it again
+        _announce(function, entry["hash"], "resumed")
+        try:
+            return _settle(chain, tx, key, entry, function, timeout)
+        except _Superseded:
+            chain.outbox.drop(key)  # it can never be mined: send the call afresh below
     if preflight:
         _simulate(chain, tx, function)
     tx["gas"] = int(gas) if gas is not None else _choose_gas(chain, tx, function)
@@ -348,35 +481,31 @@ def _send(chain: Chain, tx: dict, signer: Signer, function: str, *, gas: int | N
     if tx.get("to") is None:
         tx.pop("to", None)
     signed = signer.sign_transaction(tx)
+    raw = bytes(signed.raw_transaction)
+    from eth_utils import keccak
+    hx = "0x" + keccak(raw).hex()
+    entry = {"function": function, "hash": hx, "raw": raw.hex(), "nonce": tx["nonce"], "gas": tx["gas"],
+             "from": signer.address, "state": "sent"}
+    if key is not None:  # remembered before the node sees it: a crash after this point resumes
+        chain.outbox.put(key, entry)
     try:
-        tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
-    except Exception as exc:
-        funds = _funds_error(exc, signer.address)
-        if funds is not None:
-            raise funds from None
-        err = revert_error(exc, function=function)
-        if err is not None:
-            raise err from None
+        _broadcast(chain, raw, signer.address, function)
+    except RpcUnavailableError as exc:  # the node may or may not have taken it: keep the entry
+        kept = "re-run the same command to resume (nothing is sent twice)" if key else "look it up before sending again"
+        raise ChainError(f"{exc}; {function} transaction {hx} may have reached the node: {kept}") from None
+    except ChainError:  # refused: nothing was sent
+        if key is not None:
+            chain.outbox.drop(key)
         raise
-    hx = "0x" + bytes(tx_hash).hex()
-    for hook in SENT_HOOKS:
-        hook(function, hx)
+    _announce(function, hx, "sent")
     try:
-        receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=timeout)
-    except Exception as exc:  # no receipt in time, or the node went away while waiting
-        raise ChainError(f"{function}: transaction {hx} was sent, but no receipt came ({type(exc).__name__}: "
-                         f"{str(exc).splitlines()[0][:120] if str(exc) else 'no detail'}); it may still be mined: "
-                         f"look it up before sending again") from None
-    if receipt["status"] != 1:
-        raise _replay_failure(chain, tx, receipt, function, hx)
-    return TxResult(
-        tx_hash=hx,
-        block_number=int(receipt["blockNumber"]),
-        gas_used=int(receipt["gasUsed"]),
-        gas_limit=int(tx["gas"]),
-        receipt=receipt,
-        contract_address=receipt.get("contractAddress"),
-    )
+        return _settle(chain, tx, key, entry, function, timeout)
+    except _Superseded:
+        if key is not None:
+            chain.outbox.drop(key)
+        raise ChainError(f"{function}: transaction {hx} was dropped and its nonce {tx['nonce']} used by another "
+                         f"transaction of {signer.address} (is the account used elsewhere at the same time?); "
+                         f"nothing of this call was mined") from None
 
 
 def _replay_failure(chain: Chain, tx: dict, receipt, function: str, tx_hash: str) -> ChainError:

@@ -17,7 +17,7 @@ from .backend import Chain
 from .contracts import Deployment, deploy
 from .errors import ArtifactError
 
-__all__ = ["DEFAULT_DIRECTORY", "deployment_record", "write_deployment", "read_deployment", "checked_address",
+__all__ = ["DEFAULT_DIRECTORY", "deployment_record", "outbox_for", "write_deployment", "read_deployment", "checked_address",
            "check_writable",
            "deploy_stack", "Stack"]
 
@@ -49,6 +49,17 @@ def _target(chain: Chain, directory: str | os.PathLike | None) -> Path | None:
             return None
         directory = DEFAULT_DIRECTORY
     return Path(directory) / str(chain.chain_id)
+
+
+def outbox_for(chain: Chain, directory: str | os.PathLike | None = None):
+    """The :class:`~zkllm_chain.chain.outbox.Outbox` of ``chain`` under the records directory
+    (``<directory>/<chainId>/outbox``), or None where no records are kept (the embedded chain, a
+    development chain without ``directory``)."""
+    from .outbox import Outbox
+    base = _target(chain, directory)
+    if base is None or chain.is_embedded:
+        return None
+    return Outbox(base / "outbox")
 
 
 def write_deployment(chain: Chain, d: Deployment, directory: str | os.PathLike | None = None,
