@@ -141,3 +141,30 @@ def test_attestations_survive_node_restarts_and_reorgs(tmp_path):
     assert set(r.exit_codes) <= {"0", "2"} and r.exit_codes["0"] == 12 and not r.misreported and r.gave_up == 0
     assert r.re_sent >= 1  # the reorg dropped a transaction in flight, and its sender sent it again
     assert r.ok
+
+
+def test_an_interrupted_deploy_resumes_without_deploying_twice(anvil_node, tmp_path, watch):
+    """``deploy`` sends five transactions; after it failed part-way (its outbox kept), running it
+    again resumes every mined one and sends only what is missing: here the last contract's
+    transaction is forgotten, so exactly one transaction is new, and the addresses are the same."""
+    from prover import keys
+    from zkllm_chain import service
+    ch = anvil_node.connect(expected_chain_id=31337)
+    ch.outbox = Outbox(tmp_path / "outbox")
+    s = dev_signers(ch)[9]
+    vk = keys.setup(12).verifying_key()
+    snap = anvil_node.rpc("evm_snapshot")
+    try:
+        first = service.deploy_all(ch, vk, signer=s)
+        entries = ch.outbox.pending()
+        assert len(entries) == 5 and all(e["state"] == "mined" for e in entries)
+        last = max(entries, key=lambda e: e["nonce"])
+        ch.outbox.drop(next(f.stem for f in ch.outbox.path.glob("*.json")
+                            if json.loads(f.read_text())["hash"] == last["hash"]))
+        n0, watch[:] = _nonce(ch, s.address), []
+        again = service.deploy_all(ch, vk, signer=s)
+        assert [w for w, _ in watch] == ["resumed"] * 4 + ["sent"] and _nonce(ch, s.address) == n0 + 1
+        assert (again.verifier, again.registry.address, again.attestations.address) == \
+            (first.verifier, first.registry.address, first.attestations.address)
+    finally:
+        anvil_node.rpc("evm_revert", snap)
