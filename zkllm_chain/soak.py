@@ -153,8 +153,12 @@ def run_soak(attestations: int = 200, submitters: int = 4, kills: int = 3, reorg
     from .chain.anvil import AnvilNode, _free_port
     from .chain.backend import connect_rpc
     from .chain.accounts import signer_from_key
+    if attestations < 1 or not 1 <= submitters <= 9 or min(kills, reorgs) < 0 or reorg_depth < 1 or block_time <= 0:
+        raise ValueError("need --attestations >= 1, 1 <= --submitters <= 9 (anvil funds 10 accounts), --kills and "
+                         "--reorgs >= 0, --reorg-depth >= 1 and --block-time > 0")
     if reorg_depth >= confirmations:
-        raise ValueError("a reorg must be shallower than the confirmations the commands wait for")
+        raise ValueError("--reorg-depth must be below --confirmations: a reorg deeper than the confirmations a "
+                         "command waits for may remove what it reported done")
     tmp = None if workdir else tempfile.TemporaryDirectory(prefix="zkllm-soak-")
     work = Path(workdir or tmp.name)
     work.mkdir(parents=True, exist_ok=True)

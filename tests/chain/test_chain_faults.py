@@ -168,3 +168,10 @@ def test_an_interrupted_deploy_resumes_without_deploying_twice(anvil_node, tmp_p
             (first.verifier, first.registry.address, first.attestations.address)
     finally:
         anvil_node.rpc("evm_revert", snap)
+
+
+@pytest.mark.parametrize("args", [["--attestations", "0"], ["--submitters", "12"], ["--reorg-depth", "3"],
+                                  ["--block-time", "0"]])
+def test_soak_refuses_bad_settings_in_one_line(args):
+    p = subprocess.run([sys.executable, "-m", "zkllm_chain.soak", *args], capture_output=True, text=True, cwd=ROOT)
+    assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1 and p.stderr.startswith("error: ")
