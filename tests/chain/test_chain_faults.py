@@ -175,3 +175,16 @@ def test_an_interrupted_deploy_resumes_without_deploying_twice(anvil_node, tmp_p
 def test_soak_refuses_bad_settings_in_one_line(args):
     p = subprocess.run([sys.executable, "-m", "zkllm_chain.soak", *args], capture_output=True, text=True, cwd=ROOT)
     assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1 and p.stderr.startswith("error: ")
+
+
+def test_a_transaction_the_node_refuses_is_one_line_and_forgotten(anvil_node, tmp_path):
+    """The node refuses the signed bytes (here: signed for another chain id): one ChainError line
+    naming the call, and nothing stays in the outbox (nothing was sent)."""
+    ch = anvil_node.connect(expected_chain_id=31337)
+    ch.outbox = Outbox(tmp_path / "outbox")
+    s = dev_signers(ch)[4]
+    ch.chain_id = 1  # what the transaction is signed for; the node serves 31337
+    with pytest.raises(ChainError, match="transfer: the node refused the transaction") as info:
+        cc._send(ch, {"to": dev_signers(ch)[6].address, "value": 1}, s, "transfer", gas=21_000, preflight=False,
+                 timeout=5.0)
+    assert "\n" not in str(info.value) and ch.outbox.pending() == []

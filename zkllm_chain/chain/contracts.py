@@ -378,6 +378,16 @@ def _known(chain: Chain, tx_hash: str) -> bool:
         return False
 
 
+def _canonical(chain: Chain, number: int, block_hash) -> bool:
+    """Whether block ``number`` of the chain as the node sees it now is ``block_hash`` (a
+    restarted node may be shorter than the receipt's block: then it is not)."""
+    from web3.exceptions import BlockNotFound
+    try:
+        return bytes(chain.w3.eth.get_block(number)["hash"]) == bytes(block_hash)
+    except BlockNotFound:
+        return False
+
+
 class _Superseded(Exception):
     """The transaction is gone and its nonce was used by another one: it can never be mined."""
 
@@ -402,10 +412,8 @@ def _await(chain: Chain, hx: str, raw: bytes, nonce: int, sender: str, function:
         else:
             block = int(receipt["blockNumber"])
             head = int(chain.w3.eth.block_number)
-            if head - block + 1 >= need:
-                canonical = chain.w3.eth.get_block(block)["hash"]
-                if bytes(canonical) == bytes(receipt["blockHash"]):
-                    return receipt
+            if head - block + 1 >= need and _canonical(chain, block, receipt["blockHash"]):
+                return receipt
         if chain.is_embedded:  # mines at once; nothing else can change while we wait
             raise ChainError(f"{function}: transaction {hx} was not mined by the embedded chain")
         if time.monotonic() > deadline:
