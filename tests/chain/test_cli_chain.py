@@ -187,6 +187,15 @@ def test_bad_inputs_are_one_line_exit_2(files, tmp_path):
         ["attest", "--model-id", "1", "--commitment", str(files / "model"), "--statement", st, "--proof",
          str(files / "proof.bin"), "--gas", str(2**24 + 1)],
         ["check", "--statement", st],
+        ["check", "--model-id", "1", "--statement", st, "--confirmations", "-3"],
+    ]
+    dead = ["--rpc-url", "http://127.0.0.1:9", "--deployments", str(tmp_path / "d")]  # nothing listens there
+    cases += [
+        ["deploy", "--vk", str(files / "params" / "vk.json"), *dead],
+        ["register", "--vk", str(files / "params" / "vk.json"), "--commitment", str(files / "model"), *dead],
+        ["attest", "--model-id", "1", "--commitment", str(files / "model"), "--statement", st, "--proof",
+         str(files / "proof.bin"), *dead],
+        ["check", "--model-id", "1", "--statement", st, *dead],
     ]
     for args in cases:
         p = zkllm(*args, check=False)
