@@ -2,42 +2,61 @@
 pragma solidity ^0.8.28;
 
 import {IZkllmVerifier} from "../IZkllmVerifier.sol";
+import {InferenceAttestations} from "../InferenceAttestations.sol";
 import {ModelRegistry} from "../ModelRegistry.sol";
 import {IERC165} from "../standards/IERC165.sol";
 import {EasAttestation, IEasReader, IEasSchemaResolver} from "./IEasSchemaResolver.sol";
 
 /// @title ZkllmResolver
 /// @notice An Ethereum Attestation Service (EAS) schema resolver: an EAS attestation under a
-///         schema that names this resolver exists only if it carries a zero-knowledge proof
-///         that a registered model produced its output, bound to the attestation's attester.
-/// @dev Schema (`SCHEMA`): `uint256 modelId, bytes modelCommitment, uint256[] input,
-///      uint256[] output, bytes proof`; attestation data = abi.encode of those five values,
-///      with `proof` the proof `InferenceAttestations.attest` takes. On attest, EAS calls
-///      `attest(attestation)`; the checks are those of `InferenceAttestations.attest`:
-///      - the model exists in `registry` (else `ModelRegistry.UnknownModel`) and is not
+///         schema that names this resolver exists only if a zero-knowledge proof that a
+///         registered model produced its output, bound to the attestation's attester, was
+///         checked -- by this resolver (proof schema) or by `InferenceAttestations` (record
+///         schema).
+/// @dev Two schemas; the resolver tells them apart by the attestation's schema uid:
+///
+///      `PROOF_SCHEMA` = `uint256 modelId, bytes modelCommitment, uint256[] input,
+///      uint256[] output, bytes proof` (data = abi.encode of the five values, `proof` as
+///      `InferenceAttestations.attest` takes it). Self-contained, but EAS stores the data,
+///      proof included (about 22,000 gas per 32 bytes: ~13M gas for the 64-256-64 MLP).
+///      The checks are those of `InferenceAttestations.attest`:
+///      - the model exists in the registry (else `ModelRegistry.UnknownModel`) and is not
 ///        Revoked (else `ModelRevoked`; Deprecated models verify);
 ///      - keccak256(modelCommitment) is the registered digest (else `CommitmentMismatch`);
 ///      - the model's verifier accepts with the attestation's **attester** as the bound
 ///        attester and returns a non-zero statement hash; its revert data is passed up
 ///        unchanged, so EAS reverts with the verifier's error. A copy of someone's
 ///        attestation data attested by another account is therefore a false proof.
+///
+///      `RECORD_SCHEMA` = `bytes32 attestationUid, uint256 modelId, bytes32 inputHash,
+///      bytes32 outputHash`: names a record of `attestations` (an `InferenceAttestations`,
+///      whose `attest` / `verifyInference` checked the proof with msg.sender as the attester).
+///      The record must exist (else `InferenceAttestations.UnknownAttestation`), its attester
+///      must be the EAS attester (else `AttesterMismatch`), its model, input hash and output
+///      hash must be the data's (else `RecordMismatch`), and its model must not be Revoked.
+///      The proof is checked once, by `attest`; the EAS attestation costs a few hundred
+///      thousand gas. Only the account that recorded the inference can make it.
+///
 ///      Data that does not decode reverts without data. ETH is refused (`isPayable` false).
 ///      Nothing is stored here: EAS holds the record.
 ///
-///      Revocation: EAS revocations (of a revocable schema) are accepted whoever's they are
-///      by EAS's rules (only the attester may revoke); this resolver adds no condition. The
-///      model's own status lives in the registry and is not pushed into EAS: when the model
-///      is revoked there, its earlier EAS attestations stay unrevoked in EAS, so a consumer
-///      must also read the registry -- `isValid(uid)` does all of it in one call.
+///      Revocation: EAS revocations (of a revocable schema) are accepted under EAS's rules
+///      (only the attester revokes); this resolver adds no condition. The model's status lives
+///      in the registry and is not pushed into EAS: when the model is revoked there, its
+///      earlier EAS attestations stay unrevoked in EAS, so a consumer must also read the
+///      registry -- `isValid(uid)` does all of it in one call.
 ///      Anyone can register further EAS schemas naming this resolver; their data must still
-///      decode as `SCHEMA` and carry a valid proof, but a consumer pins the schema uid it
-///      trusts (`isValid` accepts only the two uids of `SCHEMA` with this resolver).
+///      decode and pass the proof-schema checks, but a consumer pins the schema uid it trusts
+///      (`isValid` accepts only the uids of the two schemas with this resolver).
 ///      This contract re-declares the resolver interface instead of importing the EAS
 ///      package, so that the project's contracts build without node packages.
 contract ZkllmResolver is IEasSchemaResolver, IERC165 {
-    /// @notice The EAS schema string to register with this resolver.
-    string public constant SCHEMA =
+    /// @notice The EAS schema whose data carries the proof (checked here).
+    string public constant PROOF_SCHEMA =
         "uint256 modelId,bytes modelCommitment,uint256[] input,uint256[] output,bytes proof";
+    /// @notice The EAS schema whose data names a record of `attestations`.
+    string public constant RECORD_SCHEMA =
+        "bytes32 attestationUid,uint256 modelId,bytes32 inputHash,bytes32 outputHash";
 
     /// @notice Only the EAS contract may call the resolver hooks.
     error AccessDenied();
@@ -53,6 +72,10 @@ contract ZkllmResolver is IEasSchemaResolver, IERC165 {
     error CommitmentMismatch(uint256 modelId, bytes32 expected, bytes32 actual);
     /// @notice The verifier accepted but returned a zero statement hash.
     error EmptyStatement(uint256 modelId);
+    /// @notice The record `attestationUid` was made by `recorded`, not by the EAS attester.
+    error AttesterMismatch(bytes32 attestationUid, address recorded, address attester);
+    /// @notice The record `attestationUid` has another model, input hash or output hash.
+    error RecordMismatch(bytes32 attestationUid);
     /// @notice `verifier` returned fewer than 32 bytes.
     error InvalidVerifierResponse(address verifier);
 
@@ -63,13 +86,16 @@ contract ZkllmResolver is IEasSchemaResolver, IERC165 {
 
     /// @notice The EAS contract this resolver serves.
     address public immutable eas;
-    /// @notice The registry whose models are attested.
+    /// @notice Where the record schema's attestations are recorded.
+    InferenceAttestations public immutable attestations;
+    /// @notice The registry whose models are attested (that of `attestations`).
     ModelRegistry public immutable registry;
 
-    constructor(address eas_, ModelRegistry registry_) {
+    constructor(address eas_, InferenceAttestations attestations_) {
         if (eas_ == address(0)) revert InvalidEAS();
         eas = eas_;
-        registry = registry_;
+        attestations = attestations_;
+        registry = ModelRegistry(attestations_.registry());
     }
 
     modifier onlyEAS() {
@@ -132,28 +158,55 @@ contract ZkllmResolver is IEasSchemaResolver, IERC165 {
         return true;
     }
 
-    /// @notice The two EAS schema uids of `SCHEMA` with this resolver: (irrevocable, revocable).
-    function schemaUids() public view returns (bytes32 irrevocable, bytes32 revocable) {
-        irrevocable = keccak256(abi.encodePacked(SCHEMA, address(this), false));
-        revocable = keccak256(abi.encodePacked(SCHEMA, address(this), true));
+    /// @notice The EAS schema uid of `schema` (registered with this resolver as `revocable`).
+    function schemaUid(string memory schema, bool revocable) public view returns (bytes32) {
+        return keccak256(abi.encodePacked(schema, address(this), revocable));
     }
 
-    /// @notice Whether EAS attestation `uid` exists under `SCHEMA` with this resolver, is
-    ///         neither revoked nor expired, and its model is not Revoked in the registry.
-    ///         (Its proof was checked when it was made: EAS cannot hold it otherwise.)
+    /// @notice Whether EAS attestation `uid` exists under one of the two schemas with this
+    ///         resolver, is neither revoked nor expired, and its model is not Revoked in the
+    ///         registry. (Its proof was checked when it was made: EAS cannot hold it otherwise.)
     function isValid(bytes32 uid) external view returns (bool) {
         EasAttestation memory a = IEasReader(eas).getAttestation(uid);
-        (bytes32 irrevocable, bytes32 revocable) = schemaUids();
-        if (a.uid == bytes32(0) || (a.schema != irrevocable && a.schema != revocable)) return false;
-        if (a.revocationTime != 0) return false;
+        if (a.uid == bytes32(0) || a.revocationTime != 0) return false;
         if (a.expirationTime != 0 && a.expirationTime <= block.timestamp) return false;
-        uint256 modelId = abi.decode(a.data, (uint256));
+        uint256 modelId;
+        if (_isRecordSchema(a.schema)) {
+            (, modelId) = abi.decode(a.data, (bytes32, uint256));
+        } else if (a.schema == schemaUid(PROOF_SCHEMA, true) || a.schema == schemaUid(PROOF_SCHEMA, false)) {
+            modelId = abi.decode(a.data, (uint256));
+        } else {
+            return false;
+        }
         if (modelId == 0 || modelId > registry.modelCount()) return false;
         return registry.statusOf(modelId) != ModelRegistry.ModelStatus.Revoked;
     }
 
-    /// @dev Verifies the proof an attestation carries; reverts on any failure.
+    function _isRecordSchema(bytes32 schema) private view returns (bool) {
+        return schema == schemaUid(RECORD_SCHEMA, true) || schema == schemaUid(RECORD_SCHEMA, false);
+    }
+
+    /// @dev Checks one attestation by its schema; reverts on any failure.
     function _check(EasAttestation calldata attestation) private {
+        if (_isRecordSchema(attestation.schema)) _checkRecord(attestation);
+        else _checkProof(attestation);
+    }
+
+    /// @dev The record schema: the data names a record of `attestations` made by the attester.
+    function _checkRecord(EasAttestation calldata attestation) private {
+        (bytes32 recordUid, uint256 modelId, bytes32 inputHash, bytes32 outputHash) =
+            abi.decode(attestation.data, (bytes32, uint256, bytes32, bytes32));
+        InferenceAttestations.Attestation memory r = attestations.getAttestation(recordUid);
+        if (r.attester != attestation.attester) revert AttesterMismatch(recordUid, r.attester, attestation.attester);
+        if (r.modelId != modelId || r.inputHash != inputHash || r.outputHash != outputHash) {
+            revert RecordMismatch(recordUid);
+        }
+        if (registry.statusOf(modelId) == ModelRegistry.ModelStatus.Revoked) revert ModelRevoked(modelId);
+        emit InferenceResolved(attestation.uid, modelId, attestation.attester, r.statementHash);
+    }
+
+    /// @dev The proof schema: verifies the proof the data carries.
+    function _checkProof(EasAttestation calldata attestation) private {
         (uint256 modelId, bytes memory modelCommitment, uint256[] memory input, uint256[] memory output,
             bytes memory proof) = abi.decode(attestation.data, (uint256, bytes, uint256[], uint256[], bytes));
         (bytes32 modelDigest, address verifier) = _attestableModel(modelId, modelCommitment);

@@ -18,7 +18,16 @@ from eth_utils import function_signature_to_4byte_selector as selector
 from eth_utils import keccak
 
 from zkllm_chain.chain.attestations import InferenceAttestations, pack_inference_proof, pack_words, words_hash
-from zkllm_chain.chain.eas import SCHEMA, ZkllmResolver, compile_eas, deploy_eas, encode_inference, schema_uid
+from zkllm_chain.chain.eas import (
+    PROOF_SCHEMA,
+    RECORD_SCHEMA,
+    ZkllmResolver,
+    compile_eas,
+    deploy_eas,
+    encode_inference,
+    encode_record,
+    schema_uid,
+)
 from zkllm_chain.chain.errors import TransactionRevertedError, UnknownModelError
 from zkllm_chain.chain.registry import model_digest
 
@@ -77,7 +86,8 @@ def test_interface_ids_are_the_xor_of_the_selectors():
 
 
 def test_supports_interface(chain, signers, registry, att):
-    resolver = ZkllmResolver.deploy(chain, signers[5].address, registry.address, signer=signers[0])
+    resolver = ZkllmResolver.deploy(chain, signers[5].address, att.address, signer=signers[0])
+    assert resolver.contract.functions.registry().call() == registry.address
     fn = registry.contract.functions.supportsInterface
     random_id = keccak(b"no such interface")[:4]
     for iid, want_att, want_reg, want_res in ((IERC165_ID, True, True, True),
@@ -247,15 +257,18 @@ def eas_compiled():
 
 
 @pytest.fixture
-def eas(chain, signers, registry, eas_compiled):
-    """(EAS client, resolver, revocable schema uid) on a fresh EAS deployment."""
+def eas(chain, signers, att, eas_compiled):
+    """(EAS client, resolver, revocable proof schema uid, revocable record schema uid) on a
+    fresh EAS deployment; the resolver reads `att`."""
     client = deploy_eas(chain, eas_compiled, signers[0])
-    resolver = ZkllmResolver.deploy(chain, client.eas.address, registry.address, signer=signers[0])
+    resolver = ZkllmResolver.deploy(chain, client.eas.address, att.address, signer=signers[0])
     schema = client.register_schema(resolver.address, True, signer=signers[0])
-    assert schema == schema_uid(resolver.address, True)
-    assert schema == bytes(resolver.contract.functions.schemaUids().call()[1])
-    assert resolver.contract.functions.SCHEMA().call() == SCHEMA
-    return client, resolver, schema
+    record = client.register_schema(resolver.address, True, RECORD_SCHEMA, signer=signers[0])
+    fns = resolver.contract.functions
+    assert fns.PROOF_SCHEMA().call() == PROOF_SCHEMA and fns.RECORD_SCHEMA().call() == RECORD_SCHEMA
+    assert schema == schema_uid(resolver.address, True) == fns.schemaUid(PROOF_SCHEMA, True).call()
+    assert record == schema_uid(resolver.address, True, RECORD_SCHEMA) == fns.schemaUid(RECORD_SCHEMA, True).call()
+    return client, resolver, schema, record
 
 
 def _data(real, model_id, signer_address, commitment=None, output=None):
@@ -264,7 +277,7 @@ def _data(real, model_id, signer_address, commitment=None, output=None):
 
 
 def test_eas_attest_valid(eas, model, real, signers):
-    client, resolver, schema = eas
+    client, resolver, schema, _ = eas
     model_id, _ = model
     data = _data(real, model_id, signers[1].address)
     uid, tx = client.attest(schema, data, recipient=signers[4].address, signer=signers[1])
@@ -283,7 +296,7 @@ def test_eas_attest_valid(eas, model, real, signers):
 
 
 def test_eas_model_revocation_voids_earlier_attestations(eas, model, real, signers, registry):
-    client, resolver, schema = eas
+    client, resolver, schema, _ = eas
     model_id, _ = model
     uid, _ = client.attest(schema, _data(real, model_id, signers[1].address), signer=signers[1])
     assert resolver.is_valid(uid)
@@ -295,7 +308,7 @@ def test_eas_model_revocation_voids_earlier_attestations(eas, model, real, signe
 
 
 def test_eas_refusals(eas, model, real, signers, registry):
-    client, resolver, schema = eas
+    client, resolver, schema, _ = eas
     model_id, _ = model
     s1 = signers[1]
     forged = bytearray(real["proof_for"](s1.address))
@@ -327,6 +340,50 @@ def test_eas_refusals(eas, model, real, signers, registry):
     assert resolver.is_valid(uid)
 
 
+def _record(att, real, model_id, signer):
+    res = att.attest(model_id, real["commitment"], real["input"], real["output"], real["proof_for"](signer.address),
+                     signer=signer)
+    return res.uid, encode_record(res.uid, model_id, real["input"], real["output"])
+
+
+def test_eas_record_schema(eas, att, model, real, signers, registry):
+    """The record schema: the proof is checked once by `attest`; the EAS attestation names the
+    record, and only its attester can make it."""
+    client, resolver, _, record = eas
+    model_id, _ = model
+    IN, OUT = real["input"], real["output"]
+    rec_uid, data = _record(att, real, model_id, signers[1])
+    err = _refusal(client.attest, record, data, signer=signers[2])  # someone else's record
+    assert (err.error_name, err.error_args) == ("AttesterMismatch", (rec_uid, signers[1].address,
+                                                                     signers[2].address))
+    uid, tx = client.attest(record, data, signer=signers[1])
+    a = client.get_attestation(uid)
+    assert (a.schema, a.attester, a.data) == (record, signers[1].address, data)
+    (ev,) = tx.events(resolver.contract, "InferenceResolved")
+    assert ev["statementHash"] == att.get_attestation(rec_uid).statement_hash
+    assert resolver.is_valid(uid) and att.is_attested(model_id, IN, OUT)  # the two agree
+    registry.revoke(model_id, signer=signers[0])
+    assert not resolver.is_valid(uid) and not att.is_attested(model_id, IN, OUT)  # ...also after revocation
+    err = _refusal(client.attest, record, data, signer=signers[1])
+    assert (err.error_name, err.error_args) == ("ModelRevoked", (model_id,))
+
+
+def test_eas_record_schema_refusals(eas, att, model, real, signers):
+    client, _, _, record = eas
+    model_id, _ = model
+    IN, OUT = real["input"], real["output"]
+    s1 = signers[1]
+    missing = att.attestation_uid(model_id, IN, OUT)
+    err = _refusal(client.attest, record, encode_record(missing, model_id, IN, OUT), signer=s1)  # nothing recorded
+    assert (err.error_name, err.error_args) == ("UnknownAttestation", (missing,))
+    rec_uid, _ = _record(att, real, model_id, s1)
+    for name, data in (("model id", encode_record(rec_uid, model_id + 1, IN, OUT)),
+                       ("input", encode_record(rec_uid, model_id, IN[:-1], OUT)),
+                       ("output", encode_record(rec_uid, model_id, IN, OUT[:-1]))):
+        err = _refusal(client.attest, record, data, signer=s1)
+        assert (err.error_name, err.error_args) == ("RecordMismatch", (rec_uid,)), name
+
+
 # ------------------------------------------------------------- gas of the 64-256-64 MLP
 
 
@@ -348,15 +405,20 @@ def test_gas_of_the_three_paths_mlp_64_256_64(chain, signers, registry, pk, comm
 
     a1 = InferenceAttestations.deploy(chain, registry.address, signer=signers[0])
     a2 = InferenceAttestations.deploy(chain, registry.address, signer=signers[0])
-    attest_gas = a1.attest(model_id, commitment, IN, OUT, proof, signer=signer).tx.gas_used
+    res = a1.attest(model_id, commitment, IN, OUT, proof, signer=signer)
+    attest_gas = res.tx.gas_used
     verify_gas = a2.verify_inference(model_id, commitment, IN, OUT, proof, signer=signer).gas_used
     client = deploy_eas(chain, eas_compiled, signers[0])
-    resolver = ZkllmResolver.deploy(chain, client.eas.address, registry.address, signer=signers[0])
+    resolver = ZkllmResolver.deploy(chain, client.eas.address, a1.address, signer=signers[0])
     schema = client.register_schema(resolver.address, True, signer=signers[0])
+    record = client.register_schema(resolver.address, True, RECORD_SCHEMA, signer=signers[0])
     uid, tx = client.attest(schema, encode_inference(model_id, commitment, IN, OUT, proof), signer=signer)
     eas_gas = tx.gas_used
-    assert resolver.is_valid(uid)
-    print(f"\n64-256-64 MLP ({chain.chain_id}): proof {len(proof)} bytes; attest {attest_gas} gas, "
-          f"verifyInference {verify_gas} gas, EAS attest {eas_gas} gas")
-    for g in (attest_gas, verify_gas, eas_gas):
+    uid2, tx = client.attest(record, encode_record(res.uid, model_id, IN, OUT), signer=signer)
+    record_gas = tx.gas_used
+    assert resolver.is_valid(uid) and resolver.is_valid(uid2)
+    print(f"\n64-256-64 MLP (chain {chain.chain_id}): proof {len(proof)} bytes; attest {attest_gas} gas, "
+          f"verifyInference {verify_gas} gas, EAS attest with the proof {eas_gas} gas, "
+          f"EAS attest of the attest record {record_gas} gas")
+    for g in (attest_gas, verify_gas, eas_gas, record_gas):
         assert g < EIP7825_CAP

@@ -1,9 +1,16 @@
 """The Ethereum Attestation Service (EAS) path: ``ZkllmResolver`` and the EAS calls it needs.
 
-An EAS attestation under the schema of :data:`SCHEMA` (registered with a ``ZkllmResolver``)
-carries ``abi.encode(uint256 modelId, bytes modelCommitment, uint256[] input, uint256[] output,
-bytes proof)``; EAS calls the resolver, which verifies the proof with the EAS attester as the
-bound attester (``contracts/eas/ZkllmResolver.sol``). This module encodes that data,
+Two schemas are registered with a ``ZkllmResolver`` (``contracts/eas/ZkllmResolver.sol``):
+
+* :data:`PROOF_SCHEMA`: the data carries ``abi.encode(uint256 modelId, bytes modelCommitment,
+  uint256[] input, uint256[] output, bytes proof)`` (:func:`encode_inference`); EAS calls the
+  resolver, which verifies the proof with the EAS attester as the bound attester. EAS stores
+  the proof, which makes it the expensive path.
+* :data:`RECORD_SCHEMA`: the data names a record of ``InferenceAttestations``
+  (``abi.encode(bytes32 attestationUid, uint256 modelId, bytes32 inputHash, bytes32 outputHash)``,
+  :func:`encode_record`) made by the same attester, whose proof ``attest`` already checked.
+
+This module encodes that data,
 deploys the resolver, registers the schema with an EAS ``SchemaRegistry`` and attests through
 an ``EAS`` contract, using ABI fragments of the three EAS functions it calls (EAS itself is not
 one of this project's artifacts). :func:`compile_eas` compiles EAS and its schema registry from
@@ -22,15 +29,18 @@ from eth_abi import encode as abi_encode
 from eth_utils import keccak, to_checksum_address
 
 from .accounts import Signer
-from .attestations import _words
+from .attestations import _words, words_hash
 from .backend import Chain
 from .contracts import ContractClient, TxResult, call, transact
 from .errors import ChainError, CompilationError
 from .registry import to_bytes32
 
 __all__ = [
-    "SCHEMA",
-    "SCHEMA_TYPES",
+    "PROOF_SCHEMA",
+    "PROOF_SCHEMA_TYPES",
+    "RECORD_SCHEMA",
+    "RECORD_SCHEMA_TYPES",
+    "encode_record",
     "EAS_VERSION",
     "encode_inference",
     "schema_uid",
@@ -41,9 +51,11 @@ __all__ = [
     "deploy_eas",
 ]
 
-#: The schema string registered with the resolver (``ZkllmResolver.SCHEMA``).
-SCHEMA = "uint256 modelId,bytes modelCommitment,uint256[] input,uint256[] output,bytes proof"
-SCHEMA_TYPES = ["uint256", "bytes", "uint256[]", "uint256[]", "bytes"]
+#: The schema strings registered with the resolver (``ZkllmResolver.PROOF_SCHEMA`` / ``RECORD_SCHEMA``).
+PROOF_SCHEMA = "uint256 modelId,bytes modelCommitment,uint256[] input,uint256[] output,bytes proof"
+PROOF_SCHEMA_TYPES = ["uint256", "bytes", "uint256[]", "uint256[]", "bytes"]
+RECORD_SCHEMA = "bytes32 attestationUid,uint256 modelId,bytes32 inputHash,bytes32 outputHash"
+RECORD_SCHEMA_TYPES = ["bytes32", "uint256", "bytes32", "bytes32"]
 #: The pinned npm package of the EAS contracts (package.json) and the compiler they pin.
 EAS_PACKAGE = "@ethereum-attestation-service/eas-contracts"
 EAS_VERSION = "1.9.0"
@@ -95,12 +107,19 @@ SCHEMA_REGISTRY_ABI = [
 
 def encode_inference(model_id: int, model_commitment: bytes, input: Sequence[int], output: Sequence[int],
                      proof: bytes) -> bytes:
-    """The attestation data of :data:`SCHEMA`."""
-    return abi_encode(SCHEMA_TYPES, [int(model_id), bytes(model_commitment), _words(input), _words(output),
+    """The attestation data of :data:`PROOF_SCHEMA`."""
+    return abi_encode(PROOF_SCHEMA_TYPES, [int(model_id), bytes(model_commitment), _words(input), _words(output),
                                      bytes(proof)])
 
 
-def schema_uid(resolver: str, revocable: bool, schema: str = SCHEMA) -> bytes:
+def encode_record(attestation_uid: bytes, model_id: int, input: Sequence[int], output: Sequence[int]) -> bytes:
+    """The attestation data of :data:`RECORD_SCHEMA` for the ``InferenceAttestations`` record
+    ``attestation_uid`` of (model_id, input, output)."""
+    return abi_encode(RECORD_SCHEMA_TYPES, [to_bytes32(attestation_uid), int(model_id), words_hash(input),
+                                            words_hash(output)])
+
+
+def schema_uid(resolver: str, revocable: bool, schema: str = PROOF_SCHEMA) -> bytes:
     """EAS schema uid: keccak256(abi.encodePacked(schema, resolver, revocable))."""
     return keccak(schema.encode() + bytes.fromhex(to_checksum_address(resolver)[2:]) + bytes([bool(revocable)]))
 
@@ -123,9 +142,9 @@ class ZkllmResolver(ContractClient):
     NAME = "ZkllmResolver"
 
     @classmethod
-    def deploy(cls, chain: Chain, eas_address: str, registry_address: str, signer: Signer | None = None,
+    def deploy(cls, chain: Chain, eas_address: str, attestations_address: str, signer: Signer | None = None,
                gas: int | None = None) -> "ZkllmResolver":
-        return cls._deploy(chain, to_checksum_address(eas_address), to_checksum_address(registry_address),
+        return cls._deploy(chain, to_checksum_address(eas_address), to_checksum_address(attestations_address),
                            signer=signer, gas=gas)
 
     def is_valid(self, uid: bytes | str) -> bool:
@@ -148,7 +167,7 @@ class EasClient:
         self.schema_registry = chain.w3.eth.contract(address=to_checksum_address(schema_registry_address),
                                                      abi=SCHEMA_REGISTRY_ABI)
 
-    def register_schema(self, resolver: str, revocable: bool = True, schema: str = SCHEMA, *,
+    def register_schema(self, resolver: str, revocable: bool = True, schema: str = PROOF_SCHEMA, *,
                         signer: Signer | None = None) -> bytes:
         """Registers ``schema`` with ``resolver``; returns its uid."""
         fn = self.schema_registry.functions.register(schema, to_checksum_address(resolver), bool(revocable))
