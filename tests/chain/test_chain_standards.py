@@ -231,8 +231,14 @@ def test_verify_inference_valid_records_and_always_checks(att, model, real, sign
     assert res.uid == rec["uid"] and not res.created
 
 
-def test_verify_inference_false_proofs(att, model, real, signers):
-    model_id, _ = model
+def test_verify_inference_false_proofs(chain, att, model, real, signers):
+    model_id, verifier = model
+    # (the MLP verifier answers ERC-165 too: IERC165 and IZkllmVerifier = verify ^ proofSystemId)
+    from zkllm_chain.chain.contracts import contract_at
+    zkllm_id = _xor(selector("verify(bytes32,bytes,uint256[],uint256[],address,bytes)"), selector("proofSystemId()"))
+    answers = contract_at(chain, "ZkllmVerifier", verifier).functions.supportsInterface
+    assert [answers(i).call() for i in (IERC165_ID, zkllm_id, ZKML_VERIFIER_ID, b"\xff" * 4)] == [True, True,
+                                                                                               False, False]
     forged = bytearray(real["proof_for"](signers[1].address))
     forged[-1] ^= 1
     err = _refusal(_verify, att, real, model_id, signers[1], proof=bytes(forged))
