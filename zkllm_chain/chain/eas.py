@@ -175,7 +175,8 @@ class EasClient:
         return schema_uid(resolver, revocable, schema)
 
     def attest(self, schema: bytes, data: bytes, *, recipient: str | None = None, revocable: bool = True,
-               expiration_time: int = 0, signer: Signer | None = None, gas: int | None = None) -> tuple[bytes, TxResult]:
+               expiration_time: int = 0, signer: Signer | None = None,
+               gas: int | None = None) -> tuple[bytes, TxResult]:
         """Attests ``data`` under ``schema``; returns (EAS uid, transaction). A refusal of the
         resolver raises :class:`~zkllm_chain.chain.errors.TransactionRevertedError`."""
         request = (to_bytes32(schema), (to_checksum_address(recipient or "0x" + "00" * 20), int(expiration_time),
