@@ -345,6 +345,27 @@ def test_eas_refusals(eas, model, real, signers, registry):
     assert resolver.is_valid(uid)
 
 
+def test_eas_multi_attest(eas, att, model, real, signers):
+    """EAS's batch path calls the resolver's multiAttest: every item is checked, one refusal
+    refuses the whole batch. (Two proof-schema items of this MLP do not fit under the EIP-7825
+    cap -- EAS stores both proofs -- so the accepted batch uses the record schema.)"""
+    client, resolver, schema, record = eas
+    model_id, _ = model
+    good = _data(real, model_id, signers[1].address)
+    forged = bytearray(real["proof_for"](signers[1].address))
+    forged[-1] ^= 1
+    bad = encode_inference(model_id, real["commitment"], real["input"], real["output"], bytes(forged))
+    err = _refusal(client.multi_attest, schema, [good, bad], signer=signers[1])
+    assert err.error_name == "BatchOpeningFailed"
+    rec_uid, data = _record(att, real, model_id, signers[1])
+    wrong = encode_record(rec_uid, model_id, real["input"], real["output"][:-1])
+    err = _refusal(client.multi_attest, record, [data, wrong], signer=signers[1])
+    assert (err.error_name, err.error_args) == ("RecordMismatch", (rec_uid,))
+    uids, tx = client.multi_attest(record, [data, data], signer=signers[1])
+    assert len(uids) == 2 and len(set(uids)) == 2 and all(resolver.is_valid(u) for u in uids)
+    assert len(tx.events(resolver.contract, "InferenceResolved")) == 2
+
+
 def _record(att, real, model_id, signer):
     res = att.attest(model_id, real["commitment"], real["input"], real["output"], real["proof_for"](signer.address),
                      signer=signer)

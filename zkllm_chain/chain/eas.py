@@ -78,6 +78,14 @@ EAS_ABI = [
              {"name": "revocable", "type": "bool"}, {"name": "refUID", "type": "bytes32"},
              {"name": "data", "type": "bytes"}, {"name": "value", "type": "uint256"}]}]}],
      "outputs": [{"name": "", "type": "bytes32"}]},
+    {"type": "function", "name": "multiAttest", "stateMutability": "payable",
+     "inputs": [{"name": "multiRequests", "type": "tuple[]", "components": [
+         {"name": "schema", "type": "bytes32"},
+         {"name": "data", "type": "tuple[]", "components": [
+             {"name": "recipient", "type": "address"}, {"name": "expirationTime", "type": "uint64"},
+             {"name": "revocable", "type": "bool"}, {"name": "refUID", "type": "bytes32"},
+             {"name": "data", "type": "bytes"}, {"name": "value", "type": "uint256"}]}]}],
+     "outputs": [{"name": "", "type": "bytes32[]"}]},
     {"type": "function", "name": "revoke", "stateMutability": "payable",
      "inputs": [{"name": "request", "type": "tuple", "components": [
          {"name": "schema", "type": "bytes32"},
@@ -186,6 +194,15 @@ class EasClient:
         if not events:
             raise ChainError(f"EAS attest mined without an Attested event [tx {tx.tx_hash}]")
         return bytes(events[0]["uid"]), tx
+
+    def multi_attest(self, schema: bytes, datas: Sequence[bytes], *, revocable: bool = True,
+                     signer: Signer | None = None, gas: int | None = None) -> tuple[list[bytes], TxResult]:
+        """Attests every item of ``datas`` under ``schema`` in one transaction (EAS calls the
+        resolver's ``multiAttest``); returns (EAS uids, transaction)."""
+        items = [("0x" + "00" * 20, 0, bool(revocable), b"\0" * 32, bytes(d), 0) for d in datas]
+        fn = self.eas.functions.multiAttest([(to_bytes32(schema), items)])
+        tx = transact(self.chain, fn, signer=signer or self.signer, gas=gas)
+        return [bytes(e["uid"]) for e in tx.events(self.eas, "Attested")], tx
 
     def revoke(self, schema: bytes, uid: bytes, *, signer: Signer | None = None) -> TxResult:
         fn = self.eas.functions.revoke((to_bytes32(schema), (to_bytes32(uid), 0)))
