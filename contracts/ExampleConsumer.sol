@@ -71,7 +71,7 @@ contract ExampleConsumer {
     function pinModel(uint256 modelId, address verifier) external {
         if (msg.sender != owner) revert NotOwner(msg.sender);
         if (trustedModelId != 0) revert ModelAlreadyPinned(trustedModelId);
-        ModelRegistry.Model memory m = attestations.registry().getModel(modelId);
+        ModelRegistry.Model memory m = ModelRegistry(attestations.registry()).getModel(modelId);
         if (m.verifier != verifier) revert UntrustedVerifier(m.verifier, verifier);
         trustedModelId = modelId;
         trustedVerifier = verifier;
@@ -87,7 +87,7 @@ contract ExampleConsumer {
         uint256 trusted = trustedModelId;
         if (trusted == 0) revert ModelNotPinned();
         if (modelId != trusted) revert UntrustedModel(modelId, trusted);
-        address verifier = attestations.registry().getModel(modelId).verifier;
+        address verifier = ModelRegistry(attestations.registry()).getModel(modelId).verifier;
         if (verifier != trustedVerifier) revert UntrustedVerifier(verifier, trustedVerifier);
         uid = attestations.attestationUid(modelId, input, output);
         if (!attestations.isAttested(modelId, input, output)) revert NotAttested(modelId, uid);

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
+import {IERC165} from "./standards/IERC165.sol";
+
 /// @title ModelRegistry
 /// @notice Registry of committed models whose inferences can be proven in zero knowledge.
 ///         Each entry binds a model digest (keccak256 of the model commitment) to the
@@ -9,13 +11,22 @@ pragma solidity ^0.8.28;
 ///         ERC-7992 (Verifiable ML Model Inference) in spirit -- a model id for a model
 ///         commitment plus digests of circuit and verifying key -- but does not implement
 ///         that draft's interfaces.
+/// @dev ERC-165: answers IERC165 only. It does not claim ERC-7992's `IERCZKMLRegistry`
+///      (id 0xd28519b1): that interface's `registerModel(ModelCommitment)`,
+///      `updateModel`, `deprecateModel` and `getModel` (returning a struct with `modelHash`,
+///      `circuitHash`, `vkHash`, a bytes4 `proofSystemId` and a URI, plus a deprecated flag)
+///      are not functions of this contract: entries here also name their verifier contract and
+///      quantization digest, never change their digests after registration (no `updateModel`;
+///      a changed model is a new entry), and have three states rather than a flag. The
+///      mapping of fields is in docs/dapp-developers.md; ERC-7992's verifier side is
+///      `InferenceAttestations.verifyInference`.
 /// @dev Anyone may register; the registering account owns the entry. Only the owner changes
 ///      an entry. A model digest is public, so it is not a handle: the same digest may be
 ///      registered by several accounts (each gets its own entry and id, none blocks another),
 ///      and a dApp pins the model id whose owner and verifier it trusts, never a digest. Status moves one way: Active -> Deprecated -> Revoked, or Active ->
 ///      Revoked. Revoked is final: a revoked entry can no longer be changed at all.
 ///      Model ids start at 1.
-contract ModelRegistry {
+contract ModelRegistry is IERC165 {
     /// @notice Lifecycle of an entry.
     /// @dev Active: usable. Deprecated: superseded, proofs are still accepted.
     ///      Revoked: unsound or compromised; no new attestations, and consumers should
@@ -219,6 +230,11 @@ contract ModelRegistry {
     /// @notice Status of `modelId`; reverts with `UnknownModel` if it does not exist.
     function statusOf(uint256 modelId) external view returns (ModelStatus) {
         return _existing(modelId).status;
+    }
+
+    /// @notice ERC-165: true for IERC165 (0x01ffc9a7) only (see the contract's NatSpec).
+    function supportsInterface(bytes4 interfaceId) external pure returns (bool) {
+        return interfaceId == type(IERC165).interfaceId;
     }
 
     /// @notice Number of registered models (the highest model id).

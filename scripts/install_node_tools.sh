@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the pinned Node tools of this repository (package.json / package-lock.json):
-# the Solidity compiler (npm "solc", i.e. solcjs) and the anvil dev node. Idempotent: when
-# node_modules already holds the pinned versions it returns at once.
+# the Solidity compiler (npm "solc", i.e. solcjs) and the anvil dev node, plus what only the
+# tests use: the Ethereum Attestation Service contracts (with the OpenZeppelin contracts they
+# import) and solc 0.8.29 under the alias "solc-0.8.29" (EAS pins that exact compiler).
+# Idempotent: when node_modules already holds the pinned versions it returns at once.
 #
 # Usage: scripts/install_node_tools.sh [--force]
 set -euo pipefail
@@ -27,7 +29,10 @@ const fs = require('fs');
 const path = require('path');
 const pkg = JSON.parse(fs.readFileSync('package.json', 'utf8'));
 const missing = [];
-for (const [name, version] of Object.entries(pkg.devDependencies || {})) {
+for (const [name, spec] of Object.entries(pkg.devDependencies || {})) {
+  // an alias "npm:<package>@<version>" installs <package> at <version> under <name>
+  const alias = /^npm:(?:@[^@/]+\/)?[^@]+@(.+)$/.exec(spec);
+  const version = alias ? alias[1] : spec;
   try {
     const got = JSON.parse(fs.readFileSync(path.join('node_modules', name, 'package.json'), 'utf8')).version;
     if (got !== version) missing.push(`${name}@${version} (have ${got})`);

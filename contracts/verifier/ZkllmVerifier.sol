@@ -13,6 +13,7 @@ import {Logup} from "./Logup.sol";
 import {BatchOpening} from "./BatchOpening.sol";
 import {VerifierKeyData} from "./VerifierKeyData.sol";
 import {KeyedVerifier} from "./KeyedVerifier.sol";
+import {IERC165} from "../standards/IERC165.sol";
 
 /// @title ZkllmVerifier
 /// @notice On-chain verifier of zkllm MLP inference proofs. It accepts exactly the proofs
@@ -48,7 +49,10 @@ import {KeyedVerifier} from "./KeyedVerifier.sol";
 ///         `WeightsNotCertified` unless the `WeightRangeVerifier` at `weightRange` has
 ///         certified the model digest (`prover.api.verify_weights`, run by the model owner
 ///         once, at registration).
-contract ZkllmVerifier is KeyedVerifier {
+///
+///         ERC-165: answers IERC165 (0x01ffc9a7) and `IZkllmVerifier` (the XOR of the
+///         selectors of `verify` and `proofSystemId`).
+contract ZkllmVerifier is KeyedVerifier, IERC165 {
     bytes32 public constant PROOF_SYSTEM_ID = "zkllm-mlp-logup-pst-kzg/v2";
 
     /// @notice The input is empty or not a multiple of the model's input width.
@@ -68,9 +72,13 @@ contract ZkllmVerifier is KeyedVerifier {
         weightRange = weightRange_;
     }
 
-
     function proofSystemId() external pure returns (bytes32) {
         return PROOF_SYSTEM_ID;
+    }
+
+    /// @notice ERC-165: true for IERC165 and IZkllmVerifier.
+    function supportsInterface(bytes4 interfaceId) external pure returns (bool) {
+        return interfaceId == type(IERC165).interfaceId || interfaceId == type(IZkllmVerifier).interfaceId;
     }
 
     /// @inheritdoc IZkllmVerifier

@@ -6,7 +6,8 @@ Public names (imported lazily, so ``import zkllm_chain.chain.errors`` stays chea
 * keys: :func:`load_signer`, :class:`Signer`
 * contracts: :func:`deploy`, :func:`transact`, :func:`call`, :func:`load_artifact`,
   :func:`deploy_stack`, :func:`write_deployment`
-* clients: :class:`ModelRegistry`, :class:`InferenceAttestations`, :class:`ExampleConsumer`
+* clients: :class:`ModelRegistry`, :class:`InferenceAttestations`, :class:`ExampleConsumer`,
+  :class:`ZkllmResolver` and :class:`EasClient` (the EAS path, :mod:`zkllm_chain.chain.eas`)
 * compiling (development only): :func:`find_solc`, :func:`compile_contracts`
 * errors: :class:`ChainError` and its subclasses in :mod:`zkllm_chain.chain.errors`
 """
@@ -49,6 +50,8 @@ _LAZY = {
     "ExampleConsumer": "attestations",
     "attestation_uid": "attestations",
     "words_hash": "attestations",
+    "ZkllmResolver": "eas",
+    "EasClient": "eas",
     "find_solc": "solc",
     "compile_contracts": "solc",
 }

@@ -6,6 +6,12 @@ to end (Solidity ``keccak256(abi.encodePacked(uint256[]))``), and
 ``keccak256(abi.encode(chain_id, contract, model_id, words_hash(input), words_hash(output)))``
 (the chain and the attestations contract are part of the id, as in EAS, so that deployments
 never share ids).
+
+ERC-7992 (draft) ``verifyInference(modelId, inputCommitment, output, proof)`` takes
+``inputCommitment = words_hash(input)``, ``output = pack_words(output)`` and
+``proof = pack_inference_proof(model_commitment, input, proof)``
+(``abi.encode(bytes, uint256[], bytes)``); :meth:`InferenceAttestations.verify_inference`
+builds all three.
 """
 from __future__ import annotations
 
@@ -22,6 +28,8 @@ from .registry import to_bytes32
 
 __all__ = [
     "words_hash",
+    "pack_words",
+    "pack_inference_proof",
     "attestation_uid",
     "AttestationInfo",
     "AttestResult",
@@ -44,6 +52,17 @@ def _words(values: Sequence[int]) -> list[int]:
 
 def words_hash(values: Sequence[int]) -> bytes:
     return keccak(b"".join(v.to_bytes(32, "big") for v in _words(values)))
+
+
+def pack_words(values: Sequence[int]) -> bytes:
+    """The 32-byte big-endian words of ``values`` end to end (``abi.encodePacked(uint256[])``):
+    the ERC-7992 ``output`` bytes."""
+    return b"".join(v.to_bytes(32, "big") for v in _words(values))
+
+
+def pack_inference_proof(model_commitment: bytes, input: Sequence[int], proof: bytes) -> bytes:
+    """The ERC-7992 ``proof`` bytes: ``abi.encode(bytes modelCommitment, uint256[] input, bytes proof)``."""
+    return abi_encode(["bytes", "uint256[]", "bytes"], [bytes(model_commitment), _words(input), bytes(proof)])
 
 
 def attestation_uid(chain_id: int, contract: str, model_id: int, input: Sequence[int], output: Sequence[int]) -> bytes:
@@ -94,6 +113,26 @@ class InferenceAttestations(ContractClient):
         uid = bytes(events[0]["uid"]) if events else attestation_uid(self.chain.chain_id, self.address, model_id,
                                                                      input, output)
         return AttestResult(uid=uid, created=bool(events), tx=tx)
+
+    def verify_inference(self, model_id: int, model_commitment: bytes, input: Sequence[int], output: Sequence[int],
+                         proof: bytes, *, input_commitment: bytes | None = None, output_bytes: bytes | None = None,
+                         packed_proof: bytes | None = None, signer: Signer | None = None,
+                         gas: int | None = None) -> TxResult:
+        """ERC-7992 ``verifyInference``: checks the proof (always) and records the attestation if
+        it is new; raises :class:`~zkllm_chain.chain.errors.TransactionRevertedError` on any
+        failure. ``input_commitment`` / ``output_bytes`` / ``packed_proof`` replace the values
+        derived from the other arguments (to send inconsistent ones)."""
+        fn = self.contract.functions.verifyInference(
+            int(model_id), words_hash(input) if input_commitment is None else to_bytes32(input_commitment),
+            pack_words(output) if output_bytes is None else bytes(output_bytes),
+            pack_inference_proof(model_commitment, input, proof) if packed_proof is None else bytes(packed_proof))
+        return transact(self.chain, fn, signer=signer or self.signer, gas=gas)
+
+    def supports_interface(self, interface_id: bytes) -> bool:
+        return bool(call(self.chain, self.contract.functions.supportsInterface(bytes(interface_id))))
+
+    def proof_system_of(self, model_id: int) -> bytes:
+        return bytes(call(self.chain, self.contract.functions.proofSystemOf(int(model_id))))
 
     def is_attested(self, model_id: int, input: Sequence[int], output: Sequence[int]) -> bool:
         return bool(call(self.chain, self.contract.functions.isAttested(int(model_id), _words(input), _words(output))))

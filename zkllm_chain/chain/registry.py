@@ -146,5 +146,9 @@ class ModelRegistry(ContractClient):
     def status_of(self, model_id: int) -> ModelStatus:
         return ModelStatus(int(call(self.chain, self.contract.functions.statusOf(int(model_id)))))
 
+    def supports_interface(self, interface_id: bytes) -> bool:
+        """ERC-165 (the registry answers IERC165 only)."""
+        return bool(call(self.chain, self.contract.functions.supportsInterface(bytes(interface_id))))
+
     def model_count(self) -> int:
         return int(call(self.chain, self.contract.functions.modelCount()))

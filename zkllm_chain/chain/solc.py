@@ -172,7 +172,9 @@ def _find_solc(path: str | os.PathLike | None, version: str) -> Solc:
             return Solc(Path(native), probed[0], probed[1], "native")
 
     node = shutil.which("node")
-    solcjs = find_package("solc", version)
+    # the pinned compiler is the package "solc"; another version may sit under the npm alias
+    # "solc-<version>" (package.json pins solc 0.8.29 that way for the EAS contracts)
+    solcjs = find_package("solc", version) or find_package(f"solc-{version}", version)
     if node and solcjs:
         launcher = _launcher_for(node, solcjs)
         probed = _probe_version(launcher)
