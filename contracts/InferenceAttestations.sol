@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {IZkllmVerifier} from "./IZkllmVerifier.sol";
 import {ModelRegistry} from "./ModelRegistry.sol";
+import {VerifierCall} from "./lib/VerifierCall.sol";
 import {IERC165} from "./standards/IERC165.sol";
 import {IERCZKMLVerifier} from "./standards/IERCZKMLVerifier.sol";
 
@@ -59,8 +60,6 @@ contract InferenceAttestations is IERC165, IERCZKMLVerifier {
     error CommitmentMismatch(uint256 modelId, bytes32 expected, bytes32 actual);
     /// @notice The verifier accepted but returned a zero statement hash.
     error EmptyStatement(uint256 modelId);
-    /// @notice `verifier` returned fewer than 32 bytes.
-    error InvalidVerifierResponse(address verifier);
     /// @notice No attestation has `uid`.
     error UnknownAttestation(bytes32 uid);
 
@@ -285,16 +284,10 @@ contract InferenceAttestations is IERC165, IERCZKMLVerifier {
         uint256[] calldata output,
         bytes calldata proof
     ) private view returns (bytes32 statementHash) {
-        (bool ok, bytes memory ret) = verifier.staticcall(
+        statementHash = VerifierCall.statementHash(
+            verifier,
             abi.encodeCall(IZkllmVerifier.verify, (modelDigest, modelCommitment, input, output, msg.sender, proof))
         );
-        if (!ok) {
-            assembly ("memory-safe") {
-                revert(add(ret, 0x20), mload(ret))
-            }
-        }
-        if (ret.length < 32) revert InvalidVerifierResponse(verifier);
-        statementHash = abi.decode(ret, (bytes32));
     }
 
     /// @dev Like an EAS uid, it names the chain and this contract, so that two deployments (or

@@ -4,6 +4,7 @@ pragma solidity ^0.8.28;
 import {IZkllmVerifier} from "../IZkllmVerifier.sol";
 import {InferenceAttestations} from "../InferenceAttestations.sol";
 import {ModelRegistry} from "../ModelRegistry.sol";
+import {VerifierCall} from "../lib/VerifierCall.sol";
 import {IERC165} from "../standards/IERC165.sol";
 import {EasAttestation, IEasReader, IEasSchemaResolver} from "./IEasSchemaResolver.sol";
 
@@ -76,8 +77,6 @@ contract ZkllmResolver is IEasSchemaResolver, IERC165 {
     error AttesterMismatch(bytes32 attestationUid, address recorded, address attester);
     /// @notice The record `attestationUid` has another model, input hash or output hash.
     error RecordMismatch(bytes32 attestationUid);
-    /// @notice `verifier` returned fewer than 32 bytes.
-    error InvalidVerifierResponse(address verifier);
 
     /// @notice EAS attestation `uid` of `attester` carries a valid proof of `modelId`.
     event InferenceResolved(
@@ -239,15 +238,9 @@ contract ZkllmResolver is IEasSchemaResolver, IERC165 {
         address attester,
         bytes memory proof
     ) private view returns (bytes32) {
-        (bool ok, bytes memory ret) = verifier.staticcall(
+        return VerifierCall.statementHash(
+            verifier,
             abi.encodeCall(IZkllmVerifier.verify, (modelDigest, modelCommitment, input, output, attester, proof))
         );
-        if (!ok) {
-            assembly ("memory-safe") {
-                revert(add(ret, 0x20), mload(ret))
-            }
-        }
-        if (ret.length < 32) revert InvalidVerifierResponse(verifier);
-        return abi.decode(ret, (bytes32));
     }
 }
