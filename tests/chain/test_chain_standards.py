@@ -38,6 +38,11 @@ ZERO = b"\0" * 32
 EIP7825_CAP = 16_777_216
 
 
+#: Flows whose every step the embedded chain already runs in the tests above run on anvil only:
+#: py-evm takes ~15 s to deploy EAS and certify the model for each, anvil ~1 s.
+ANVIL_ONLY = pytest.mark.parametrize("chain", ["anvil"], indirect=True)
+
+
 def _xor(*sels: bytes) -> bytes:
     out = 0
     for s in sels:
@@ -300,6 +305,7 @@ def test_eas_attest_valid(eas, model, real, signers):
     assert not resolver.is_valid(uid)
 
 
+@ANVIL_ONLY
 def test_eas_model_revocation_voids_earlier_attestations(eas, model, real, signers, registry):
     client, resolver, schema, _ = eas
     model_id, _ = model
@@ -345,6 +351,7 @@ def test_eas_refusals(eas, model, real, signers, registry):
     assert resolver.is_valid(uid)
 
 
+@ANVIL_ONLY
 def test_eas_multi_attest(eas, att, model, real, signers):
     """EAS's batch path calls the resolver's multiAttest: every item is checked, one refusal
     refuses the whole batch. (Two proof-schema items of this MLP do not fit under the EIP-7825
@@ -372,6 +379,7 @@ def _record(att, real, model_id, signer):
     return res.uid, encode_record(res.uid, model_id, real["input"], real["output"])
 
 
+@ANVIL_ONLY
 def test_eas_record_schema(eas, att, model, real, signers, registry):
     """The record schema: the proof is checked once by `attest`; the EAS attestation names the
     record, and only its attester can make it."""
@@ -394,6 +402,7 @@ def test_eas_record_schema(eas, att, model, real, signers, registry):
     assert (err.error_name, err.error_args) == ("ModelRevoked", (model_id,))
 
 
+@ANVIL_ONLY
 def test_eas_record_schema_refusals(eas, att, model, real, signers):
     client, _, _, record = eas
     model_id, _ = model
@@ -413,6 +422,7 @@ def test_eas_record_schema_refusals(eas, att, model, real, signers):
 # ------------------------------------------------------------- gas of the 64-256-64 MLP
 
 
+@ANVIL_ONLY
 def test_gas_of_the_three_paths_mlp_64_256_64(chain, signers, registry, pk, committed, inputs, eas_compiled):
     """attest, verifyInference and an EAS attestation of one inference of the 64-256-64 MLP
     (the demo model), each a first record on its own contract; all under the EIP-7825 cap."""
