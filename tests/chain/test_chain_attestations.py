@@ -119,28 +119,8 @@ def test_uid_and_hashes_match_python(stack):
 @pytest.fixture(scope="module")
 def real():
     """A real proof of a small MLP (16-32-8, GELU) and its verifying key."""
-    import torch
-    from prover import api, keys
-    from prover.model.mlp import build_mlp
-    from prover.rng import seeded
-    from zkllm_chain.chain.verifier import field_words
-    from prover.attester import parse
-    pk = keys.setup(12, rng=seeded(31))
-    cm = api.commit_model(pk, build_mlp(16, 32, 8, "gelu", seed=3), rng=seeded(32))
-    x = torch.linspace(-1, 1, 16, dtype=torch.float64)
-    res = api.prove(pk, cm, x, rng=seeded(33))
-    proofs = {}
-
-    def proof_for(address: str) -> bytes:
-        """The proof bound to ``address`` (only that account can attest with it)."""
-        if address not in proofs:
-            proofs[address] = api.prove(pk, cm, x, rng=seeded(33), attester=parse(address)).proof.to_bytes()
-        return proofs[address]
-
-    return {"vk": pk.verifying_key(), "commitment": cm.commitment.encode(), "proof_for": proof_for,
-            "weight_proof": api.prove_weights(pk, cm, rng=seeded(34)),
-            "input": field_words(res.statement.input), "output": field_words(res.statement.output),
-            "digest": cm.commitment.digest()}
+    from verifier_helpers import small_mlp_proofs
+    return small_mlp_proofs(31, 3)
 
 
 @pytest.fixture

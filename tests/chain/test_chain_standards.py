@@ -173,26 +173,8 @@ def test_verify_inference_malformed_proof_envelope(att, registry, signers, case)
 @pytest.fixture(scope="module")
 def real():
     """A real proof of a small MLP (16-32-8, GELU), bound to a chosen attester."""
-    import torch
-    from prover import api, keys
-    from prover.attester import parse
-    from prover.model.mlp import build_mlp
-    from prover.rng import seeded
-    from zkllm_chain.chain.verifier import field_words
-    pk = keys.setup(12, rng=seeded(41))
-    cm = api.commit_model(pk, build_mlp(16, 32, 8, "gelu", seed=5), rng=seeded(42))
-    x = torch.linspace(-1, 1, 16, dtype=torch.float64)
-    res = api.prove(pk, cm, x, rng=seeded(43))
-    proofs = {}
-
-    def proof_for(address: str) -> bytes:
-        if address not in proofs:
-            proofs[address] = api.prove(pk, cm, x, rng=seeded(43), attester=parse(address)).proof.to_bytes()
-        return proofs[address]
-
-    return {"vk": pk.verifying_key(), "commitment": cm.commitment.encode(), "proof_for": proof_for,
-            "weight_proof": api.prove_weights(pk, cm, rng=seeded(44)),
-            "input": field_words(res.statement.input), "output": field_words(res.statement.output)}
+    from verifier_helpers import small_mlp_proofs
+    return small_mlp_proofs(41, 5)
 
 
 @pytest.fixture

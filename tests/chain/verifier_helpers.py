@@ -282,3 +282,30 @@ def random_input(n: int, seed: int, rows: int = 1) -> torch.Tensor:
     return (torch.rand(rows, n, dtype=torch.float64, generator=g) * 2 - 1).reshape(-1)
 
 
+
+
+def small_mlp_proofs(seed: int, model_seed: int) -> dict:
+    """A real proof of a small MLP (16-32-8, GELU), bound on request to a chosen attester.
+
+    Seeds ``seed`` .. ``seed + 3`` draw the setup, the commitment, the proof and the weight
+    proof; ``proof_for(address)`` gives (and caches) the proof only ``address`` may attest.
+    """
+    from prover.attester import parse
+    from prover.model.mlp import build_mlp
+    from prover.rng import seeded
+    from zkllm_chain.chain.verifier import field_words
+    pk = keys.setup(12, rng=seeded(seed))
+    cm = api.commit_model(pk, build_mlp(16, 32, 8, "gelu", seed=model_seed), rng=seeded(seed + 1))
+    x = torch.linspace(-1, 1, 16, dtype=torch.float64)
+    res = api.prove(pk, cm, x, rng=seeded(seed + 2))
+    proofs: dict[str, bytes] = {}
+
+    def proof_for(address: str) -> bytes:
+        if address not in proofs:
+            proofs[address] = api.prove(pk, cm, x, rng=seeded(seed + 2), attester=parse(address)).proof.to_bytes()
+        return proofs[address]
+
+    return {"vk": pk.verifying_key(), "commitment": cm.commitment.encode(), "proof_for": proof_for,
+            "weight_proof": api.prove_weights(pk, cm, rng=seeded(seed + 3)),
+            "input": field_words(res.statement.input), "output": field_words(res.statement.output),
+            "digest": cm.commitment.digest()}
