@@ -6,8 +6,11 @@ the n sumcheck variables: over {0,1}^n it is the function 2^-(n-m_t) * prod_j f(
 so it is constant in the leading variables and its hypercube sum is unscaled.
 
 Round i (binding x_{i+1}, most significant remaining variable first): the round
-polynomial is g_i(X) = c_0 + c_1 X + ... + c_d X^d, d the public degree bound. The
-prover sends (c_1, ..., c_d) -- exactly d field elements, absorbed under
+polynomial is g_i(X) = c_0 + c_1 X + ... + c_d X^d, d the public degree bound of that
+round (``degree``; the first round may have its own, ``first_degree``: a factor that is
+linear in the first variable only, such as eq(beta, b) of a selector variable, raises
+that round's degree alone). The prover sends (c_1, ..., c_d) -- exactly d field
+elements, absorbed under
 ``<label>/g`` -- and not c_0: the verifier derives it from the running claim by the
 round identity g_i(0) + g_i(1) = 2 c_0 + c_1 + ... + c_d = claim, i.e.
 c_0 = (claim - c_1 - ... - c_d) / 2, then draws r_i = challenge(``<label>/r``) and
@@ -125,12 +128,20 @@ def _round_evals(factors: list[list[int]], d: int) -> list[int]:
     return out
 
 
-def prove(ch, label: str, n: int, degree: int, terms: list[Term]) -> SumcheckOutput:
-    """Run the prover; sends n round polynomials over ``ch``."""
+def _round_degrees(n: int, degree: int, first_degree: int | None) -> list[int]:
+    if degree < 1 or (first_degree is not None and first_degree < 1):
+        raise ValueError("a sumcheck round has degree at least 1")
+    return [first_degree if (i == 0 and first_degree is not None) else degree for i in range(n)]
+
+
+def prove(ch, label: str, n: int, degree: int, terms: list[Term], first_degree: int | None = None) -> SumcheckOutput:
+    """Run the prover; sends n round polynomials over ``ch`` (the first of degree
+    ``first_degree`` when given, the others of degree ``degree``)."""
+    degrees = _round_degrees(n, degree, first_degree)
     for t in terms:
         if t.num_vars > n:
             raise ValueError("term has more variables than the sumcheck")
-        if len(t.factors) > degree:
+        if len(t.factors) > max(degrees, default=degree):
             raise ValueError("term degree exceeds the declared degree bound")
         if any(len(f) != len(t.factors[0]) for f in t.factors):
             raise ValueError("factors of one term must have equal length")
@@ -142,6 +153,7 @@ def prove(ch, label: str, n: int, degree: int, terms: list[Term]) -> SumcheckOut
     point: list[int] = []
     for rnd in range(n):
         k = n - rnd  # variables still free
+        degree = degrees[rnd]
         evals = [0] * (degree + 1)
         for ti, fs in enumerate(facs):
             if mvars[ti] < k:
@@ -198,10 +210,10 @@ def _working_copies(terms: list[Term]) -> list[list]:
     return out
 
 
-def verify(ch, label: str, n: int, degree: int, claim: int) -> SubClaim:
+def verify(ch, label: str, n: int, degree: int, claim: int, first_degree: int | None = None) -> SubClaim:
     """Check n rounds against ``claim``; returns the claim the caller must discharge."""
     point: list[int] = []
-    for _ in range(n):
+    for degree in _round_degrees(n, degree, first_degree):
         high = ch.recv_frs(f"{label}/g", degree)  # c_1..c_d
         c0 = (claim - sum(high)) * INV2 % R  # g(0) + g(1) = 2 c_0 + c_1 + ... + c_d = claim
         r = ch.challenge(f"{label}/r")

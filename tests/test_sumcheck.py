@@ -174,3 +174,63 @@ def test_scratch_factor_is_folded_in_place_with_the_same_proof(monkeypatch):
     assert native.to_ints(wn[:2]) != w[:2]  # the scratch table was overwritten
     sub = _verify(pc_b.frs, n, 2, _sum(plain))
     assert sub.expected == _oracle(plain, n, sub.point)
+
+
+def _first_round_instance(rnd, n, degree):
+    """Terms whose first variable carries one extra linear factor (a selector such as
+    eq(beta, b)): degree + 1 in the first round, ``degree`` afterwards."""
+    beta = rnd.randrange(R)
+    half = 1 << (n - 1)
+    sel = [(1 - beta) % R] * half + [beta] * half  # eq(beta, b), constant in the other variables
+    terms = []
+    for _ in range(rnd.randint(1, 3)):
+        fs = [[rnd.randrange(R) for _ in range(1 << n)] for _ in range(degree)]
+        terms.append(sc.Term(rnd.randrange(R), [sel, *fs]))
+    return terms
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(1, 5), st.integers(1, 3), st.randoms(use_true_random=False))
+def test_first_round_degree(n, degree, rnd):
+    """A first round of degree d + 1, then rounds of degree d: d + 1 + (n - 1) d field
+    elements, and the subclaim is the oracle's."""
+    terms = _first_round_instance(rnd, n, degree)
+    pc = ProverChannel(Transcript())
+    out = sc.prove(pc, "t", n, degree, terms, first_degree=degree + 1)
+    assert len(pc.frs) == degree + 1 + (n - 1) * degree
+    sub = sc.verify(VerifierChannel(Transcript(), [], [], pc.frs), "t", n, degree, _sum(terms), first_degree=degree + 1)
+    assert sub.point == out.point
+    assert sub.expected == _oracle(terms, n, sub.point)
+
+
+def test_first_round_degree_is_needed_and_bound():
+    """Without the extra coefficient the first round is wrong (the caller's check fails);
+    the extra coefficient is bound like the others; a verifier expecting the wrong
+    first-round degree never accepts."""
+    rnd = random.Random(9)
+    n, d = 4, 2
+    terms = _first_round_instance(rnd, n, d)
+    claim = _sum(terms)
+    pc = ProverChannel(Transcript())
+    sc.prove(pc, "t", n, d, terms, first_degree=d + 1)
+
+    def rejected(frs, first):
+        try:
+            sub = sc.verify(VerifierChannel(Transcript(), [], [], frs), "t", n, d, claim, first_degree=first)
+        except MalformedProofError:
+            return True
+        return sub.expected != _oracle(terms, n, sub.point)
+
+    assert not rejected(pc.frs, d + 1)
+    tampered = list(pc.frs)
+    tampered[d] = (tampered[d] + 1) % R  # the first round's top coefficient
+    assert rejected(tampered, d + 1)
+    assert rejected(pc.frs, d)  # read as a degree-d first round: the items shift
+    assert rejected(pc.frs[:-1], d + 1)
+    with pytest.raises(ValueError, match="degree"):  # a degree-d prover cannot hold a d + 1 factor term
+        sc.prove(ProverChannel(Transcript()), "t", n, d, terms)
+    pc2 = ProverChannel(Transcript())  # an honest degree-(d + 1) run everywhere also verifies, as such
+    sc.prove(pc2, "t", n, d + 1, terms)
+    assert len(pc2.frs) == n * (d + 1)
+    sub = sc.verify(VerifierChannel(Transcript(), [], [], pc2.frs), "t", n, d + 1, claim)
+    assert sub.expected == _oracle(terms, n, sub.point)

@@ -28,11 +28,24 @@ library Sumcheck {
         uint256 degree,
         uint256 claim
     ) internal pure returns (uint256[] memory point, uint256 expected) {
+        return verifyFirst(ch, labelG, labelR, n, degree, degree, claim);
+    }
+
+    /// @notice `verify(..., first_degree=firstDegree)`: the first round has degree
+    ///         `firstDegree`, the others `degree` (a factor linear in the first variable
+    ///         only, e.g. eq(beta, b), raises the first round's degree alone).
+    function verifyFirst(
+        VerifierChannel memory ch,
+        bytes32 labelG,
+        bytes32 labelR,
+        uint256 n,
+        uint256 firstDegree,
+        uint256 degree,
+        uint256 claim
+    ) internal pure returns (uint256[] memory point, uint256 expected) {
         point = new uint256[](n);
         uint256 status = OK;
         uint256 off = ch.frNext;
-        uint256 end = ch.frEnd;
-        bytes32 state = ch.state;
         assembly ("memory-safe") {
             // c_1 + ... + c_d of the `size` bytes of c_1..c_d at `at`, reduced
             function highSum(at, size) -> total {
@@ -71,16 +84,13 @@ library Sumcheck {
                 }
                 acc := addmod(mulmod(acc, x, r), c0, r)
             }
-            let r := 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001
-            // 2^-1 mod r (FrMath.INV2)
-            let inv2 := 0x39f6d3a994cebea4199cec0404d0ec02a9ded2017fff2dff7fffffff80000001
             // the transcript state lives in buf[0:32] during the loop
             let buf := mload(0x40)
-            mstore(buf, state)
-            let size := shl(5, degree)
+            mstore(buf, mload(ch)) // ch.state (VerifierChannel field order: state, g1Next, g1End, frNext, frEnd)
+            let size := shl(5, firstDegree)
             for { let rnd := 0 } lt(rnd, n) { rnd := add(rnd, 1) } {
                 // high = ch.recv_frs(f"{label}/g", degree)
-                if gt(add(off, size), end) {
+                if gt(add(off, size), mload(add(ch, 128))) { // ch.frEnd
                     status := EXHAUSTED
                     break
                 }
@@ -88,21 +98,26 @@ library Sumcheck {
                 mstore(add(buf, 33), labelG)
                 calldatacopy(add(buf, 65), off, size)
                 mstore(buf, keccak256(buf, add(65, size)))
-                // c_0 = (claim - c_1 - ... - c_d) / 2
-                let c0 := mulmod(addmod(claim, sub(r, highSum(off, size)), r), inv2, r)
+                // c_0 = (claim - c_1 - ... - c_d) / 2 (literals: r and FrMath.INV2 = 2^-1 mod r; no
+                // stack slots spent on them)
+                let c0 := mulmod(
+                    addmod(claim, sub(0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001, highSum(off, size)), 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001),
+                    0x39f6d3a994cebea4199cec0404d0ec02a9ded2017fff2dff7fffffff80000001,
+                    0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001
+                )
                 // r_i = ch.challenge(f"{label}/r")
                 mstore8(add(buf, 32), 1)
                 mstore(add(buf, 33), labelR)
                 mstore(buf, keccak256(buf, 65))
-                let x := mod(mload(buf), r)
+                let x := mod(mload(buf), 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001)
                 mstore(add(point, shl(5, add(rnd, 1))), x)
                 claim := horner(c0, off, size, x)
                 off := add(off, size)
+                size := shl(5, degree)
             }
-            state := mload(buf)
+            mstore(ch, mload(buf))
         }
         if (status == EXHAUSTED) revert Channel.ProofItemsExhausted(labelG);
-        ch.state = state;
         ch.frNext = off;
         expected = claim;
     }
