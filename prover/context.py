@@ -41,6 +41,7 @@ class Claim:
     tid: str
     point: list[int]
     value: int
+    terms: list[tuple[int, list[int]]] | None = None  # weighted: value = sum coef * f(pt); point == []
 
 
 @dataclass
@@ -51,6 +52,7 @@ class _Base:
     claims: list[Claim] = field(default_factory=list)
     pooled: dict[str, tuple[str, list[int]]] = field(default_factory=dict)  # tid -> (pool id, block prefix bits)
     chunk_vars: int = 0  # tensors over 2^chunk_vars entries are committed in chunks (prover.pcs.chunked)
+    mask: object = None  # this proof's mask pool (prover.zk.mask.MaskPool), once committed
 
     def spec(self, tid: str) -> TensorSpec:
         return self.specs[tid]
@@ -63,6 +65,10 @@ class _Base:
             self.claims.append(Claim(pool, list(prefix) + list(point), value))
             return
         self.claims.append(Claim(tid, list(point), value))
+
+    def weighted_claim(self, tid: str, terms, value: int) -> None:
+        """Record value = sum coef * f_tid(point) over ``terms`` [(coef, point)]; nothing is sent."""
+        self.claims.append(Claim(tid, [], value, terms=[(c % _R, list(p)) for c, p in terms]))
 
     def reduce(self, tid: str, point: Sequence[int], value: int) -> None:
         kind = self.specs[tid].kind
