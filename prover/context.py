@@ -121,14 +121,14 @@ class VerifierCtx(_Base):
         return v
 
 
-def attach_commit(ctx, tid: str, label: str) -> None:
+def attach_commit(ctx, tid: str, label: str, chunk: bool = True) -> None:
     """Commit to tensor ``tid`` (prover: compute, blind, send; verifier: receive).
 
     A tensor over 2^chunk_vars entries is committed as 2^(m - chunk_vars) chunk
-    commitments, sent in chunk order, each with its own blind."""
+    commitments, sent in chunk order, each with its own blind (unless ``chunk`` is False)."""
     from .pcs import chunked
     m = ctx.specs[tid].num_vars
-    k = chunked.chunk_vars_of(m, ctx.chunk_vars)
+    k = chunked.chunk_vars_of(m, ctx.chunk_vars) if chunk else 0
     count = 1 << (m - k) if k else 1
     if ctx.is_prover:
         from .pcs import kzg

@@ -74,7 +74,8 @@ def _verify(pc, insts, frs=None, g1s=None):
 
 
 def _pool_claims_hold(ctx, values):
-    for c in ctx.claims:
+    assert not ctx.claims  # pool claims wait in the pool, after every other claim
+    for c in ctx.mask.claims:
         assert c.tid == zm.POOL and c.point == []
         if sum(a * evaluate(values, p) for a, p in c.terms) % R != c.value:
             return False
@@ -90,7 +91,7 @@ def test_masked_sumchecks_complete_and_their_claims_hold(srs):
     assert ok  # every caller-side final check sees f(r) alone
     pool = pc.values[zm.POOL]
     assert _pool_claims_hold(pc, pool) and _pool_claims_hold(vc, pool)
-    assert [c.terms for c in vc.claims] == [c.terms for c in pc.claims]
+    assert [c.terms for c in vc.mask.claims] == [c.terms for c in pc.mask.claims]
     assert vc.mask.next_block == sum(n for n, *_ in SHAPES)
     # labels: G before rho, y after the rounds
     labels = [lab for lab, kind, _ in pc.ch.log]

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from .. import sumcheck
+from ..zk import mask as zkmask
 from ..errors import VerificationError
 from ..field import R, fast
 from ..poly.mle import eq_table, log2_ceil, prefix_indicator  # noqa: F401 (re-exported)
@@ -44,10 +45,10 @@ class Linear:
         if ctx.is_prover:
             xf = fast.vec_mat(eq_table(r_t), _padded(ctx.ints[self.x], (1 << nt, 1 << ni)))
             wf = fast.vec_mat(eq_table(r_o), _padded(ctx.ints[self.w], (1 << no, 1 << ni)))
-            out = sumcheck.prove(ctx.ch, label, ni, 2, [sumcheck.Term(1, [xf, wf])])
+            out = zkmask.prove(ctx, label, ni, 2, [sumcheck.Term(1, [xf, wf])])
             s = out.point
         else:
-            sub = sumcheck.verify(ctx.ch, label, ni, 2, target)
+            sub = zkmask.verify(ctx, label, ni, 2, target)
             s = sub.point
         xv = ctx.claim(self.x, r_t + s, "linear/x")
         wv = ctx.claim(self.w, r_o + s, "linear/w")

@@ -43,6 +43,15 @@ def _group(claims):
     return order, idx
 
 
+def _terms(c) -> list:
+    """[(coef, point)] of a claim: one term for a plain claim."""
+    return c.terms if c.terms is not None else [(1, c.point)]
+
+
+def _points(c) -> list:
+    return [p for _, p in _terms(c)]
+
+
 def _native_ok(*sizes) -> bool:
     return max(sizes) >= native.MIN_LEN and native.available()
 
@@ -130,9 +139,10 @@ def unchunk(ctx, claims: list) -> list:
 
 def open_claims(ctx, vk=None) -> None:
     """Prover or verifier side of the batch opening of ``ctx.claims``."""
-    ch, claims = ctx.ch, unchunk(ctx, ctx.claims)
+    ch = ctx.ch
+    claims = unchunk(ctx, ctx.claims) + (list(ctx.mask.claims) if ctx.mask is not None else [])
     order, idx = _group(claims)
-    mvars = {t: len(claims[idx[t][0]].point) for t in order}
+    mvars = {t: len(_points(claims[idx[t][0]])[0]) for t in order}
     n = max(mvars.values())
     alpha = ch.challenge("open/alpha")
     apow = [1] * len(claims)
@@ -143,7 +153,12 @@ def open_claims(ctx, vk=None) -> None:
     if ctx.is_prover:
         terms = []
         for t in order:
-            w = _weights([claims[k].point for k in idx[t]], [apow[k] for k in idx[t]], mvars[t])
+            pts, cfs = [], []
+            for k in idx[t]:
+                for a, p in _terms(claims[k]):
+                    pts.append(p)
+                    cfs.append(apow[k] * a % R)
+            w = _weights(pts, cfs, mvars[t])
             terms.append(sumcheck.Term(1, [w, ctx.values[t]], scratch=True))  # W is folded in place
             del w
         out = sumcheck.prove(ch, "open", n, 2, terms)
@@ -158,7 +173,7 @@ def open_claims(ctx, vk=None) -> None:
         expected = 0
         for t, u in zip(order, evals):
             m = mvars[t]
-            w = sum(apow[k] * eq_eval(claims[k].point, s[n - m:]) for k in idx[t]) % R
+            w = sum(apow[k] * a * eq_eval(p, s[n - m:]) for k in idx[t] for a, p in _terms(claims[k])) % R
             expected += sumcheck.term_weight(w, n, m) * u
         if expected % R != sub.expected:
             raise VerificationError("opening", "batch-opening sumcheck final check failed")

@@ -37,16 +37,17 @@ So the prover draws the pool before it knows which round takes which block. Then
 
     G = 2^(n-1) sum_i (g_i(0) + g_i(1)),    y = sum_i P(bits(b_i) || curve_{d_i}(r_i)),
 
-the latter a weighted claim on P with public terms, opened by the batch opening with
-the others. Blocks are taken in the order the sumchecks run, which both sides share.
+the latter a weighted claim on P with public terms. Blocks are taken in the order the
+sumchecks run, which both sides share; the pool's claims follow all other claims in the
+batch opening (``batch.open_claims``), in the same order.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from .. import sumcheck
-from ..context import TensorSpec, attach_commit
-from ..errors import MalformedProofError
+from ..context import Claim, TensorSpec, attach_commit
+from ..errors import MalformedProofError, ZkllmError
 from ..field import R
 from ..pcs.curve import randbelow
 from ..poly.mle import bits_msb
@@ -83,13 +84,20 @@ def block_eval(block: list[int], point: list[int]) -> int:
     return (mid[0] + u * (mid[1] - mid[0])) % R
 
 
+class PoolExhausted(ZkllmError):
+    """Prover: the pool it committed has fewer blocks than the proof's sumchecks need
+    (``circuit.prove_run`` starts again with a larger one)."""
+
+
 @dataclass
 class MaskPool:
     """One proof's mask pool: its size, the next unused block and (prover) its blocks'
     coefficients."""
     num_vars: int
     next_block: int = 0
+    prover: bool = False
     blocks: list[list[int]] = field(default_factory=list)  # prover: the 8 entries of every block
+    claims: list = field(default_factory=list)  # one weighted claim per masked sumcheck, in run order
 
     @property
     def capacity(self) -> int:
@@ -97,6 +105,8 @@ class MaskPool:
 
     def take(self, count: int) -> list[int]:
         if self.next_block + count > self.capacity:
+            if self.prover:
+                raise PoolExhausted(f"mask pool of 2^{self.num_vars} entries is too small")
             raise MalformedProofError(f"mask pool of 2^{self.num_vars} entries is too small for this circuit")
         out = list(range(self.next_block, self.next_block + count))
         self.next_block += count
@@ -117,8 +127,10 @@ def commit_pool(ctx, blocks: int) -> None:
     draws every entry uniformly, used or not)."""
     if ctx.is_prover:
         k = pool_vars_for(blocks)
+        if k > ctx.srs.num_vars:  # a small SRS: the largest pool it can commit (PoolExhausted if too small)
+            k = max(BLOCK_VARS, min(k, ctx.srs.num_vars))
         ctx.ch.send_fr("zk/mask-vars", k)
-        pool = MaskPool(k)
+        pool = MaskPool(k, prover=True)
         vals = [randbelow(ctx.rng, R) for _ in range(1 << k)]
         pool.blocks = [vals[i:i + 8] for i in range(0, len(vals), 8)]
         ctx.values[POOL] = vals
@@ -129,7 +141,7 @@ def commit_pool(ctx, blocks: int) -> None:
         pool = MaskPool(k)
     ctx.specs[POOL] = TensorSpec(POOL, (1 << pool.num_vars,), "proof")
     ctx.mask = pool
-    attach_commit(ctx, POOL, "zk/mask")
+    attach_commit(ctx, POOL, "zk/mask", chunk=False)  # weighted claims need one commitment
 
 
 def _degrees(n: int, degree: int, first_degree: int | None) -> list[int]:
@@ -197,4 +209,4 @@ def _record(ctx, pool: MaskPool, ids: list[int], degrees: list[int], point: list
     if not ids:
         return
     terms = [(1, pool.prefix(b) + curve(d, r)) for b, d, r in zip(ids, degrees, point)]
-    ctx.weighted_claim(POOL, terms, y)
+    pool.claims.append(Claim(POOL, [], y, terms=terms))
