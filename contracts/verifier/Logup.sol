@@ -115,7 +115,7 @@ library Logup {
         return FrMath.termWeight(_inner(b, lk.beta, tkey, mult, ch.mu, eq), ch.n, lk.bits);
     }
 
-    /// @dev x + coeff eq (x (beta + key) - minus): the per-row term of both sumchecks
+    /// @dev x + coeff eq (x (beta + key) - minus): the per-row term of both sides
     ///      (witness side: x = A, minus = 1; table side: x = B, minus = m).
     function _inner(uint256 x, uint256 beta, uint256 key, uint256 minus, uint256 coeff, uint256 eqv)
         private
