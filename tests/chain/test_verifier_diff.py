@@ -208,6 +208,7 @@ def test_proof_bytes_and_header(evm, verifier, vk, mid):
         ("extended fr", p + bytes(32), {"MalformedProof"}),
         ("bad magic", b"ZKLQ" + p[4:], {"MalformedProof"}),
         ("bad version", p[:4] + b"\x00\x01" + p[6:], {"MalformedProof"}),  # format 1: rounds with c_0
+        ("format 2", p[:4] + b"\x00\x02" + p[6:], {"MalformedProof"}),  # format 2: lookups send sigma
         ("circuit digest", p[:6] + bytes([p[6] ^ 1]) + p[7:], {"CircuitMismatch"}),
         ("trailing fr", vh.set_counts(p, n_g1, n_fr + 1) + (5).to_bytes(32, "big"), {"ProofTrailingItems"}),
         ("trailing g1", vh.set_counts(p[:vh.fr_offset(p, 0)] + vh.other_point() + p[vh.fr_offset(p, 0):],
