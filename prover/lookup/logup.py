@@ -46,10 +46,16 @@ sum is
    key is a table row (the column lengths are far below r, so a key outside the
    table is a pole of the left side the right side lacks), so equality at a random
    beta fails except with probability <= (sum_c 2^m_c + 2^nt)/r.
+For a function table, gamma is drawn after the columns (and T_out is fixed by the setup): a
+pair (in, out) that is not a row has the key of row k only for the one gamma solving
+in + gamma out = T_in(k) + gamma T_out(k), so keys stand for pairs except with
+probability <= (sum_c 2^m_c) 2^nt / r.
 So an accepted claim 0 means every key lies in the table except with probability
-about (C + nw + nt + 1 + sum_c 2^m_c + 2^nt)/r, plus the sumcheck's 3n/r and the
-openings' binding. The sum of the inverses is never revealed: both sides enter
-only through the one zero-sum claim and the openings at the random point.
+about (C + nw + nt + 1 + sum_c 2^m_c + 2^nt + (sum_c 2^m_c) 2^nt)/r, plus the
+sumcheck's 3n/r and the openings' binding.
+
+The sum of the inverses is not sent. The round polynomials and the values opened at z
+still depend on the private columns; masking those is not this module's concern.
 """
 from __future__ import annotations
 
