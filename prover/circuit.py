@@ -10,8 +10,8 @@ Proof schedule (prover and verifier walk it in lock-step):
 0. statement: vk digest, model digest, circuit digest, public input, output;
 1. witness commitments in forward order (rescale quotients and digits, activation
    outputs), then each lookup's multiplicities;
-2. per lookup: beta, gamma, commitments to the inverse vectors, sigma;
-3. per lookup: the witness-side and table-side sumchecks;
+2. per lookup: beta, gamma, commitments to the inverse vectors;
+3. per lookup: one zero-sum sumcheck (witness side minus table side);
 4. per rescale, last layer first: a fresh point on the accumulator, reduced
    through the linear layer's sumcheck to the input and the weights;
 5. the batch opening of every claim on a committed tensor.

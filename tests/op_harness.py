@@ -60,6 +60,43 @@ def lenient_multiplicities(monkeypatch) -> None:
     monkeypatch.setattr(logup, "multiplicities", lenient)
 
 
+def lookup_cheat(monkeypatch, mode: str, label: str = "lk0") -> None:
+    """Play a cheating prover on lookup ``label`` whose columns are all in the table:
+    ``m``: one count of the multiplicities moved to the next row (m committed so, B
+    consistent with it, so the two sides sum differently); ``A`` / ``B``: the first entry of
+    the first inverse column A / of B one off when committed. The sumcheck then runs on the
+    committed values, so only the lookup's final check can tell."""
+    import numpy as np
+    from prover.field import R, native
+
+    if mode == "m":
+        honest = logup.multiplicities
+
+        def moved(inst, values):
+            m = honest(inst, values)
+            if inst.label == label:
+                k = next(i for i, c in enumerate(m) if c)
+                m[k] -= 1
+                m[(k + 1) % len(m)] += 1
+            return m
+        monkeypatch.setattr(logup, "multiplicities", moved)
+        return
+    assert mode in ("A", "B"), mode
+    commit = logup.attach_commit
+    done = []
+
+    def off_by_one(ctx, tid, lbl):
+        if ctx.is_prover and lbl == f"{label}/{mode}" and not done:
+            v = ctx.values[tid]
+            v = native.to_ints(v) if isinstance(v, np.ndarray) else [int(x) for x in v]
+            v[0] = (v[0] + 1) % R
+            ctx.values[tid] = v
+            ctx.commit_rows.pop(tid, None)  # commit the altered values, not the table rows
+            done.append(tid)
+        commit(ctx, tid, lbl)
+    monkeypatch.setattr(logup, "attach_commit", off_by_one)
+
+
 def run_fragment(pk, specs, values, committed, body, *, producers=None, tamper=None, ints=None,
                  verifier_tables=None) -> None:
     """Prove then verify ``body``; ``tamper(frs, g1s)`` may edit the proof items in place.

@@ -163,8 +163,66 @@ def test_function_lookup_accepts_pairs_and_rejects_wrong_outputs(small):
         _lookup_case(small, ins, bad, t)
 
 
-def test_lookup_sigma_tampered(small):
+def test_lookup_round_polynomial_tampered(small):
+    """The proof sends no sum of the inverses: the first field element after the commitments
+    is the first round polynomial of the zero-sum sumcheck; one off, the final check fails."""
     def tamper(frs):
-        frs[0] = (frs[0] + 1) % R  # the first field element after the commitments is sigma
-    with pytest.raises(VerificationError):
+        frs[0] = (frs[0] + 1) % R
+    with pytest.raises(VerificationError) as e:
         _lookup_case(small, [0, 1, 2, 3, 4, 5, 6, 7], None, RangeTable(3), tamper)
+    assert e.value.check == "lookup"
+
+
+def test_outsider_with_consistent_inverse_rejected_at_lookup(small):
+    """Key 16 in the 4-bit range table: its A entry is 1/(beta + 16) (well formed) and m counts
+    the other keys only, so sum A != sum B and the zero-sum claim is false."""
+    with pytest.raises(VerificationError) as e:
+        _lookup_case(small, [0, 1, 16, 7, 7, 7, 3, 2], None, RangeTable(4))
+    assert e.value.check == "lookup"
+
+
+# (column sizes, table): the witness side longer than, as long as, shorter than the table
+SHAPES = [((8, 64), RangeTable(4)), ((16,), RangeTable(4)), ((4, 8), RangeTable(6)),
+          ((8, 32), FunctionTable("relu", 5, 0, 0))]
+
+
+def _shaped_lookup(small, sizes, table, rnd):
+    from op_harness import run_fragment, run_lookups, wire_lookup
+    specs, vals, cols = {}, {}, []
+    for c, size in enumerate(sizes):
+        ins = [rnd.randrange(table.size) + (table.lo if isinstance(table, FunctionTable) else 0) for _ in range(size)]
+        specs[f"k{c}"] = TensorSpec(f"k{c}", (size,), "advice")
+        vals[f"k{c}"] = [v % R for v in ins]
+        if isinstance(table, FunctionTable):
+            outs = table.outputs()
+            specs[f"o{c}"] = TensorSpec(f"o{c}", (size,), "advice")
+            vals[f"o{c}"] = [outs[v - table.lo] % R for v in ins]
+            cols.append((f"k{c}", f"o{c}"))
+        else:
+            cols.append((f"k{c}",))
+    tout = None
+    if isinstance(table, FunctionTable):
+        tout = "T"
+        specs["T"] = TensorSpec("T", (table.size,), "table")
+        vals["T"] = [v % R for v in table.outputs()]
+    inst = logup.LookupInstance("lk0", table, cols, tout)
+    wire_lookup(inst, specs)
+    committed = [t for t in vals if specs[t].kind == "advice"]
+    run_fragment(small, specs, vals, committed, lambda ctx: run_lookups(ctx, [inst]))
+
+
+@pytest.mark.parametrize("sizes,table", SHAPES)
+def test_zero_sum_lookup_with_uneven_sides_accepted(small, sizes, table):
+    _shaped_lookup(small, sizes, table, random.Random(len(sizes) + table.bits))
+
+
+@pytest.mark.parametrize("mode", ["m", "A", "B"])
+@pytest.mark.parametrize("sizes,table", SHAPES)
+def test_wrong_multiplicity_inverse_or_b_rejected_at_lookup(small, monkeypatch, sizes, table, mode):
+    """A multiplicity moved to another row, an entry of A or of B one off, each committed by
+    the prover and run through the sumcheck honestly: only the final check `lookup` tells."""
+    from op_harness import lookup_cheat
+    lookup_cheat(monkeypatch, mode)
+    with pytest.raises(VerificationError) as e:
+        _shaped_lookup(small, sizes, table, random.Random(len(sizes) + table.bits))
+    assert e.value.check == "lookup"

@@ -49,7 +49,6 @@ struct LookupInstance {
     uint256 bId;
     uint256 beta;
     uint256 gamma;
-    uint256 sigma;
 }
 
 /// @notice `prover/circuit.py` Circuit for one row count. Tensors are numbered in the

@@ -11,17 +11,18 @@ import {Sumcheck} from "./Sumcheck.sol";
 /// @notice `prover/lookup/logup.py` (verifier side): `commit_inverses` (phase 2) and
 ///         `run_sumchecks` (phase 3). Labels are "lk<index>/<suffix>".
 library Logup {
-    /// @notice The witness-side (`tableSide` false) or table-side final check of lookup
-    ///         `index` failed (Python: VerificationError("lookup")).
-    error LookupFinalCheckFailed(uint256 index, bool tableSide);
+    /// @notice The final check of lookup `index`'s zero-sum sumcheck failed
+    ///         (Python: VerificationError("lookup")).
+    error LookupFinalCheckFailed(uint256 index);
 
-    /// @dev Challenges of `run_sumchecks`.
+    /// @dev Challenges of `run_sumchecks`; n = max(nw, bits), the sumcheck's variables.
     struct Challenges {
         uint256 lam;
         uint256[] rhoW;
         uint256 mu;
         uint256[] rhoT;
         uint256 nw;
+        uint256 n;
     }
 
     /// @notice The transcript label "lk<index>" + suffix (suffix starts with "/").
@@ -30,7 +31,7 @@ library Logup {
     }
 
     /// @notice Phase 2: draw beta (and gamma for a function table), receive the commitments
-    ///         to A^c and B, receive sigma.
+    ///         to A^c and B.
     function commitInverses(VerifierCtx memory ctx, LookupInstance memory lk) internal pure {
         lk.beta = Channel.challenge(ctx.ch, label(lk, "/beta"));
         lk.gamma = lk.pair ? Channel.challenge(ctx.ch, label(lk, "/gamma")) : 0;
@@ -38,37 +39,34 @@ library Logup {
             ctx.c.commitment[lk.aIds[j]] = Channel.recvG1(ctx.ch, label(lk, "/A"));
         }
         ctx.c.commitment[lk.bId] = Channel.recvG1(ctx.ch, label(lk, "/B"));
-        lk.sigma = Channel.recvFr(ctx.ch, label(lk, "/sigma"));
     }
 
-    /// @notice Phase 3: the witness-side and table-side sumchecks; records the claims.
+    /// @notice Phase 3: the zero-sum sumcheck (witness side minus table side) and its final
+    ///         check; records the claims (witness columns first, then B, m, T_out).
     function runSumchecks(VerifierCtx memory ctx, LookupInstance memory lk) internal pure {
         Challenges memory ch;
         for (uint256 j = 0; j < lk.nCols; ++j) {
             uint256 m = ctx.c.numVarsOf[lk.colIn[j]];
             if (m > ch.nw) ch.nw = m;
         }
+        ch.n = ch.nw > lk.bits ? ch.nw : lk.bits;
         ch.lam = Channel.challenge(ctx.ch, label(lk, "/lambda"));
         ch.rhoW = Channel.challenges(ctx.ch, label(lk, "/rho_w"), ch.nw);
         ch.mu = Channel.challenge(ctx.ch, label(lk, "/mu"));
         ch.rhoT = Channel.challenges(ctx.ch, label(lk, "/rho_t"), lk.bits);
-        _witnessSide(ctx, lk, ch);
-        _tableSide(ctx, lk, ch);
-    }
-
-    function _witnessSide(VerifierCtx memory ctx, LookupInstance memory lk, Challenges memory ch) private pure {
         (uint256[] memory point, uint256 subExpected) =
-            Sumcheck.verify(ctx.ch, label(lk, "/w/g"), label(lk, "/w/r"), ch.nw, 3, lk.sigma);
+            Sumcheck.verify(ctx.ch, label(lk, "/g"), label(lk, "/r"), ch.n, 3, 0);
         uint256 expected;
         uint256 lc = 1;
         for (uint256 j = 0; j < lk.nCols; ++j) {
             lc = FrMath.mul(lc, ch.lam); // lams[c] = lam^(c + 1)
             expected = FrMath.add(expected, _column(ctx, lk, ch, point, j, lc));
         }
-        if (expected != subExpected) revert LookupFinalCheckFailed(lk.index, false);
+        expected = FrMath.sub(expected, _tableSide(ctx, lk, ch, point));
+        if (expected != subExpected) revert LookupFinalCheckFailed(lk.index);
     }
 
-    /// @dev term_weight(1, nw, m) * (a + lc eq (a (beta + key) - 1)) for column j.
+    /// @dev term_weight(1, n, m) * (a + lc eq (a (beta + key) - 1)) for column j.
     function _column(
         VerifierCtx memory ctx,
         LookupInstance memory lk,
@@ -78,10 +76,10 @@ library Logup {
         uint256 lc
     ) private pure returns (uint256) {
         uint256 m = ctx.c.numVarsOf[lk.colIn[j]];
-        uint256[] memory p = FrMath.suffix(point, ch.nw - m);
+        uint256[] memory p = FrMath.suffix(point, ch.n - m);
         uint256 eq = FrMath.eqEval(ch.rhoW, ch.nw - m, p, 0, m);
         (uint256 a, uint256 key) = _columnClaims(ctx, lk, p, j);
-        return FrMath.termWeight(_inner(a, lk.beta, key, 1, lc, eq), ch.nw, m);
+        return FrMath.termWeight(_inner(a, lk.beta, key, 1, lc, eq), ch.n, m);
     }
 
     /// @dev The claims of column j at p: A^c, then the key (in + gamma out for a pair).
@@ -98,21 +96,26 @@ library Logup {
         }
     }
 
-    function _tableSide(VerifierCtx memory ctx, LookupInstance memory lk, Challenges memory ch) private pure {
-        (uint256[] memory point, uint256 subExpected) =
-            Sumcheck.verify(ctx.ch, label(lk, "/t/g"), label(lk, "/t/r"), lk.bits, 3, lk.sigma);
-        uint256 eq = FrMath.eqEval(ch.rhoT, 0, point, 0, lk.bits);
+    /// @dev term_weight(1, n, bits) * (b + mu eq (b (beta + t) - m)) at the point's last bits
+    ///      coordinates: the table side, which the caller subtracts.
+    function _tableSide(VerifierCtx memory ctx, LookupInstance memory lk, Challenges memory ch, uint256[] memory point)
+        private
+        pure
+        returns (uint256)
+    {
+        uint256[] memory p = FrMath.suffix(point, ch.n - lk.bits);
+        uint256 eq = FrMath.eqEval(ch.rhoT, 0, p, 0, lk.bits);
         bytes32 evalLabel = label(lk, "/eval");
-        uint256 b = Context.claim(ctx, lk.bId, point, evalLabel);
-        uint256 mult = Context.claim(ctx, lk.multId, point, evalLabel);
-        uint256 tkey = tableInMle(lk, point);
+        uint256 b = Context.claim(ctx, lk.bId, p, evalLabel);
+        uint256 mult = Context.claim(ctx, lk.multId, p, evalLabel);
+        uint256 tkey = tableInMle(lk, p);
         if (lk.pair) {
-            tkey = FrMath.add(tkey, FrMath.mul(lk.gamma, Context.claim(ctx, lk.tableOutId, point, evalLabel)));
+            tkey = FrMath.add(tkey, FrMath.mul(lk.gamma, Context.claim(ctx, lk.tableOutId, p, evalLabel)));
         }
-        if (_inner(b, lk.beta, tkey, mult, ch.mu, eq) != subExpected) revert LookupFinalCheckFailed(lk.index, true);
+        return FrMath.termWeight(_inner(b, lk.beta, tkey, mult, ch.mu, eq), ch.n, lk.bits);
     }
 
-    /// @dev x + coeff eq (x (beta + key) - minus): the per-row term of both sumchecks
+    /// @dev x + coeff eq (x (beta + key) - minus): the per-row term of both sides
     ///      (witness side: x = A, minus = 1; table side: x = B, minus = m).
     function _inner(uint256 x, uint256 beta, uint256 key, uint256 minus, uint256 coeff, uint256 eqv)
         private

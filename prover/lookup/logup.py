@@ -11,15 +11,51 @@ with multiplicities m committed before beta. Protocol (prover P, verifier V):
 
 1. P commits m (phase 1, with the other witness tensors).
 2. beta, gamma <- transcript. P commits A^c_j = 1/(beta + k^c_j) for every column
-   and B_k = m_k / (beta + t_k), then sends sigma = sum_c sum_j A^c_j.
-3. lambda, rho_w, mu, rho_t <- transcript. Two sumchecks (degree 3):
-     sum_c sum_j A^c_j + lambda^c eq(rho_w, j) (A^c_j (beta + k^c_j) - 1)   = sigma
-     sum_k     B_k     + mu       eq(rho_t, k) (B_k   (beta + t_k)   - m_k) = sigma
-   Since sigma is fixed before lambda and mu, both sums force every inverse to be
-   well formed and both sides to sum to sigma. V evaluates eq and T_in itself;
-   A, B, m, the witness columns and T_out are committed and their claimed values
-   are opened at the end. V never divides, so beta = -t_k cannot crash it; an
-   honest prover that hits a zero denominator (probability ~ size/r) aborts.
+   and B_k = m_k / (beta + t_k). Nothing else is sent: no sum of the inverses (that
+   sum would be a function of the private columns).
+3. lambda, rho_w, mu, rho_t <- transcript. One sumcheck (rounds ``lk*/g``,
+   challenges ``lk*/r``, degree 3, n = max(nw, nt) variables) of the claim 0:
+     sum_c sum_j [A^c_j + lambda^(c+1) eq(rho_w, j) (A^c_j (beta + k^c_j) - 1)]
+   - sum_k      [B_k   + mu           eq(rho_t, k) (B_k   (beta + t_k)   - m_k)] = 0
+   Column c (m_c variables) and the table (nt variables) each live in the LAST
+   m_c / nt of the n variables (``sumcheck`` docstring); rho_w has nw coordinates
+   and column c uses its last m_c. At the sumcheck point z the final check (name
+   ``lookup``) is
+     sum_c 2^-(n - m_c) W_c(z[n - m_c:]) - 2^-(n - nt) T(z[n - nt:]) = expected
+   with W_c, T the bracketed per-row terms as multilinear extensions. V evaluates
+   eq and T_in itself; A, B, m, the witness columns and T_out are committed and
+   their claimed values (``lk*/eval``, witness columns first, then B, m, T_out) are
+   opened at the end. V never divides, so beta = -t_k cannot crash it; an honest
+   prover that hits a zero denominator (probability ~ size/r) aborts.
+
+Soundness. A^c, B and m are bound (committed) before lambda, rho_w, mu, rho_t are
+drawn, and the columns and m before beta. Write e^c_j = A^c_j (beta + k^c_j) - 1,
+f_k = B_k (beta + t_k) - m_k and E^c, F their multilinear extensions; the claimed
+sum is
+     S = (sum A - sum B) + sum_c lambda^(c+1) E^c(rho_w[nw - m_c:]) - mu F(rho_t).
+ - If f != 0: F(rho_t) != 0 except with probability <= nt/r (Schwartz-Zippel over
+   rho_t), and then S, linear in mu with coefficient -F(rho_t), is 0 for at most
+   one mu: probability <= 1/r.
+ - Else if some e^c != 0: E^c(rho_w ...) != 0 except with probability <= nw/r, and
+   then S is a nonzero polynomial of degree <= C in lambda (the coefficient of
+   lambda^(c+1)), zero with probability <= C/r.
+ - Else every A^c_j is 1/(beta + k^c_j) (no A exists where beta + k^c_j = 0, since
+   then e^c_j = -1) and every B_k is m_k/(beta + t_k), and S = 0 is logUp's identity
+   sum_c sum_j 1/(beta + k^c_j) = sum_k m_k/(beta + t_k) at a beta drawn after the
+   columns and m: as rational functions in beta the two sides differ unless every
+   key is a table row (the column lengths are far below r, so a key outside the
+   table is a pole of the left side the right side lacks), so equality at a random
+   beta fails except with probability <= (sum_c 2^m_c + 2^nt)/r.
+For a function table, gamma is drawn after the columns (and T_out is fixed by the setup): a
+pair (in, out) that is not a row has the key of row k only for the one gamma solving
+in + gamma out = T_in(k) + gamma T_out(k), so keys stand for pairs except with
+probability <= (sum_c 2^m_c) 2^nt / r.
+So an accepted claim 0 means every key lies in the table except with probability
+about (C + nw + nt + 1 + sum_c 2^m_c + 2^nt + (sum_c 2^m_c) 2^nt)/r, plus the
+sumcheck's 3n/r and the openings' binding.
+
+The sum of the inverses is not sent. The round polynomials and the values opened at z
+still depend on the private columns; masking those is not this module's concern.
 """
 from __future__ import annotations
 
@@ -50,7 +86,6 @@ class LookupInstance:
     # per-run state
     beta: int = 0
     gamma: int = 0
-    sigma: int = 0
 
     @property
     def pair(self) -> bool:
@@ -122,12 +157,11 @@ def _col_keys(inst: LookupInstance, col: tuple[str, ...], values) -> list[int]:
 
 
 def commit_inverses(ctx, inst: LookupInstance) -> None:
-    """Phase 2: draw beta, gamma; commit A^c and B; send sigma."""
+    """Phase 2: draw beta, gamma; commit A^c and B."""
     inst.beta = ctx.ch.challenge(f"{inst.label}/beta")
     inst.gamma = ctx.ch.challenge(f"{inst.label}/gamma") if inst.pair else 0
     if ctx.is_prover:
         v = ctx.values
-        sigma = 0
         row_inv = None
         for col, aid in zip(inst.columns, inst.a_ids):
             try:
@@ -139,7 +173,6 @@ def commit_inverses(ctx, inst: LookupInstance) -> None:
                         row_inv = native.inv_shifted(native.from_ints(_table_keys(inst, v)), inst.beta)
                     v[aid] = row_inv[rows]
                     ctx.commit_rows[aid] = (rows, native.to_ints(row_inv))
-                    sigma += native.total(v[aid])
                     continue
                 if len(v[col[0]]) >= native.MIN_LEN and native.available():  # A as a native vector
                     if inst.pair:
@@ -147,13 +180,11 @@ def commit_inverses(ctx, inst: LookupInstance) -> None:
                     else:
                         keys = native.cached(v[col[0]])  # the inversion kernel reads limbs
                     v[aid] = native.inv_shifted(keys, inst.beta)
-                    sigma += native.total(v[aid])
                     continue
                 keys = _col_keys(inst, col, v)
                 v[aid] = fast.batch_inv([(inst.beta + k) % R for k in keys])
             except ZeroDivisionError as e:
                 raise ZkllmError("lookup challenge hit a zero denominator; re-run the prover") from e
-            sigma += sum(v[aid])
         tk = _table_keys(inst, v)
         mult = v[inst.mult_id]
         nz = [k for k, c in enumerate(mult) if c]
@@ -162,22 +193,18 @@ def commit_inverses(ctx, inst: LookupInstance) -> None:
         for k, iv in zip(nz, inv):
             b[k] = mult[k] * iv % R
         v[inst.b_id] = b
-        inst.sigma = sigma % R
     for aid in inst.a_ids:
         attach_commit(ctx, aid, f"{inst.label}/A")
     attach_commit(ctx, inst.b_id, f"{inst.label}/B")
-    if ctx.is_prover:
-        ctx.ch.send_fr(f"{inst.label}/sigma", inst.sigma)
-    else:
-        inst.sigma = ctx.ch.recv_fr(f"{inst.label}/sigma")
 
 
 def run_sumchecks(ctx, inst: LookupInstance) -> None:
-    """Phase 3: the witness-side and table-side sumchecks; records the claims."""
+    """Phase 3: the one zero-sum sumcheck (witness side minus table side); records the claims."""
     ch = ctx.ch
     specs = ctx.specs
     nw = max(specs[c[0]].num_vars for c in inst.columns)
     nt = inst.table.bits
+    n = max(nw, nt)
     lam = ch.challenge(f"{inst.label}/lambda")
     rho_w = ch.challenges(f"{inst.label}/rho_w", nw)
     mu = ch.challenge(f"{inst.label}/mu")
@@ -185,7 +212,6 @@ def run_sumchecks(ctx, inst: LookupInstance) -> None:
     beta, gamma = inst.beta, inst.gamma
     lams = [pow(lam, c + 1, R) for c in range(len(inst.columns))]
 
-    # ---- witness side
     if ctx.is_prover:
         v = ctx.values
         terms = []
@@ -199,47 +225,42 @@ def run_sumchecks(ctx, inst: LookupInstance) -> None:
                       sumcheck.Term((-lc) % R, [eq])]
             if inst.pair:
                 terms.append(sumcheck.Term(lc * gamma % R, [eq, a, v[col[1]]]))
-        out = sumcheck.prove(ch, f"{inst.label}/w", nw, 3, terms)
-        point = out.point
+        eq = eq_table(rho_t)
+        b, mult = v[inst.b_id], v[inst.mult_id]
+        tin = [(k + (inst.table.lo if inst.pair else 0)) % R for k in range(inst.table.size)]
+        terms += [sumcheck.Term(R - 1, [b]),
+                  sumcheck.Term((-mu * beta) % R, [eq, b]),
+                  sumcheck.Term((-mu) % R, [eq, b, tin]),
+                  sumcheck.Term(mu, [eq, mult])]
+        if inst.pair:
+            terms.append(sumcheck.Term((-mu * gamma) % R, [eq, b, v[inst.table_out_id]]))
+        point = sumcheck.prove(ch, inst.label, n, 3, terms).point
     else:
-        sub = sumcheck.verify(ch, f"{inst.label}/w", nw, 3, inst.sigma)
+        sub = sumcheck.verify(ch, inst.label, n, 3, 0)
         point = sub.point
+
+    # witness side: every column at the last m_c coordinates of the point
     expected = 0
     for col, aid, lc in zip(inst.columns, inst.a_ids, lams):
         m = specs[col[0]].num_vars
-        p = point[nw - m:]
+        p = point[n - m:]
         eq = eq_eval(rho_w[nw - m:], p)
         a = ctx.claim(aid, p, f"{inst.label}/eval")
         key = ctx.claim(col[0], p, f"{inst.label}/eval")
         if inst.pair:
             key = (key + gamma * ctx.claim(col[1], p, f"{inst.label}/eval")) % R
         inner = (a + lc * eq % R * ((a * (beta + key) - 1) % R)) % R
-        expected += sumcheck.term_weight(1, nw, m) * inner
-    if not ctx.is_prover and expected % R != sub.expected:
-        raise VerificationError("lookup", f"{inst.label}: witness-side final check failed ({inst.table.name})")
+        expected += sumcheck.term_weight(inner, n, m)
 
-    # ---- table side
-    if ctx.is_prover:
-        eq = eq_table(rho_t)
-        b, mult = v[inst.b_id], v[inst.mult_id]
-        tin = [(k + (inst.table.lo if inst.pair else 0)) % R for k in range(inst.table.size)]
-        terms = [sumcheck.Term(1, [b]),
-                 sumcheck.Term(mu * beta % R, [eq, b]),
-                 sumcheck.Term(mu, [eq, b, tin]),
-                 sumcheck.Term((-mu) % R, [eq, mult])]
-        if inst.pair:
-            terms.append(sumcheck.Term(mu * gamma % R, [eq, b, v[inst.table_out_id]]))
-        out = sumcheck.prove(ch, f"{inst.label}/t", nt, 3, terms)
-        point = out.point
-    else:
-        sub = sumcheck.verify(ch, f"{inst.label}/t", nt, 3, inst.sigma)
-        point = sub.point
-    eq = eq_eval(rho_t, point)
-    b = ctx.claim(inst.b_id, point, f"{inst.label}/eval")
-    mult = ctx.claim(inst.mult_id, point, f"{inst.label}/eval")
-    tkey = inst.table.in_mle(point)
+    # table side: the table at the last nt coordinates, subtracted
+    p = point[n - nt:]
+    eq = eq_eval(rho_t, p)
+    b = ctx.claim(inst.b_id, p, f"{inst.label}/eval")
+    mult = ctx.claim(inst.mult_id, p, f"{inst.label}/eval")
+    tkey = inst.table.in_mle(p)
     if inst.pair:
-        tkey = (tkey + gamma * ctx.claim(inst.table_out_id, point, f"{inst.label}/eval")) % R
-    expected = (b + mu * eq % R * ((b * (beta + tkey) - mult) % R)) % R
-    if not ctx.is_prover and expected != sub.expected:
-        raise VerificationError("lookup", f"{inst.label}: table-side final check failed ({inst.table.name})")
+        tkey = (tkey + gamma * ctx.claim(inst.table_out_id, p, f"{inst.label}/eval")) % R
+    inner = (b + mu * eq % R * ((b * (beta + tkey) - mult) % R)) % R
+    expected -= sumcheck.term_weight(inner, n, nt)
+    if not ctx.is_prover and expected % R != sub.expected:
+        raise VerificationError("lookup", f"{inst.label}: final check failed ({inst.table.name})")

@@ -19,7 +19,7 @@ from prover.errors import MalformedError, SetupError, VerificationError
 from prover.field import R
 from prover.model.loaders import build_model
 from prover.ops.softmax import Softmax, _digits
-from prover.proof import Proof
+from prover.proof import VERSION, Proof
 from prover.rng import seeded
 from prover.transcript import keccak256
 from prover.transformer import prove as tp
@@ -279,7 +279,7 @@ def _forged(cm, rows: int) -> bytes:
 
 def _empty_proof(circuit_digest: bytes) -> bytes:
     """A proof header naming ``circuit_digest`` and no items (46 bytes)."""
-    return b"ZKLP" + struct.pack(">H", 2) + circuit_digest + struct.pack(">II", 0, 0)
+    return b"ZKLP" + struct.pack(">H", VERSION) + circuit_digest + struct.pack(">II", 0, 0)
 
 
 def test_forged_description_is_never_selected(chain, llama, llama_dep):
@@ -340,7 +340,7 @@ def _altered(proof: Proof, kind: str, idx: int) -> bytes:
 
 
 #: Labels whose first field element is altered (each fails before the pairing).
-FR_LABELS = ("lk0/sigma", "lk0/w/g", "lk0/eval", "lk1/t/g", "argmax/digit", "softmax/zero/g", "softmax/rows/g",
+FR_LABELS = ("lk0/g", "lk0/eval", "lk1/g", "argmax/digit", "softmax/zero/g", "softmax/rows/g",
              "softmax/rho", "softmax/iota",
              "rescale/q", "chain/g", "rope/x", "open/g", "open/eval")
 
@@ -422,6 +422,19 @@ def test_cheating_prover_publishes_other_prompt(chain, one_layer):
 
     res = tp.prove(s.pk, s.cm, b, rng=seeded(11), witness_hook=hook)
     assert_same_rejection(chain, s, dep, transformer_calldata(res.statement, s.cm.commitment, res.proof.to_bytes()))
+
+
+@pytest.mark.parametrize("mode", ["m", "A", "B"])
+def test_lookup_cheats_rejected_with_the_lookup_check(chain, one_layer, monkeypatch, mode):
+    """The prover of ``op_harness.lookup_cheat`` on lk0 (a multiplicity moved to another row,
+    an entry of A or of B one off, each committed): both reject with the check "lookup"."""
+    from tests.op_harness import lookup_cheat
+    s, dep = one_layer
+    lookup_cheat(monkeypatch, mode)
+    res = tp.prove(s.pk, s.cm, torch.tensor(s.res.statement.tokens), rng=seeded(19))
+    cd = transformer_calldata(res.statement, s.cm.commitment, res.proof.to_bytes())
+    assert python_verdict(s, cd) == ("reject", "lookup")
+    assert chain_verdict(chain, dep, cd) == ("reject", "lookup")
 
 
 # ------------------------------------------------------------------ cheating softmax provers

@@ -145,7 +145,7 @@ def test_valid_proof_accepted_by_both_and_certified(evm, dep, model, proved):
 
 # ------------------------------------------------------------------ tampered proofs
 
-@pytest.mark.parametrize("label", ["weights/w", "weights/digit", "lk0/sigma", "lk0/eval", "open/eval"])
+@pytest.mark.parametrize("label", ["weights/w", "weights/digit", "lk0/g", "lk0/eval", "open/eval"])
 def test_tampered_field_element_rejected_by_both(evm, dep, model, proved, label):
     raw, layout = proved
     idx = vh.items_by_label(layout)[(label, "fr")]
@@ -189,6 +189,16 @@ def test_out_of_range_weight_rejected_by_both(evm, dep, model, monkeypatch, mode
     with pytest.raises(TransactionRevertedError):
         cw.certify(evm, dep.weights, bad.enc, raw, gas=GAS)
     assert not cw.is_certified(evm, dep.weights.address, bad.cm.commitment.digest())
+
+
+@pytest.mark.parametrize("mode", ["m", "A", "B"])
+def test_lookup_cheats_rejected_by_both(evm, dep, model, monkeypatch, mode):
+    """The weight prover of ``op_harness.lookup_cheat`` (a multiplicity moved to another row, an
+    entry of A or of B one off, each committed): both reject with ProofRejected("lookup")."""
+    from tests.op_harness import lookup_cheat
+    lookup_cheat(monkeypatch, mode)
+    raw, _ = prove_digits(model, weights.witness(tp.weight_circuit(model.cm.commitment), model.cm.params), seed=64)
+    assert assert_same(model, evm, dep, model.enc, raw, expect="lookup")[0] == ("reject", "lookup")
 
 
 # ------------------------------------------------------------------ which circuit a proof selects

@@ -88,8 +88,8 @@ def test_multi_row_multi_activation_small_quant(evm):
     assert verdict[0] == "accept", verdict
     assert verdict[1] == cv.statement_hash(case.model_digest, case.input, case.output)
     labels = vh.items_by_label(s.result.layout)
-    assert {lbl for lbl, _ in labels} >= {"lk0/eval", "lk1/eval", "lk2/eval", "lk2/t/g"}
-    for label in ("lk0/eval", "lk1/w/g", "lk1/eval", "lk2/t/g", "linear/x", "open/eval"):
+    assert {lbl for lbl, _ in labels} >= {"lk0/eval", "lk1/eval", "lk2/eval", "lk2/g"}
+    for label in ("lk0/eval", "lk1/g", "lk1/eval", "lk2/g", "linear/x", "open/eval"):
         for j in (labels[(label, "fr")][0], labels[(label, "fr")][-1]):
             proof = vh.set_fr(case.proof, j, (vh.get_fr(case.proof, j) + 1) % R)
             assert_both_reject(s.vk, evm, dep, case.replace(f"{label}[{j}]+1", proof=proof))
@@ -101,7 +101,8 @@ def test_every_field_element_label_tampered(evm, verifier, vk, mid):
     case = mid.case
     labels = vh.items_by_label(mid.result.layout)
     fr_labels = sorted(lbl for lbl, kind in labels if kind == "fr")
-    assert {"lk0/sigma", "lk0/w/g", "lk0/t/g", "lk0/eval", "lk1/sigma", "lk1/w/g", "lk1/t/g", "lk1/eval",
+    assert not [lbl for lbl in fr_labels if lbl.endswith("/sigma")]  # no sum of the private inverses
+    assert {"lk0/g", "lk0/eval", "lk1/g", "lk1/eval",
             "rescale/q", "rescale/digit", "linear/bias", "linear/g", "linear/x", "linear/w", "open/g",
             "open/eval"} <= set(fr_labels)
     seen = set()
@@ -207,6 +208,7 @@ def test_proof_bytes_and_header(evm, verifier, vk, mid):
         ("extended fr", p + bytes(32), {"MalformedProof"}),
         ("bad magic", b"ZKLQ" + p[4:], {"MalformedProof"}),
         ("bad version", p[:4] + b"\x00\x01" + p[6:], {"MalformedProof"}),  # format 1: rounds with c_0
+        ("format 2", p[:4] + b"\x00\x02" + p[6:], {"MalformedProof"}),  # format 2: lookups send sigma
         ("circuit digest", p[:6] + bytes([p[6] ^ 1]) + p[7:], {"CircuitMismatch"}),
         ("trailing fr", vh.set_counts(p, n_g1, n_fr + 1) + (5).to_bytes(32, "big"), {"ProofTrailingItems"}),
         ("trailing g1", vh.set_counts(p[:vh.fr_offset(p, 0)] + vh.other_point() + p[vh.fr_offset(p, 0):],
@@ -288,6 +290,39 @@ def test_statement_words_must_be_canonical(evm, verifier, vk, mid):
             ("output 1 - 2^47", dict(output=[R - lim + 1] + case.output[1:]), "lookup")):
         py, ch = assert_same_outcome(vk, evm, verifier, case.replace(name, **kw))
         assert py[0] == "reject" and (py[2] == outcome), (name, py)
+
+
+@pytest.mark.parametrize("label", ["lk0", "lk1"])  # the GELU table, the digit range table
+@pytest.mark.parametrize("mode", ["m", "A", "B"])
+def test_lookup_cheats_rejected_by_both(evm, verifier, vk, pk, mid, monkeypatch, mode, label):
+    """The cheating prover of ``op_harness.lookup_cheat``: a multiplicity moved to another row,
+    or an entry of A or of B one off, each committed; both verifiers reject at the lookup's
+    zero-sum final check."""
+    from tests.op_harness import lookup_cheat
+    lookup_cheat(monkeypatch, mode, label)
+    res = api.prove(pk, mid.committed, vh.random_input(16, seed=6), rng=seeded(22))
+    case = vh.case_from(res.statement, mid.committed.commitment, res.proof.to_bytes(), f"{label} {mode}")
+    py, ch = assert_both_reject(vk, evm, verifier, case, {"LookupFinalCheckFailed"})
+    assert py[2] == "lookup" and tuple(ch[2]) == (int(label[2:]),), (py, ch)
+
+
+def test_digit_outside_its_table_rejected_by_both(evm, verifier, vk, pk, mid, monkeypatch):
+    """One rescale digit 2^digit_bits above its value (outside the range table), its inverse
+    1/(beta + digit) well formed and the multiplicities counting the other digits: the two
+    sides of the lookup sum differently; both verifiers reject at the lookup (phase 3, before
+    the rescale relation it also breaks)."""
+    from tests.op_harness import lenient_multiplicities
+    lenient_multiplicities(monkeypatch)
+    bits = mid.committed.commitment.quant.digit_bits
+
+    def hook(ints):
+        d = ints["l0.d0"].clone()
+        d.view(-1)[0] += 1 << bits
+        ints["l0.d0"] = d
+    res = api.prove(pk, mid.committed, vh.random_input(16, seed=6), rng=seeded(23), witness_hook=hook)
+    case = vh.case_from(res.statement, mid.committed.commitment, res.proof.to_bytes(), "digit outside")
+    py, ch = assert_both_reject(vk, evm, verifier, case, {"LookupFinalCheckFailed"})
+    assert py[2] == "lookup" and tuple(ch[2]) == (1,), (py, ch)
 
 
 def test_output_wrap_around_rejected_by_both(evm, verifier, vk, pk, mid):

@@ -26,7 +26,6 @@ struct TLookup {
     uint256[] aIds;
     uint256 beta;
     uint256 gamma;
-    uint256 sigma;
 }
 
 /// @notice A parsed circuit description. Tensors are numbered in `specs` order; per tensor:

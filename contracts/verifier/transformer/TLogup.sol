@@ -18,6 +18,7 @@ library TLogup {
         uint256 mu;
         uint256[] rhoT;
         uint256 nw;
+        uint256 n; // max(nw, bits): the sumcheck's variables
     }
 
     /// @notice "lk<index>" followed by `suffix` (index < 100).
@@ -36,9 +37,10 @@ library TLogup {
             commitment[lk.aIds[j]] = Channel.recvG1(ctx.ch, la);
         }
         commitment[lk.bId] = Channel.recvG1(ctx.ch, label(lk.index, "/B"));
-        lk.sigma = Channel.recvFr(ctx.ch, label(lk.index, "/sigma"));
     }
 
+    /// @notice The zero-sum sumcheck (witness side minus table side) and its final check;
+    ///         records the claims (witness columns first, then B, m, T_out).
     function runSumchecks(TCtx memory ctx, TLookup memory lk) internal pure {
         Ch memory ch;
         uint256[] memory nv = ctx.c.numVars;
@@ -46,15 +48,29 @@ library TLogup {
             uint256 m = nv[lk.colIn[j]];
             if (m > ch.nw) ch.nw = m;
         }
+        ch.n = ch.nw > lk.bits ? ch.nw : lk.bits;
         ch.lam = Channel.challenge(ctx.ch, label(lk.index, "/lambda"));
         ch.rhoW = Channel.challenges(ctx.ch, label(lk.index, "/rho_w"), ch.nw);
         ch.mu = Channel.challenge(ctx.ch, label(lk.index, "/mu"));
         ch.rhoT = Channel.challenges(ctx.ch, label(lk.index, "/rho_t"), lk.bits);
-        _witnessSide(ctx, lk, ch);
-        _tableSide(ctx, lk, ch);
+        Cols memory cs;
+        uint256 subExpected;
+        (cs.point, subExpected) =
+            Sumcheck.verify(ctx.ch, label(lk.index, "/g"), label(lk.index, "/r"), ch.n, 3, 0);
+        cs.pts = new uint256[][](ch.n + 1);
+        cs.eqs = new uint256[](ch.n + 1);
+        cs.wts = new uint256[](ch.n + 1);
+        cs.el = label(lk.index, "/eval");
+        uint256 expected;
+        uint256 lc = 1;
+        for (uint256 j = 0; j < lk.colIn.length; ++j) {
+            lc = FrMath.mul(lc, ch.lam);
+            expected = FrMath.add(expected, _column(ctx, lk, ch, cs, j, lc));
+        }
+        if (FrMath.sub(expected, _tableSide(ctx, lk, ch, cs)) != subExpected) TOps.reject("lookup", lk.index);
     }
 
-    /// @dev Per suffix length m: the point suffix, eq(rho_w suffix, it) and 2^-(nw - m),
+    /// @dev Per suffix length m: the point suffix, eq(rho_w suffix, it) and 2^-(n - m),
     ///      computed once for all columns of that length.
     struct Cols {
         uint256[] point;
@@ -64,25 +80,7 @@ library TLogup {
         bytes32 el;
     }
 
-    function _witnessSide(TCtx memory ctx, TLookup memory lk, Ch memory ch) private pure {
-        Cols memory cs;
-        uint256 subExpected;
-        (cs.point, subExpected) =
-            Sumcheck.verify(ctx.ch, label(lk.index, "/w/g"), label(lk.index, "/w/r"), ch.nw, 3, lk.sigma);
-        cs.pts = new uint256[][](ch.nw + 1);
-        cs.eqs = new uint256[](ch.nw + 1);
-        cs.wts = new uint256[](ch.nw + 1);
-        cs.el = label(lk.index, "/eval");
-        uint256 expected;
-        uint256 lc = 1;
-        for (uint256 j = 0; j < lk.colIn.length; ++j) {
-            lc = FrMath.mul(lc, ch.lam);
-            expected = FrMath.add(expected, _column(ctx, lk, ch, cs, j, lc));
-        }
-        if (expected != subExpected) TOps.reject("lookup", lk.index);
-    }
-
-    /// @dev term_weight(1, nw, m) (a + lc eq (a (beta + key) - 1)) for column j.
+    /// @dev term_weight(1, n, m) (a + lc eq (a (beta + key) - 1)) for column j.
     function _column(TCtx memory ctx, TLookup memory lk, Ch memory ch, Cols memory cs, uint256 j, uint256 lc)
         private
         pure
@@ -90,9 +88,9 @@ library TLogup {
     {
         uint256 m = ctx.c.numVars[lk.colIn[j]];
         if (cs.wts[m] == 0) {
-            cs.pts[m] = FrMath.suffix(cs.point, ch.nw - m);
+            cs.pts[m] = FrMath.suffix(cs.point, ch.n - m);
             cs.eqs[m] = FrMath.eqEval(ch.rhoW, ch.nw - m, cs.pts[m], 0, m);
-            cs.wts[m] = FrMath.inv2Pow(ch.nw - m);
+            cs.wts[m] = FrMath.inv2Pow(ch.n - m);
         }
         uint256[] memory p = cs.pts[m];
         uint256 a = TContext.claimCommitted(ctx, lk.aIds[j], p, cs.el);
@@ -101,17 +99,22 @@ library TLogup {
         return FrMath.mul(cs.wts[m], _inner(a, lk.beta, key, 1, lc, cs.eqs[m]));
     }
 
-    function _tableSide(TCtx memory ctx, TLookup memory lk, Ch memory ch) private pure {
-        (uint256[] memory point, uint256 subExpected) =
-            Sumcheck.verify(ctx.ch, label(lk.index, "/t/g"), label(lk.index, "/t/r"), lk.bits, 3, lk.sigma);
+    /// @dev term_weight(1, n, bits) (b + mu eq (b (beta + t) - m)) at the point's last bits
+    ///      coordinates: the table side, which the caller subtracts.
+    function _tableSide(TCtx memory ctx, TLookup memory lk, Ch memory ch, Cols memory cs)
+        private
+        pure
+        returns (uint256)
+    {
+        uint256[] memory point = FrMath.suffix(cs.point, ch.n - lk.bits);
         uint256 eqv = FrMath.eqEval(ch.rhoT, 0, point, 0, lk.bits);
-        bytes32 el = label(lk.index, "/eval");
+        bytes32 el = cs.el;
         uint256 b = TContext.claimCommitted(ctx, lk.bId, point, el);
         uint256 mult = TContext.claimCommitted(ctx, lk.mult, point, el);
         uint256 tkey = FrMath.rangeMle(point);
         if (lk.tableKind == 1) tkey = FrMath.sub(tkey, FrMath.pow2(lk.bits - 1));
         if (lk.tableKind != 0) tkey = FrMath.add(tkey, FrMath.mul(lk.gamma, TContext.claimCommitted(ctx, lk.tableOut, point, el)));
-        if (_inner(b, lk.beta, tkey, mult, ch.mu, eqv) != subExpected) TOps.reject("lookup", lk.index);
+        return FrMath.termWeight(_inner(b, lk.beta, tkey, mult, ch.mu, eqv), ch.n, lk.bits);
     }
 
     /// @dev x + coeff eq (x (beta + key) - minus).

@@ -9,7 +9,7 @@ import {TLeafOps} from "./TLeafOps.sol";
 import {TOps} from "./TOps.sol";
 import {FrMath} from "../FrMath.sol";
 
-/// @dev The op type code of a lookup's two sumchecks as a module step (`TModuleCall.lookup`).
+/// @dev The op type code of a lookup's zero-sum sumcheck as a module step (`TModuleCall.lookup`).
 uint256 constant LOOKUP = 0xff;
 
 /// @title TransformerModules
@@ -126,7 +126,6 @@ contract TransformerModules {
         lk.bits = op.p[2];
         lk.beta = op.p[3];
         lk.gamma = op.p[4];
-        lk.sigma = op.p[5];
         TLogup.runSumchecks(ctx, lk);
     }
 
@@ -207,9 +206,9 @@ library TModuleCall {
     ///         modules cannot run).
     error NotCommitted(uint256 tid);
 
-    /// @notice A lookup's two sumchecks (`logup.run_sumchecks`) as a module step: the lookup is
+    /// @notice A lookup's zero-sum sumcheck (`logup.run_sumchecks`) as a module step: the lookup is
     ///         passed as an op with t = table-out, m, B, the in columns, the out columns, the A
-    ///         columns and p = index, table kind, bits, beta, gamma, sigma.
+    ///         columns and p = index, table kind, bits, beta, gamma.
     function lookup(TCtx memory ctx, TLookup memory lk) internal view {
         uint256 cols = lk.colIn.length;
         TOp memory op;
@@ -223,13 +222,12 @@ library TModuleCall {
             op.t[3 + cols + j] = lk.colOut[j];
             op.t[3 + 2 * cols + j] = lk.aIds[j];
         }
-        op.p = new uint256[](6);
+        op.p = new uint256[](5);
         op.p[0] = lk.index;
         op.p[1] = lk.tableKind;
         op.p[2] = lk.bits;
         op.p[3] = lk.beta;
         op.p[4] = lk.gamma;
-        op.p[5] = lk.sigma;
         step(ctx, op, new uint256[](0), 0);
     }
 
