@@ -1,7 +1,7 @@
 """The proof wire format: versioned, length-checked, every item validated on parse.
 
     magic   4 bytes  b"ZKLP"
-    version u16      (big-endian) currently 1
+    version u16      (big-endian) currently 3
     circuit 32 bytes digest of the circuit the proof is for
     n_g1    u32      number of G1 points
     n_fr    u32      number of field elements
@@ -20,7 +20,7 @@ from .errors import MalformedError, MalformedProofError
 from .field import R
 
 MAGIC = b"ZKLP"
-VERSION = 2  # 2: sumcheck rounds omit c_0
+VERSION = 3  # 2: sumcheck rounds omit c_0; 3: the batch opening sends no evaluations (Phi-opening)
 HEADER = 4 + 2 + 32 + 4 + 4
 G1_LEN = 128
 FR_LEN = 32

@@ -75,7 +75,7 @@ abstract contract KeyedVerifier is IZkllmVerifier {
     function parseProof(VerifierChannel memory ch, bytes calldata proof) internal view returns (bytes32 circuit) {
         if (proof.length < HEADER) revert MalformedProof(proof.length);
         if (bytes4(proof[0:4]) != "ZKLP") revert MalformedProof(0);
-        if (uint16(bytes2(proof[4:6])) != 2) revert MalformedProof(4); // format 2 (`proof.VERSION`)
+        if (uint16(bytes2(proof[4:6])) != 3) revert MalformedProof(4); // format 3 (`proof.VERSION`)
         circuit = bytes32(proof[6:38]);
         uint256 nG1 = uint32(bytes4(proof[38:42]));
         uint256 nFr = uint32(bytes4(proof[42:46]));

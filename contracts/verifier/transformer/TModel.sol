@@ -96,8 +96,10 @@ library TModel {
 
     /// @notice Phase 5 of `circuit.run`: the batch opening of every recorded claim.
     function openClaims(TCtx memory ctx, uint256 vk) internal view {
+        uint256[] memory none;
         BatchOpening.ClaimSet memory cs = BatchOpening.ClaimSet(
-            ctx.nClaims, ctx.claimTid, ctx.claimPoint, ctx.claimValue, ctx.c.kind.length, ctx.c.commitment
+            ctx.nClaims, ctx.claimTid, ctx.claimPoint, ctx.claimValue, ctx.c.kind.length, ctx.c.commitment, 0, none,
+            none, new uint256[][](0)
         );
         BatchOpening.open(ctx.ch, cs, vk);
     }
