@@ -26,9 +26,6 @@ library BatchOpening {
     ///         (Python: VerificationError("opening", "pairing check ...")).
     error PairingFailed();
 
-    /// @dev Tensor-word flag of a weighted claim (`ClaimSet`).
-    uint256 internal constant WEIGHTED = 1 << 255;
-
     struct Opening {
         uint256 nSlots;
         uint256[] slotOf; // tensor id -> slot + 1 (0: no claim)
@@ -47,11 +44,13 @@ library BatchOpening {
     ///         (`nTensors` of them), the memory pointer of its G1 commitment. A tensor word is
     ///         tid | nb << 16 | prefix << 24: the claim is on tensor tid at bits(prefix, nb) || point
     ///         (nb = 0: at point), so claims on pooled tensors share the member's point array.
-    ///         A weighted claim k (v_k = sum_l c_l f(z_l), `context.Claim.terms`) has the flag
-    ///         WEIGHTED in its tensor word, the point of its first term as its point (it fixes
-    ///         m_p) and its terms in the `nTerms` term entries: termClaim[j] = k,
-    ///         termCoef[j] = c_l, termPoint[j] = z_l without the prefix (the claim's word
-    ///         applies). A plain claim set passes nTerms = 0.
+    ///         A weighted claim k (v_k = sum_l c_l f(z_l), `context.Claim.terms`) is entry k
+    ///         with its tensor word, value v_k and the point of its FIRST term as its point (it
+    ///         fixes m_p, and the plain-claim loop counts it once at that point), plus its terms,
+    ///         in order and contiguous, among the `nTerms` term entries: termClaim[j] = k,
+    ///         termCoef[j] = c_l, termPoint[j] = z_l without the prefix (claim k's word
+    ///         applies). The term loop adds c_l - 1 for the first term, c_l for the others, so
+    ///         plain claims cost what they did. A plain claim set passes nTerms = 0.
     struct ClaimSet {
         uint256 n;
         uint256[] tid;
@@ -66,10 +65,11 @@ library BatchOpening {
     }
 
     function openClaims(VerifierCtx memory ctx, uint256 vk) internal view {
-        uint256[] memory none;
+        uint256[] memory none; // no weighted claims: empty term arrays
+        uint256[][] memory noPoints;
         ClaimSet memory cs = ClaimSet(
             ctx.nClaims, ctx.claimTid, ctx.claimPoint, ctx.claimValue, ctx.c.kind.length, ctx.c.commitment, 0, none,
-            none, new uint256[][](0)
+            none, noPoints
         );
         open(ctx.ch, cs, vk);
     }
@@ -187,26 +187,30 @@ library BatchOpening {
             let e := 0
             for { let k := 0 } lt(k, mload(cs)) { k := add(k, 1) } {
                 let at := add(32, shl(5, k))
-                let word := mload(add(mload(add(cs, 32)), at))
-                if iszero(shr(255, word)) { // a weighted claim contributes through its terms below
-                    let z := mload(add(mload(add(cs, 64)), at))
-                    if iszero(eq(z, last)) {
-                        e := eqSuffix(z, tEnd)
-                        last := z
-                    }
-                    addTo(w, mload(add(o, 32)), word, mulmod(mload(add(mload(add(o, 160)), at)), prefixed(e, word, z, tEnd),
-                        0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001))
+                let z := mload(add(mload(add(cs, 64)), at))
+                if iszero(eq(z, last)) {
+                    e := eqSuffix(z, tEnd)
+                    last := z
                 }
+                let word := mload(add(mload(add(cs, 32)), at))
+                addTo(w, mload(add(o, 32)), word, mulmod(mload(add(mload(add(o, 160)), at)), prefixed(e, word, z, tEnd),
+                    0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001))
             }
-            // weighted claims: term j adds alpha^k c_j eq(bits || z_j, s[n - m:]) to W of claim k's slot
+            // weighted claims: the loop above counted claim k as a plain claim at its first term's
+            // point; term j adds alpha^k (c_j - [j is claim k's first term]) eq(bits || z_j, s[n - m:])
             // (cs.nTerms @192, cs.termClaim @224, cs.termCoef @256, cs.termPoint @288)
+            let prev := not(0)
             for { let j := 0 } lt(j, mload(add(cs, 192))) { j := add(j, 1) } {
+                let r := 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001
                 let at := add(32, shl(5, j))
-                let kat := add(32, shl(5, mload(add(mload(add(cs, 224)), at))))
+                let k := mload(add(mload(add(cs, 224)), at))
+                let kat := add(32, shl(5, k))
                 let word := mload(add(mload(add(cs, 32)), kat))
                 let z := mload(add(mload(add(cs, 288)), at))
-                let r := 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001
-                let c := mulmod(mload(add(mload(add(o, 160)), kat)), mload(add(mload(add(cs, 256)), at)), r)
+                let c := mload(add(mload(add(cs, 256)), at))
+                if iszero(eq(k, prev)) { c := addmod(c, sub(r, 1), r) }
+                prev := k
+                c := mulmod(mload(add(mload(add(o, 160)), kat)), c, r)
                 addTo(w, mload(add(o, 32)), word, mulmod(c, prefixed(eqSuffix(z, tEnd), word, z, tEnd), r))
             }
         }

@@ -3,9 +3,9 @@
 No verifier records weighted claims yet, so a test-only contract (compiled here, never
 committed) hands a claim set -- plain, pooled and weighted claims -- and the opening's
 proof items to ``BatchOpening.open``; the same claims go to the Python verifier. Both accept
-the honest opening and reject a wrong weighted value, a wrong coefficient, a tampered last
-sumcheck round, quotient and pi_xi (Python "opening", Solidity ``PairingFailed``). The
-gas of the same opening without its weighted claims is the cost plain claims pay.
+the honest opening and reject a wrong weighted value, a wrong coefficient (first or later
+term), a tampered last sumcheck round, quotient and pi_xi (Python "opening", Solidity
+``PairingFailed``).
 """
 from __future__ import annotations
 
@@ -63,7 +63,6 @@ contract BatchOpeningHarness {
 """
 
 TIDS = {"a": 0, "b": 1, "pool": 2}
-WEIGHTED = 1 << 255
 
 
 @pytest.fixture(scope="module")
@@ -151,11 +150,11 @@ def _py_verdict(srs, commitments, claims, state, g1s, frs):
     return ("accept", None)
 
 
-def _word(tid, point, weighted=False):
+def _word(tid, point):
     """Tensor word and unprefixed point of a claim (pool claims carry their 1-bit prefix)."""
     if tid == "pool":
-        return TIDS[tid] | 1 << 16 | point[0] << 24 | (WEIGHTED if weighted else 0), point[1:]
-    return TIDS[tid] | (WEIGHTED if weighted else 0), list(point)
+        return TIDS[tid] | 1 << 16 | point[0] << 24, point[1:]
+    return TIDS[tid], list(point)
 
 
 def _chain_args(srs, commitments, claims, state, g1s, frs):
@@ -164,7 +163,7 @@ def _chain_args(srs, commitments, claims, state, g1s, frs):
         if c.terms is None:
             w, z = _word(c.tid, c.point)
         else:
-            w, z = _word(c.tid, c.terms[0][1], True)
+            w, z = _word(c.tid, c.terms[0][1])  # the first term's point
             for coef, q in c.terms:
                 t_claim.append(k)
                 t_coef.append(coef)
@@ -209,9 +208,10 @@ def _tampered(case, what):
     k = next(i for i, c in enumerate(claims) if c.terms is not None and c.tid == "pool")
     if what == "weighted value":
         claims[k].value = (claims[k].value + 1) % R
-    elif what == "coefficient":
-        c0, z0 = claims[k].terms[0]
-        claims[k].terms[0] = ((c0 + 1) % R, z0)
+    elif what.startswith("coefficient"):
+        i = 0 if what == "coefficient" else -1
+        c0, z0 = claims[k].terms[i]
+        claims[k].terms[i] = ((c0 + 1) % R, z0)
     elif what == "last round":
         frs[-1] = (frs[-1] + 1) % R
     elif what == "quotient":
@@ -221,7 +221,8 @@ def _tampered(case, what):
     return commitments, claims, state, g1s, frs
 
 
-@pytest.mark.parametrize("what", ["weighted value", "coefficient", "last round", "quotient", "pi_xi"])
+@pytest.mark.parametrize("what", ["weighted value", "coefficient", "coefficient of the last term", "last round",
+                                  "quotient", "pi_xi"])
 def test_tampered_openings_rejected_by_both(srs, harness, proofs, what):
     py, ch = _both(srs, harness, _tampered(proofs[True], what))
     assert py == ("reject", "opening") and ch == ("reject", "PairingFailed"), (what, py, ch)
