@@ -10,6 +10,9 @@ Protocol code is written once against ``claim``/``reduce``:
 * ``reduce(tid, point, value)`` takes a value derived from other claims: a public
   tensor is checked on the spot, a committed one is recorded, a virtual one is
   handed to its producer.
+* ``weighted_claim(tid, terms, value)`` records a weighted claim on a committed tensor,
+  value = sum_l coef_l * f(point_l), for the batch opening; nothing is sent (the caller
+  has sent or received ``value``).
 """
 from __future__ import annotations
 
@@ -38,10 +41,20 @@ class TensorSpec:
 
 @dataclass
 class Claim:
+    """f_tid(point) = value, or, when ``terms`` is set (a weighted claim, ``point == []``),
+    sum_l coef_l * f_tid(point_l) = value over the (coef_l, point_l) in ``terms``."""
     tid: str
     point: list[int]
     value: int
-    terms: list[tuple[int, list[int]]] | None = None  # weighted: value = sum coef * f(pt); point == []
+    terms: list[tuple[int, list[int]]] | None = None
+
+    @property
+    def num_vars(self) -> int:
+        return len(self.terms[0][1]) if self.terms is not None else len(self.point)
+
+    def weighted_points(self) -> list[tuple[int, list[int]]]:
+        """(coef, point) pairs: [(1, point)] for a plain claim."""
+        return self.terms if self.terms is not None else [(1, self.point)]
 
 
 @dataclass
@@ -66,9 +79,25 @@ class _Base:
             return
         self.claims.append(Claim(tid, list(point), value))
 
-    def weighted_claim(self, tid: str, terms, value: int) -> None:
-        """Record value = sum coef * f_tid(point) over ``terms`` [(coef, point)]; nothing is sent."""
-        self.claims.append(Claim(tid, [], value, terms=[(c % _R, list(p)) for c, p in terms]))
+    def weighted_claim(self, tid: str, terms: Sequence[tuple[int, Sequence[int]]], value: int) -> None:
+        """Record sum_l coef_l * f_tid(point_l) = value on committed tensor ``tid`` (both sides;
+        nothing is sent). Each point has the tensor's num_vars coordinates; a pooled tensor's
+        points get the pool's block prefix, as ``_record`` does."""
+        kind = self.specs[tid].kind
+        if kind not in COMMITTED:
+            raise ValueError(f"weighted claim on {tid}: only committed tensors take weighted claims, not {kind}")
+        if not terms:
+            raise ValueError(f"weighted claim on {tid}: no terms")
+        m = self.specs[tid].num_vars
+        out = []
+        for coef, point in terms:
+            if len(point) != m:
+                raise ValueError(f"weighted claim on {tid}: a point has {len(point)} coordinates, tensor has {m}")
+            out.append((int(coef) % _R, list(point)))
+        if tid in self.pooled:
+            tid, prefix = self.pooled[tid]
+            out = [(c, list(prefix) + p) for c, p in out]
+        self.claims.append(Claim(tid, [], int(value) % _R, out))
 
     def reduce(self, tid: str, point: Sequence[int], value: int) -> None:
         kind = self.specs[tid].kind

@@ -20,7 +20,8 @@ from .errors import MalformedError, MalformedProofError
 from .field import R
 
 MAGIC = b"ZKLP"
-VERSION = 3  # 2: sumcheck rounds omit c_0; 3: one zero-sum lookup sumcheck, no sigma
+VERSION = 3  # 2: sumcheck rounds omit c_0; 3: one zero-sum lookup sumcheck (no sigma), the batch
+           # opening sends no evaluations (Phi-opening)
 HEADER = 4 + 2 + 32 + 4 + 4
 G1_LEN = 128
 FR_LEN = 32

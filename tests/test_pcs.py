@@ -701,3 +701,180 @@ def test_row_bucketed_commitment_is_the_plain_commitment():
     assert kzg.commit_rows(s, idx, rows, 77) == commit(s, column, 77)
     with pytest.raises(ValueError, match="outside the table"):
         kzg.commit_rows(s, np.full(2048, 256), rows)
+
+
+# --------------------------------------------------------------------- batch opening (prover/pcs/batch.py)
+
+def _batch_specs():
+    from prover.context import TensorSpec
+    return {
+        "a": TensorSpec("a", (16,), "advice"),        # 4 variables
+        "b": TensorSpec("b", (4, 8), "advice"),       # 5 variables
+        "pool": TensorSpec("pool", (2, 8), "advice"),  # members p0, p1 of 3 variables each
+        "p0": TensorSpec("p0", (8,), "advice"),
+        "p1": TensorSpec("p1", (8,), "advice"),
+        "big": TensorSpec("big", (32,), "advice"),    # 5 variables: 4 chunks of 3 when chunked
+    }
+
+
+def _batch_values(rng):
+    vals = {t: [rng.randrange(R) for _ in range(n)] for t, n in (("a", 16), ("b", 32), ("big", 32))}
+    vals["p0"], vals["p1"] = [rng.randrange(R) for _ in range(8)], [rng.randrange(R) for _ in range(8)]
+    vals["pool"] = vals["p0"] + vals["p1"]
+    return vals
+
+
+def _run_batch(srs, vk, body, *, chunk_vars=0, tamper=None, verifier_body=None):
+    """Commit a, b, pool, big; run ``body(ctx, vals)`` (it records claims) on a prover context,
+    open them, then replay on a verifier context (``verifier_body`` instead of ``body`` if given)
+    over the proof items, after ``tamper(frs, g1s)``. Raises what the verifier raises."""
+    from prover.channel import ProverChannel, VerifierChannel
+    from prover.context import ProverCtx, VerifierCtx, attach_commit
+    from prover.pcs import batch
+    from prover.rng import seeded
+    from prover.transcript import Transcript
+
+    vals = _batch_values(random.Random(11))
+    pooled = {"p0": ("pool", [0]), "p1": ("pool", [1])}
+    p = ProverCtx(ch=ProverChannel(Transcript()), specs=_batch_specs(), values=dict(vals), srs=srs, rng=seeded(1),
+                  pooled=dict(pooled), chunk_vars=chunk_vars)
+    for t in ("a", "b", "pool", "big"):
+        attach_commit(p, t, "c")
+    body(p, vals)
+    batch.open_claims(p)
+    frs, g1s = list(p.ch.frs), list(p.ch.g1s)
+    if tamper:
+        tamper(frs, g1s)
+    v = VerifierCtx(ch=VerifierChannel(Transcript(), g1s, [g1_to_bytes(g) for g in g1s], frs), specs=_batch_specs(),
+                    pooled=dict(pooled), chunk_vars=chunk_vars)
+    for t in ("a", "b", "pool", "big"):
+        attach_commit(v, t, "c")
+    (verifier_body or body)(v, vals)
+    batch.open_claims(v, vk)
+    v.ch.assert_consumed()
+
+
+def _rand_pt(rng, m):
+    return [rng.randrange(R) for _ in range(m)]
+
+
+def _plain_claims(ctx, vals):
+    """Two claims on a, one on b, one on each pooled member, two on big (one at a boolean
+    prefix: a single chunk when chunked); every value sent by the prover."""
+    rng = random.Random(5)
+    for tid, m in (("a", 4), ("b", 5), ("a", 4), ("p0", 3), ("p1", 3), ("big", 5)):
+        ctx.claim(tid, _rand_pt(rng, m))
+    ctx.claim("big", [1, 0] + _rand_pt(rng, 3))
+
+
+def _weighted_terms(seed=6):
+    rng = random.Random(seed)
+    return {"a": [(rng.randrange(R), _rand_pt(rng, 4)) for _ in range(3)],
+            "p1": [(rng.randrange(R), _rand_pt(rng, 3)) for _ in range(2)]}
+
+
+def _weighted(ctx, vals, *, shift=0, coef_shift=0, tid_list=("a", "p1")):
+    """Plain claims, then weighted claims on a and on pooled member p1, each value sent."""
+    _plain_claims(ctx, vals)
+    for tid in tid_list:
+        terms = _weighted_terms()[tid]
+        if ctx.is_prover:
+            v = sum(c * kzg.evaluate(vals[tid], z) for c, z in terms) % R
+            ctx.ch.send_fr("wclaim", (v + shift) % R)
+            v = (v + shift) % R
+        else:
+            v = ctx.ch.recv_fr("wclaim")
+        if coef_shift and not ctx.is_prover:
+            terms = [((terms[0][0] + coef_shift) % R, terms[0][1])] + terms[1:]
+        ctx.weighted_claim(tid, terms, v)
+
+
+def test_batch_opening_plain_pooled_weighted_and_chunked_claims_verify(srs6, vk6):
+    _run_batch(srs6, vk6, _plain_claims)
+    _run_batch(srs6, vk6, _plain_claims, chunk_vars=3)
+    _run_batch(srs6, vk6, _weighted)
+    _run_batch(srs6, vk6, _weighted, chunk_vars=4)  # b and big are chunked; the weighted claims are not on them
+
+
+def test_batch_opening_sends_no_evaluations(srs6):
+    """Proof items of the opening: the sumcheck's rounds, n quotients and the hiding term only."""
+    from prover.channel import ProverChannel
+    from prover.context import ProverCtx, attach_commit
+    from prover.pcs import batch
+    from prover.rng import seeded
+    from prover.transcript import Transcript
+
+    vals = _batch_values(random.Random(11))
+    p = ProverCtx(ch=ProverChannel(Transcript()), specs=_batch_specs(), values=vals, srs=srs6, rng=seeded(1),
+                  pooled={"p0": ("pool", [0]), "p1": ("pool", [1])})
+    for t in ("a", "b", "pool", "big"):
+        attach_commit(p, t, "c")
+    _weighted(p, vals)
+    nfr, ng1 = len(p.ch.frs), len(p.ch.g1s)
+    batch.open_claims(p)
+    n = 5
+    assert (len(p.ch.frs) - nfr, len(p.ch.g1s) - ng1) == (2 * n, n + 1)
+
+
+def test_weighted_claim_recording():
+    from prover.channel import ProverChannel
+    from prover.context import Claim, ProverCtx
+    from prover.transcript import Transcript
+
+    p = ProverCtx(ch=ProverChannel(Transcript()), specs=_batch_specs(), pooled={"p1": ("pool", [1])})
+    p.weighted_claim("p1", [(3, [5, 6, 7]), (R + 2, [8, 9, 10])], 11)
+    p.weighted_claim("a", [(1, [1, 2, 3, 4])], R + 1)
+    assert p.claims == [Claim("pool", [], 11, [(3, [1, 5, 6, 7]), (2, [1, 8, 9, 10])]),
+                        Claim("a", [], 1, [(1, [1, 2, 3, 4])])]
+    assert p.claims[0].num_vars == 4 and p.ch.frs == []  # nothing sent
+    with pytest.raises(ValueError, match="coordinates"):
+        p.weighted_claim("a", [(1, [1, 2, 3])], 0)
+    with pytest.raises(ValueError, match="no terms"):
+        p.weighted_claim("a", [], 0)
+
+
+def test_weighted_claim_on_a_chunked_commitment_is_refused(srs6, vk6):
+    def body(ctx, vals):
+        ctx.weighted_claim("big", [(1, [2, 3, 4, 5, 6])], kzg.evaluate(vals["big"], [2, 3, 4, 5, 6]))
+    with pytest.raises(ValueError, match="chunked"):
+        _run_batch(srs6, vk6, body, chunk_vars=3)
+
+
+def _opening_rejected(srs, vk, body=_weighted, **kw):
+    from prover.errors import VerificationError
+    with pytest.raises(VerificationError) as info:
+        _run_batch(srs, vk, body, **kw)
+    assert info.value.check == "opening"
+
+
+def test_batch_opening_rejects_a_false_weighted_claim(srs6, vk6):
+    """A cheating prover claims a wrong weighted value (and runs the protocol honestly on it)."""
+    _opening_rejected(srs6, vk6, lambda c, v: _weighted(c, v, shift=1))
+    _opening_rejected(srs6, vk6, lambda c, v: _weighted(c, v, shift=1, tid_list=("p1",)))
+
+
+def test_batch_opening_rejects_a_tampered_weighted_value(srs6, vk6):
+    """The value as received, altered: the verifier's H differs from the prover's sum."""
+    from prover.errors import VerificationError
+    with pytest.raises(VerificationError) as info:
+        _run_batch(srs6, vk6, _weighted, tamper=lambda frs, g1s: frs.__setitem__(-11, (frs[-11] + 1) % R))
+    assert info.value.check == "opening"
+
+
+def test_batch_opening_rejects_a_wrong_coefficient(srs6, vk6):
+    _opening_rejected(srs6, vk6, lambda c, v: _weighted(c, v, coef_shift=1))
+
+
+@pytest.mark.parametrize("chunk_vars", [0, 4])
+@pytest.mark.parametrize("where", ["last round", "first round", "quotient", "pi_xi"])
+def test_batch_opening_rejects_tampered_items(srs6, vk6, where, chunk_vars):
+    """n = 5 rounds of two coefficients end the field elements; n quotients and pi_xi end the points."""
+    def tamper(frs, g1s):
+        if where == "last round":
+            frs[-1] = (frs[-1] + 1) % R
+        elif where == "first round":
+            frs[-10] = (frs[-10] + 1) % R
+        else:
+            i = -1 if where == "pi_xi" else -3
+            g1s[i] = g1s[i] + G1Point()
+    _opening_rejected(srs6, vk6, tamper=tamper, chunk_vars=chunk_vars)

@@ -10,21 +10,19 @@ import {VerifierKeyData} from "./VerifierKeyData.sol";
 
 /// @title BatchOpening
 /// @notice `prover/pcs/batch.py` open_claims (verifier side) and `prover/pcs/kzg.py` verify.
-///         1. alpha; sumcheck "open" of H = sum_k alpha^k v_k over n = max m_p variables;
-///         2. receive u_p = f_p(s[n-m_p:]) per polynomial (first-claim order) and check
-///            sum_p 2^-(n-m_p) W_p(s[n-m_p:]) u_p against the sumcheck's final claim;
-///         3. mu; C = sum_p mu^p C_p opens to sum_p mu^p u_p at s;
-///         4. receive the n quotients and pi_xi; one G1 MSM computes
-///            L = sum_p mu^p C_p - v g + sum_i s_i pi_i, one pairing check tests
-///            e(L, h) prod_i e(pi_i, -tau_g2[o+i]) e(pi_xi, -xi_g2) == 1.
+///         1. alpha; sumcheck "open" of H = sum_k alpha^k v_k over n = max m_p variables,
+///            giving s and the final claim `expected`;
+///         2. Wt_p = 2^-(n-m_p) W_p(s[n-m_p:]) per polynomial (first-claim order), computed
+///            here; C_Phi = sum_p Wt_p C_p must open to `expected` at s (no evaluation is sent);
+///         3. receive the n quotients and pi_xi; one G1 MSM computes
+///            L = sum_p Wt_p C_p - expected g + sum_i s_i pi_i, one pairing check tests
+///            e(L, h) prod_i e(pi_i, -tau_g2[o+i]) e(pi_xi, -xi_g2) == 1: it carries the
+///            sumcheck's final check.
 /// @dev The key stores -tau_g2 and -xi_g2, so e(-P, Q) = e(P, -Q) removes every negation
 ///      from verification; the G1 sum of `batch.py` and the left side of `kzg.verify` are
 ///      folded into the one MSM.
 library BatchOpening {
-    /// @notice sum_p 2^-(n-m_p) W_p u_p differs from the opening sumcheck's final claim
-    ///         (Python: VerificationError("opening", "batch-opening sumcheck ...")).
-    error BatchOpeningFailed();
-    /// @notice The pairing check of the combined opening failed
+    /// @notice The pairing check of the batch opening failed
     ///         (Python: VerificationError("opening", "pairing check ...")).
     error PairingFailed();
 
@@ -36,9 +34,8 @@ library BatchOpening {
         uint256 n;
         uint256[] apow;
         uint256[] s;
-        uint256[] evals;
-        uint256[] mpow;
-        uint256 value;
+        uint256[] coef; // slot -> Wt_p
+        uint256 value; // the sumcheck's final claim: Phi(s)
         uint256[] quotients; // memory pointers of the received G1 points
         uint256 piXi;
     }
@@ -47,6 +44,13 @@ library BatchOpening {
     ///         (`nTensors` of them), the memory pointer of its G1 commitment. A tensor word is
     ///         tid | nb << 16 | prefix << 24: the claim is on tensor tid at bits(prefix, nb) || point
     ///         (nb = 0: at point), so claims on pooled tensors share the member's point array.
+    ///         A weighted claim k (v_k = sum_l c_l f(z_l), `context.Claim.terms`) is entry k
+    ///         with its tensor word, value v_k and the point of its FIRST term as its point (it
+    ///         fixes m_p, and the plain-claim loop counts it once at that point), plus its terms,
+    ///         in order and contiguous, among the `nTerms` term entries: termClaim[j] = k,
+    ///         termCoef[j] = c_l, termPoint[j] = z_l without the prefix (claim k's word
+    ///         applies). The term loop adds c_l - 1 for the first term, c_l for the others, so
+    ///         plain claims cost what they did. A plain claim set passes nTerms = 0.
     struct ClaimSet {
         uint256 n;
         uint256[] tid;
@@ -54,11 +58,19 @@ library BatchOpening {
         uint256[] value;
         uint256 nTensors;
         uint256[] commitment;
+        uint256 nTerms;
+        uint256[] termClaim;
+        uint256[] termCoef;
+        uint256[][] termPoint;
     }
 
     function openClaims(VerifierCtx memory ctx, uint256 vk) internal view {
-        ClaimSet memory cs =
-            ClaimSet(ctx.nClaims, ctx.claimTid, ctx.claimPoint, ctx.claimValue, ctx.c.kind.length, ctx.c.commitment);
+        uint256[] memory none; // no weighted claims: empty term arrays
+        uint256[][] memory noPoints;
+        ClaimSet memory cs = ClaimSet(
+            ctx.nClaims, ctx.claimTid, ctx.claimPoint, ctx.claimValue, ctx.c.kind.length, ctx.c.commitment, 0, none,
+            none, noPoints
+        );
         open(ctx.ch, cs, vk);
     }
 
@@ -69,17 +81,8 @@ library BatchOpening {
         uint256 alpha = Channel.challenge(ch, "open/alpha");
         o.apow = FrMath.powers(alpha, cs.n);
         uint256 h = FrMath.dot(o.apow, cs.value, cs.n);
-        uint256 subExpected;
-        (o.s, subExpected) = Sumcheck.verify(ch, "open/g", "open/r", o.n, 2, h);
-        o.evals = new uint256[](o.nSlots);
-        for (uint256 p = 0; p < o.nSlots; ++p) {
-            o.evals[p] = Channel.recvFr(ch, "open/eval");
-        }
-        if (_expected(cs, o) != subExpected) revert BatchOpeningFailed();
-
-        uint256 mu = Channel.challenge(ch, "open/mu");
-        o.mpow = FrMath.powers(mu, o.nSlots);
-        o.value = FrMath.dot(o.mpow, o.evals, o.nSlots);
+        (o.s, o.value) = Sumcheck.verify(ch, "open/g", "open/r", o.n, 2, h);
+        _coefs(cs, o);
         o.quotients = new uint256[](o.n);
         for (uint256 i = 0; i < o.n; ++i) {
             o.quotients[i] = Channel.recvG1(ch, "open/quotient");
@@ -121,25 +124,25 @@ library BatchOpening {
         o.n = n;
     }
 
-    /// @dev sum_p term_weight(W_p, n, m_p) u_p.
-    function _expected(ClaimSet memory cs, Opening memory o) private pure returns (uint256 acc) {
+    /// @dev o.coef[p] = term_weight(W_p, n, m_p) = 2^-(n-m_p) W_p for every slot p.
+    function _coefs(ClaimSet memory cs, Opening memory o) private pure {
         uint256[] memory w = _weights(cs, o);
         uint256[] memory inv2 = FrMath.powers(FrMath.INV2, o.n + 1); // 2^-j
         uint256[] memory mvars = o.mvars;
-        uint256[] memory evals = o.evals;
         uint256 n = o.n;
         uint256 nSlots = o.nSlots;
         assembly ("memory-safe") {
             let r := 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001
             for { let p := 0 } lt(p, nSlots) { p := add(p, 1) } {
                 let at := add(32, shl(5, p))
-                let weight := mload(add(add(inv2, 32), shl(5, sub(n, mload(add(mvars, at))))))
-                acc := addmod(acc, mulmod(mulmod(mload(add(w, at)), weight, r), mload(add(evals, at)), r), r)
+                mstore(add(w, at), mulmod(mload(add(w, at)), mload(add(add(inv2, 32), shl(5, sub(n, mload(add(mvars, at)))))), r))
             }
         }
+        o.coef = w;
     }
 
-    /// @dev W_p = sum_{k: p_k = p} alpha^k eq(z_k, s[n-m_p:]) for every slot p. Claims made
+    /// @dev W_p = sum_{k: p_k = p} alpha^k eq(z_k, s[n-m_p:]) for every slot p (a weighted claim:
+    ///      sum_l alpha^k c_l eq(z_l, s[n-m_p:]) over its terms). Claims made
     ///      together share their point array; its eq value is then computed once. A prefixed
     ///      claim's z_k = bits || x: eq(bits, .) is a product of s_i or 1 - s_i per bit. Per
     ///      coordinate i a table holds (1 - s_i, s_i, 2 s_i - 1): eq(x, s_i) = (1 - s_i) + x (2 s_i - 1).
@@ -193,6 +196,23 @@ library BatchOpening {
                 addTo(w, mload(add(o, 32)), word, mulmod(mload(add(mload(add(o, 160)), at)), prefixed(e, word, z, tEnd),
                     0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001))
             }
+            // weighted claims: the loop above counted claim k as a plain claim at its first term's
+            // point; term j adds alpha^k (c_j - [j is claim k's first term]) eq(bits || z_j, s[n - m:])
+            // (cs.nTerms @192, cs.termClaim @224, cs.termCoef @256, cs.termPoint @288)
+            let prev := not(0)
+            for { let j := 0 } lt(j, mload(add(cs, 192))) { j := add(j, 1) } {
+                let r := 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001
+                let at := add(32, shl(5, j))
+                let k := mload(add(mload(add(cs, 224)), at))
+                let kat := add(32, shl(5, k))
+                let word := mload(add(mload(add(cs, 32)), kat))
+                let z := mload(add(mload(add(cs, 288)), at))
+                let c := mload(add(mload(add(cs, 256)), at))
+                if iszero(eq(k, prev)) { c := addmod(c, sub(r, 1), r) }
+                prev := k
+                c := mulmod(mload(add(mload(add(o, 160)), kat)), c, r)
+                addTo(w, mload(add(o, 32)), word, mulmod(c, prefixed(eqSuffix(z, tEnd), word, z, tEnd), r))
+            }
         }
     }
 
@@ -213,7 +233,7 @@ library BatchOpening {
         }
     }
 
-    /// @notice `kzg.verify(vk, C, s, value, proof)` with C = sum_p mu^p C_p folded in.
+    /// @notice `kzg.verify(vk, C_Phi, s, value, proof)` with C_Phi = sum_p Wt_p C_p folded in.
     function kzgVerify(ClaimSet memory cs, Opening memory o, uint256 vk) internal view returns (bool) {
         if (o.n > VerifierKeyData.numVars(vk)) return false;
         // one buffer serves the MSM input, then the pairing input
@@ -231,7 +251,7 @@ library BatchOpening {
         return Bls12381.pairingCheck(buf, o.n + 2);
     }
 
-    /// @dev (C_p, mu^p) for every slot, (g1, -value), (pi_i, s_i): k items of 160 bytes.
+    /// @dev (C_p, Wt_p) for every slot, (g1, -value), (pi_i, s_i): k items of 160 bytes.
     function _msmInput(uint256 buf, ClaimSet memory cs, Opening memory o, uint256 vk)
         private
         pure
@@ -239,7 +259,7 @@ library BatchOpening {
     {
         uint256[] memory commitment = cs.commitment;
         uint256[] memory order = o.orderTid;
-        uint256[] memory mpow = o.mpow;
+        uint256[] memory coef = o.coef;
         uint256 nSlots = o.nSlots;
         uint256 negValue = o.value == 0 ? 0 : FrMath.R - o.value;
         uint256 g1 = VerifierKeyData.g1(vk);
@@ -248,7 +268,7 @@ library BatchOpening {
             for { let p := 0 } lt(p, nSlots) { p := add(p, 1) } {
                 let at := add(32, shl(5, p))
                 mcopy(ptr, mload(add(commitment, add(32, shl(5, mload(add(order, at)))))), 128)
-                mstore(add(ptr, 128), mload(add(mpow, at)))
+                mstore(add(ptr, 128), mload(add(coef, at)))
                 ptr := add(ptr, 160)
             }
             mcopy(ptr, g1, 128)

@@ -36,7 +36,7 @@ import {TModel} from "./transformer/TModel.sol";
 ///
 ///         Rejections of the protocol's checks revert with `ProofRejected(check)`, `check` the
 ///         name of Python's VerificationError (a tampered sumcheck round fails its caller's
-///         final check), the opening with `BatchOpeningFailed` / `PairingFailed`.
+///         final check), the opening with `PairingFailed`.
 contract TransformerVerifier is KeyedVerifier {
     bytes32 public constant PROOF_SYSTEM_ID = "zkllm-transformer-logup-pst/v2";
 

@@ -2,22 +2,44 @@
 
 Claims (p_k, z_k, v_k) -- polynomial p_k of m_p <= n variables at point z_k -- are
 reduced to one point by a degree-2 sumcheck (label ``open``), then the polynomials
-are combined into one and opened once:
+are combined into one, Phi, and Phi alone is opened:
 
 1. alpha <- transcript. H = sum_k alpha^k v_k = sum_p sum_x W_p(x) f_p(x),
    W_p = sum_{k: p_k = p} alpha^k eq(z_k, .). Sumcheck over n = max m_p variables
-   (each p lives in the last m_p of them) gives a point s and an expected value.
-2. P sends u_p = f_p(s[n-m_p:]) for every polynomial (first-claim order);
-   V checks sum_p 2^-(n-m_p) W_p(s[n-m_p:]) u_p = expected, computing W_p itself.
-3. mu <- transcript. C = sum_p mu^p C_p is a commitment (blind sum_p mu^p rho_p)
-   to F(x) = sum_p mu^p f_p(x_low), and F(s) = sum_p mu^p u_p.
-4. P sends the n quotient commitments and the hiding term of one multilinear-KZG
-   opening of F at s; V checks it with one multi-pairing of n + 2 pairs.
+   (each p lives in the last m_p of them) gives a point s and an expected value
+   that must equal sum_p Wt_p f_p(s[n-m_p:]), Wt_p = 2^-(n-m_p) W_p(s[n-m_p:])
+   (``sumcheck.term_weight``; both sides compute W_p).
+2. Phi(x) = sum_p Wt_p f_p(x[n-m_p:]) is committed by C_Phi = sum_p Wt_p C_p (blind
+   sum_p Wt_p rho_p), which both sides compute; nothing is sent for it.
+3. P sends the n quotient commitments and the hiding term of one multilinear-KZG
+   opening of Phi at s to the value ``expected``; V checks it with one multi-pairing
+   of n + 2 pairs (check ``opening``). That pairing carries the sumcheck's final check.
+
+A weighted claim k (``context.Claim.terms``: v_k = sum_l c_l f_p(z_l)) contributes
+sum_l alpha^k c_l eq(z_l, .) to W_p; everything else is unchanged.
+
+No evaluation f_p(s) is sent: the verifier learns only Phi(s) = expected, which the
+sumcheck transcript already fixes, and the opening itself is hiding.
+
+Soundness. Every C_p is absorbed before alpha (commitments come first in the transcript;
+derived C' below are public functions of absorbed commitments and claim points), so the
+committed f_p are fixed before any challenge here. The claims, alpha and the sumcheck
+fix s and ``expected``; the coefficients Wt_p are then public functions of the claims,
+alpha and s, computed by the verifier itself. C_Phi is therefore a public linear
+combination of bound commitments with coefficients fixed after s, and by the binding of
+the commitments and the soundness of multilinear KZG, an accepted opening means
+sum_p Wt_p f_p(s[n-m_p:]) = expected for the committed f_p -- exactly the sumcheck's
+final check with the true evaluations. If sum_k alpha^k v_k differs from
+sum_p sum_x W_p(x) f_p(x), the sumcheck fails that check except with probability
+2n/r; if some claim is false, that sum differs except with probability (#claims)/r
+over alpha. (The previous protocol sent u_p = f_p(s) and tied them to the one opening
+with a further challenge mu; Phi's coefficients need no separate challenge because
+they are fixed by s, after the prover has committed to everything.)
 
 A claim f(r) = v on a chunked commitment (``chunked.ChunkedCommitment``) first becomes
 the claim g(r_lo) = v on the derived polynomial g = sum_c eq(r_hi, c) f_c, committed by
 C' = sum_c eq(r_hi, c) C_c (both sides compute it; nothing is sent), and takes part in
-steps 1-4 as a polynomial of its own.
+steps 1-3 as a polynomial of its own. Weighted claims on chunked commitments are refused.
 """
 from __future__ import annotations
 
@@ -41,15 +63,6 @@ def _group(claims):
             order.append(c.tid)
         idx[c.tid].append(k)
     return order, idx
-
-
-def _terms(c) -> list:
-    """[(coef, point)] of a claim: one term for a plain claim."""
-    return c.terms if c.terms is not None else [(1, c.point)]
-
-
-def _points(c) -> list:
-    return [p for _, p in _terms(c)]
 
 
 def _native_ok(*sizes) -> bool:
@@ -113,6 +126,8 @@ def unchunk(ctx, claims: list) -> list:
         if not isinstance(cc, chunked.ChunkedCommitment):
             out.append(c)
             continue
+        if c.terms is not None:
+            raise ValueError(f"weighted claim on {c.tid}: weighted claims on chunked commitments are not supported")
         nhi = cc.num_vars - cc.chunk_vars
         p, _ = boolean_prefix(c.point[:nhi])
         if p == nhi:  # r_hi selects one chunk (a pooled member's claim): that chunk, shared by its claims
@@ -137,12 +152,23 @@ def unchunk(ctx, claims: list) -> list:
     return out
 
 
+def _claim_weights(claims, idx: list[int], apow: list[int]):
+    """(points, coefficients) of W_p = sum_k alpha^k sum_l c_l eq(z_l, .) over the claims
+    ``idx`` on one polynomial (a plain claim: one term of coefficient 1)."""
+    points, coeffs = [], []
+    for k in idx:
+        for c, z in claims[k].weighted_points():
+            points.append(z)
+            coeffs.append(apow[k] * c % R)
+    return points, coeffs
+
+
 def open_claims(ctx, vk=None) -> None:
     """Prover or verifier side of the batch opening of ``ctx.claims``."""
     ch = ctx.ch
     claims = unchunk(ctx, ctx.claims) + (list(ctx.mask.claims) if ctx.mask is not None else [])
     order, idx = _group(claims)
-    mvars = {t: len(_points(claims[idx[t][0]])[0]) for t in order}
+    mvars = {t: claims[idx[t][0]].num_vars for t in order}
     n = max(mvars.values())
     alpha = ch.challenge("open/alpha")
     apow = [1] * len(claims)
@@ -153,46 +179,31 @@ def open_claims(ctx, vk=None) -> None:
     if ctx.is_prover:
         terms = []
         for t in order:
-            pts, cfs = [], []
-            for k in idx[t]:
-                for a, p in _terms(claims[k]):
-                    pts.append(p)
-                    cfs.append(apow[k] * a % R)
-            w = _weights(pts, cfs, mvars[t])
+            w = _weights(*_claim_weights(claims, idx[t], apow), mvars[t])
             terms.append(sumcheck.Term(1, [w, ctx.values[t]], scratch=True))  # W is folded in place
             del w
         out = sumcheck.prove(ch, "open", n, 2, terms)
         s = out.point
-        evals = [fin[1] for fin in out.finals]
-        for u in evals:
-            ch.send_fr("open/eval", u)
-    else:
-        sub = sumcheck.verify(ch, "open", n, 2, H)
-        s = sub.point
-        evals = [ch.recv_fr("open/eval") for _ in order]
-        expected = 0
-        for t, u in zip(order, evals):
-            m = mvars[t]
-            w = sum(apow[k] * a * eq_eval(p, s[n - m:]) for k in idx[t] for a, p in _terms(claims[k])) % R
-            expected += sumcheck.term_weight(w, n, m) * u
-        if expected % R != sub.expected:
-            raise VerificationError("opening", "batch-opening sumcheck final check failed")
-
-    mu = ch.challenge("open/mu")
-    mpow = [pow(mu, i, R) for i in range(len(order))]
-    value = sum(a * u for a, u in zip(mpow, evals)) % R
-    if ctx.is_prover:
-        F = _combine([ctx.values[t] for t in order], mpow, 1 << n)
-        blind = sum(a * ctx.blinds.get(t, 0) for t, a in zip(order, mpow)) % R
-        v, proof = kzg.open(ctx.srs, F, s, blind, ctx.rng)
-        assert v == value, "internal: combined evaluation mismatch"
+        wt = [sumcheck.term_weight(fin[0], n, mvars[t]) for t, fin in zip(order, out.finals)]
+        phi = _combine([ctx.values[t] for t in order], wt, 1 << n)
+        blind = sum(a * ctx.blinds.get(t, 0) for t, a in zip(order, wt)) % R
+        _, proof = kzg.open(ctx.srs, phi, s, blind, ctx.rng)
+        del phi
         for q in proof.quotients:
             ch.send_g1("open/quotient", q)
         ch.send_g1("open/hiding", proof.pi_xi)
     else:
+        sub = sumcheck.verify(ch, "open", n, 2, H)
+        s = sub.point
+        wt = []
+        for t in order:
+            m = mvars[t]
+            points, coeffs = _claim_weights(claims, idx[t], apow)
+            w = sum(a * eq_eval(z, s[n - m:]) for z, a in zip(points, coeffs)) % R
+            wt.append(sumcheck.term_weight(w, n, m))
         quotients = [ch.recv_g1("open/quotient") for _ in range(n)]
         pi_xi = ch.recv_g1("open/hiding")
-        C = msm([ctx.commitments[t] for t in order], mpow)
-        if not kzg.verify(vk, C, s, value, kzg.OpeningProof(quotients, pi_xi)):
-            raise VerificationError("opening", "pairing check of the combined opening failed")
-
+        c_phi = msm([ctx.commitments[t] for t in order], wt)
+        if not kzg.verify(vk, c_phi, s, sub.expected, kzg.OpeningProof(quotients, pi_xi)):
+            raise VerificationError("opening", "pairing check of the batch opening failed "
+                                    "(Phi = sum_p Wt_p f_p does not open to the sumcheck's final claim at s)")

@@ -228,7 +228,7 @@ def test_verify_inference_false_proofs(chain, att, model, real, signers):
     forged = bytearray(real["proof_for"](signers[1].address))
     forged[-1] ^= 1
     err = _refusal(_verify, att, real, model_id, signers[1], proof=bytes(forged))
-    assert err.error_name == "BatchOpeningFailed", err  # the last evaluation of the batch opening
+    assert err.error_name == "PairingFailed", err  # the last round of the batch opening's sumcheck
     # a copy of signers[1]'s call sent by signers[2]: the proof binds signers[1]
     err = _refusal(_verify, att, real, model_id, signers[2], proof=real["proof_for"](signers[1].address))
     assert err.error_name is not None, err  # the verifier's error: the transcript absorbed signers[2]
@@ -308,7 +308,7 @@ def test_eas_refusals(eas, model, real, signers, registry):
     forged[-1] ^= 1
     cases = {
         "false proof": (encode_inference(model_id, real["commitment"], real["input"], real["output"], bytes(forged)),
-                        s1, ("BatchOpeningFailed",)),
+                        s1, ("PairingFailed",)),
         "copied by another attester": (_data(real, model_id, s1.address), signers[2], ("COPIER",)),
         "wrong commitment": (_data(real, model_id, s1.address, commitment=real["commitment"] + b"!"), s1,
                              ("CommitmentMismatch",)),
@@ -345,7 +345,7 @@ def test_eas_multi_attest(eas, att, model, real, signers):
     forged[-1] ^= 1
     bad = encode_inference(model_id, real["commitment"], real["input"], real["output"], bytes(forged))
     err = _refusal(client.multi_attest, schema, [good, bad], signer=signers[1])
-    assert err.error_name == "BatchOpeningFailed"
+    assert err.error_name == "PairingFailed"
     rec_uid, data = _record(att, real, model_id, signers[1])
     wrong = encode_record(rec_uid, model_id, real["input"], real["output"][:-1])
     err = _refusal(client.multi_attest, record, [data, wrong], signer=signers[1])

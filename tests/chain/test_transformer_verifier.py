@@ -41,7 +41,7 @@ CHECK_TO_ERROR = {
     "MalformedError": {"MalformedCommitment"},
     "statement": {"ModelDigestMismatch"},
     "circuit": {"CircuitMismatch", "UnknownCircuit", "CircuitNotListed"},
-    "opening": {"BatchOpeningFailed", "PairingFailed"},
+    "opening": {"PairingFailed"},
 }
 
 
@@ -342,7 +342,7 @@ def _altered(proof: Proof, kind: str, idx: int) -> bytes:
 #: Labels whose first field element is altered (each fails before the pairing).
 FR_LABELS = ("lk0/g", "lk0/eval", "lk1/g", "argmax/digit", "softmax/zero/g", "softmax/rows/g",
              "softmax/rho", "softmax/iota",
-             "rescale/q", "chain/g", "rope/x", "open/g", "open/eval")
+             "rescale/q", "chain/g", "rope/x", "open/g")
 
 
 def test_altered_field_elements_rejected_with_the_same_check(chain, llama, llama_dep):
@@ -355,6 +355,20 @@ def test_altered_field_elements_rejected_with_the_same_check(chain, llama, llama
     for label in labels:
         bad = _altered(llama.res.proof, "fr", first[(label, "fr")])
         assert_same_rejection(chain, llama, llama_dep, (d, enc, tok, out, bad))
+
+
+def test_altered_batch_opening_rejected_by_the_pairing(chain, llama, llama_dep):
+    """The last round of the opening sumcheck, the last quotient and the hiding term: the
+    pairing carries the sumcheck's final check (Python "opening", Solidity PairingFailed)."""
+    last = {}
+    for label, kind, idx in llama.res.layout:
+        last[(label, kind)] = idx
+    assert ("open/eval", "fr") not in last  # no evaluation is sent
+    d, enc, tok, out, _ = transformer_calldata(llama.res.statement, llama.cm.commitment, llama.raw)
+    for label, kind in (("open/g", "fr"), ("open/quotient", "g1"), ("open/hiding", "g1")):
+        cd = (d, enc, tok, out, _altered(llama.res.proof, kind, last[(label, kind)]))
+        assert python_verdict(llama, cd)[1] == "opening", label
+        assert chain_verdict(chain, llama_dep, cd)[1] == "PairingFailed", label
 
 
 def test_altered_witness_commitment_rejected(chain, llama, llama_dep):

@@ -37,7 +37,7 @@ CHECK_TO_ERROR = {
     "circuit": {"CircuitMismatch"},
     "lookup": {"LookupFinalCheckFailed"},
     "linear": {"LinearFinalCheckFailed"},
-    "opening": {"BatchOpeningFailed", "PairingFailed"},
+    "opening": {"PairingFailed"},
     "public-tensor": {"PublicTensorCheckFailed"},
     "weights": {"WeightOutOfRange"},
 }

@@ -96,8 +96,11 @@ library TModel {
 
     /// @notice Phase 5 of `circuit.run`: the batch opening of every recorded claim.
     function openClaims(TCtx memory ctx, uint256 vk) internal view {
+        uint256[] memory none; // no weighted claims: empty term arrays
+        uint256[][] memory noPoints;
         BatchOpening.ClaimSet memory cs = BatchOpening.ClaimSet(
-            ctx.nClaims, ctx.claimTid, ctx.claimPoint, ctx.claimValue, ctx.c.kind.length, ctx.c.commitment
+            ctx.nClaims, ctx.claimTid, ctx.claimPoint, ctx.claimValue, ctx.c.kind.length, ctx.c.commitment, 0, none,
+            none, noPoints
         );
         BatchOpening.open(ctx.ch, cs, vk);
     }
