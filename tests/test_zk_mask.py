@@ -202,3 +202,55 @@ def test_curves_give_the_round_degree_with_independent_coefficients(d):
         assert all(v == 0 for v in c[d + 1:])
         rows.append(c[:d + 1])
     assert _rank(list(map(list, zip(*rows)))) == d + 1
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 9])
+def test_opening_masks_make_the_opening_rounds_uniform(n):
+    """The batch opening's sumcheck adds rho (eq(z1, x) R1(x) + eq(z2, x) R2(x)) with R1, R2
+    random linear polynomials (batch._opening_masks): the map from their 2(n + 1)
+    coefficients to what the rounds reveal (G, then c_1, c_2 of every round) has full row
+    rank 2n + 1 at random challenges, so those messages are uniform. One mask alone would
+    leave a public root in every round (rank n + 1)."""
+    from prover.pcs.batch import _linear_eval
+    rnd = random.Random(n)
+    zs = [[rnd.randrange(R) for _ in range(n)] for _ in range(2)]
+    r = [rnd.randrange(R) for _ in range(n)]
+
+    def eq1(a, x):
+        return ((1 - a) * (1 - x) + a * x) % R
+
+    def revealed(coeffs, masks):
+        out = [sum(_linear_eval(coeffs[m], zs[m]) for m in masks) % R]
+        for i in range(n):
+            evs = []
+            for x in (0, 1, 2):
+                acc = 0
+                for m in masks:
+                    e = 1
+                    for k in range(i):
+                        e = e * eq1(zs[m][k], r[k]) % R
+                    pt = r[:i] + [x] + zs[m][i + 1:]  # sum over the later variables of eq(z, .) R = R(.., z_later)
+                    acc += e * eq1(zs[m][i], x) * _linear_eval(coeffs[m], pt)
+                evs.append(acc % R)
+            out += sc.evals_to_coeffs(evs)[1:]
+        return out
+
+    for masks, want in (((0, 1), 2 * n + 1), ((0,), n + 1)):
+        cols = []
+        for j in range(2 * (n + 1)):
+            c = [[0] * (n + 1), [0] * (n + 1)]
+            c[j // (n + 1)][j % (n + 1)] = 1
+            cols.append(revealed(c, masks))
+        assert _rank(list(map(list, zip(*cols)))) == want
+
+
+def test_opening_masks_are_committed_as_the_linear_polynomials(srs):
+    """commit_linear(c, a) equals the commitment of R's hypercube table, and the table is
+    R on every boolean point (variable 1 most significant)."""
+    from prover.pcs import batch, kzg
+    rnd = random.Random(4)
+    n = 4
+    co = [rnd.randrange(R) for _ in range(n + 1)]
+    tab = batch._linear_table(co, n)
+    assert tab == [batch._linear_eval(co, [(b >> (n - 1 - i)) & 1 for i in range(n)]) for b in range(1 << n)]
+    assert batch.commit_linear(srs, co, 7) == kzg.commit(srs, tab, 7)
