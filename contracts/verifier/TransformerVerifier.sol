@@ -38,7 +38,7 @@ import {TModel} from "./transformer/TModel.sol";
 ///         name of Python's VerificationError (a tampered sumcheck round fails its caller's
 ///         final check), the opening with `PairingFailed`.
 contract TransformerVerifier is KeyedVerifier {
-    bytes32 public constant PROOF_SYSTEM_ID = "zkllm-transformer-logup-pst/v2";
+    bytes32 public constant PROOF_SYSTEM_ID = "zkllm-transformer-logup-pst/v3";
 
     /// @notice The registry of circuit descriptions (`TransformerCircuits`) this verifier reads.
     address public immutable circuits;

@@ -53,7 +53,7 @@ import {IERC165} from "../standards/IERC165.sol";
 ///         ERC-165: answers IERC165 (0x01ffc9a7) and `IZkllmVerifier` (the XOR of the
 ///         selectors of `verify` and `proofSystemId`).
 contract ZkllmVerifier is KeyedVerifier, IERC165 {
-    bytes32 public constant PROOF_SYSTEM_ID = "zkllm-mlp-logup-pst-kzg/v2";
+    bytes32 public constant PROOF_SYSTEM_ID = "zkllm-mlp-logup-pst-kzg/v3";
 
     /// @notice The input is empty or not a multiple of the model's input width.
     error InputLength(uint256 length, uint256 dIn);

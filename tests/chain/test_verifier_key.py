@@ -42,7 +42,7 @@ def test_digest_and_stored_key(evm, deployed, small_vk):
     c = deployed.contract(evm)
     assert bytes(c.functions.vkDigest().call()) == small_vk.digest()
     assert c.functions.keyNumVars().call() == small_vk.srs_vk.num_vars
-    assert c.functions.proofSystemId().call().rstrip(b"\0") == b"zkllm-mlp-logup-pst-kzg/v2"
+    assert c.functions.proofSystemId().call().rstrip(b"\0") == b"zkllm-mlp-logup-pst-kzg/v3"
     blob = bytes(evm.w3.eth.get_code(cv.key_store(evm, deployed)))
     assert blob[0] == 0  # STOP: the store is not callable code
     blob = blob[1:]
