@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
+import {ZkMask} from "./ZkMask.sol";
 import {FrMath} from "./FrMath.sol";
 import {Channel} from "./Transcript.sol";
 import {LinearOp, RescaleOp} from "./Circuit.sol";
@@ -38,7 +39,7 @@ library Linear {
         uint256[] memory rO = FrMath.suffix(point, nt);
         uint256 bval = Context.claim(ctx, op.b, rO, "linear/bias");
         uint256 target = FrMath.sub(value, FrMath.mul(prefixIndicator(op.rows, rT), bval));
-        (uint256[] memory s, uint256 expected) = Sumcheck.verify(ctx.ch, "linear/g", "linear/r", ni, 2, target);
+        (uint256[] memory s, uint256 expected) = ZkMask.verify(ctx.ch, "linear/g", "linear/r", ni, 2, 2, target);
         uint256 xv = Context.claim(ctx, op.x, FrMath.concat(rT, nt, s), "linear/x");
         uint256 wv = Context.claim(ctx, op.w, FrMath.concat(rO, rO.length, s), "linear/w");
         if (FrMath.mul(xv, wv) != expected) revert LinearFinalCheckFailed(op.layer);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
+import {ZkMask} from "../ZkMask.sol";
 import {TCircuit, TDescription} from "./TCircuit.sol";
 import {VerifierKeyData} from "../VerifierKeyData.sol";
 import {BatchOpening} from "../BatchOpening.sol";
@@ -83,6 +84,7 @@ library TModel {
     ///         multiplicities, every lookup's inverse columns.
     function receiveCommitments(TCtx memory ctx) internal pure {
         TCircuit memory c = ctx.c;
+        ZkMask.commitPool(ctx.ch); // the mask pool first (`prover/zk/mask.py`)
         for (uint256 i = 0; i < c.witness.length; ++i) {
             c.commitment[c.witness[i]] = Channel.recvG1(ctx.ch, "witness");
         }

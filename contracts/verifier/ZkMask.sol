@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {VerifierChannel, MaskLog, Channel} from "./Transcript.sol";
+import {Sumcheck} from "./Sumcheck.sol";
+
+/// @title ZkMask
+/// @notice `prover/zk/mask.py` (verifier side): the proof's mask pool and the masked
+///         sumcheck. A masked sumcheck receives G ("<label>/G"), draws rho ("<label>/rho"),
+///         runs the rounds of f + rho g on claim + rho G, receives y = g(r) ("<label>/y") and
+///         returns expected - rho y, f's final value, for the caller's unchanged final check;
+///         y and the rounds' (r_i, degree) are logged for the batch opening, where y is a
+///         weighted claim on the pool: sum_i P(bits(block_i) || curve(d_i, r_i)).
+library ZkMask {
+    uint256 private constant R = 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001;
+    uint256 internal constant BLOCK_VARS = 3;
+    uint256 internal constant MAX_POOL_VARS = 28;
+
+    /// @notice The declared pool size is out of range (Python: MalformedProofError
+    ///         "mask pool size ... out of range").
+    error MaskPoolSize(uint256 vars);
+    /// @notice More masked rounds than the pool has blocks (Python: MalformedProofError
+    ///         "mask pool ... too small").
+    error MaskPoolExhausted();
+
+    /// @notice `commit_pool` (verifier): K ("zk/mask-vars"), then the pool's commitment
+    ///         ("zk/mask"). The log can hold min(2^(K-3), field elements left) rounds: every
+    ///         round reads at least one field element.
+    function commitPool(VerifierChannel memory ch) internal pure {
+        uint256 k = Channel.recvFr(ch, "zk/mask-vars");
+        if (k < BLOCK_VARS || k > MAX_POOL_VARS) revert MaskPoolSize(k);
+        MaskLog memory m = ch.mask;
+        m.vars = k;
+        m.commitment = Channel.recvG1(ch, "zk/mask");
+        _reserve(m, (ch.frEnd - ch.frNext) / 32, uint256(1) << (k - BLOCK_VARS));
+    }
+
+    /// @notice A log for `cap` rounds at most (a module step: the field elements it reads).
+    function reserve(MaskLog memory m, uint256 cap) internal pure {
+        _reserve(m, cap, cap);
+    }
+
+    function _reserve(MaskLog memory m, uint256 frs, uint256 blocks) private pure {
+        uint256 cap = frs < blocks ? frs : blocks;
+        m.r = new uint256[](cap);
+        m.deg = new uint256[](cap);
+        m.y = new uint256[](cap);
+        m.end = new uint256[](cap);
+    }
+
+    /// @notice `mask.verify`: the masked sumcheck of `n` rounds (the first of degree
+    ///         `firstDegree`, the others `degree`) on `claim`; returns f's SubClaim.
+    function verify(
+        VerifierChannel memory ch,
+        bytes32 labelG,
+        bytes32 labelR,
+        uint256 n,
+        uint256 firstDegree,
+        uint256 degree,
+        uint256 claim
+    ) internal pure returns (uint256[] memory point, uint256 expected) {
+        uint256 rho;
+        (claim, rho) = _open(ch, labelG, claim);
+        (point, expected) = Sumcheck.verifyFirst(ch, labelG, labelR, n, firstDegree, degree, claim);
+        expected = _close(ch, labelG, point, firstDegree, degree, rho, expected);
+    }
+
+    /// @dev G, rho: the claim of f + rho g.
+    function _open(VerifierChannel memory ch, bytes32 labelG, uint256 claim) private pure returns (uint256, uint256) {
+        (bytes32 lG, bytes32 lRho,) = labels(labelG);
+        uint256 total = Channel.recvFr(ch, lG);
+        uint256 rho = Channel.challenge(ch, lRho);
+        return (addmod(claim, mulmod(rho, total, R), R), rho);
+    }
+
+    /// @dev y, logged; f's final value expected - rho y.
+    function _close(
+        VerifierChannel memory ch,
+        bytes32 labelG,
+        uint256[] memory point,
+        uint256 firstDegree,
+        uint256 degree,
+        uint256 rho,
+        uint256 expected
+    ) private pure returns (uint256) {
+        (,, bytes32 lY) = labels(labelG);
+        uint256 y = Channel.recvFr(ch, lY);
+        _log(ch.mask, point, firstDegree, degree, y);
+        return addmod(expected, R - mulmod(rho, y, R), R);
+    }
+
+    /// @notice "<p>/G", "<p>/rho", "<p>/y" from the rounds' label "<p>/g" (ASCII, right-padded
+    ///         with zero bytes; <p> at most 29 characters).
+    function labels(bytes32 labelG) internal pure returns (bytes32 lG, bytes32 lRho, bytes32 lY) {
+        uint256 w = uint256(labelG);
+        uint256 len = 32;
+        while (len > 0 && (w >> (8 * (32 - len))) & 0xff == 0) --len;
+        uint256 sh = 8 * (32 - len); // the trailing "g" is the byte at this shift
+        lG = bytes32(w ^ (uint256(0x67 ^ 0x47) << sh));
+        lY = bytes32(w ^ (uint256(0x67 ^ 0x79) << sh));
+        lRho = bytes32((w ^ (uint256(0x67 ^ 0x72) << sh)) | (uint256(0x68) << (sh - 8)) | (uint256(0x6f) << (sh - 16)));
+    }
+
+    function _log(MaskLog memory m, uint256[] memory point, uint256 firstDegree, uint256 degree, uint256 y)
+        private
+        pure
+    {
+        uint256 n = point.length;
+        uint256 at = m.nRounds;
+        if (at + n > m.r.length || m.nSc >= m.y.length) revert MaskPoolExhausted();
+        for (uint256 i = 0; i < n; ++i) {
+            m.r[at + i] = point[i];
+            m.deg[at + i] = i == 0 ? firstDegree : degree;
+        }
+        m.nRounds = at + n;
+        m.y[m.nSc] = y;
+        m.end[m.nSc] = at + n;
+        m.nSc += 1;
+    }
+
+    /// @notice Appends a module step's log `src` to `dst` (the verifier's).
+    function append(MaskLog memory dst, MaskLog memory src) internal pure {
+        uint256 base = dst.nRounds;
+        if (base + src.nRounds > dst.r.length || dst.nSc + src.nSc > dst.y.length) revert MaskPoolExhausted();
+        for (uint256 i = 0; i < src.nRounds; ++i) {
+            dst.r[base + i] = src.r[i];
+            dst.deg[base + i] = src.deg[i];
+        }
+        for (uint256 j = 0; j < src.nSc; ++j) {
+            dst.y[dst.nSc + j] = src.y[j];
+            dst.end[dst.nSc + j] = base + src.end[j];
+        }
+        dst.nRounds = base + src.nRounds;
+        dst.nSc += src.nSc;
+    }
+
+    /// @notice The curve point (u, v, w) of a block for a round of degree d at x.
+    function curve(uint256 d, uint256 x) internal pure returns (uint256 u, uint256 v, uint256 w) {
+        uint256 x2 = mulmod(x, x, R);
+        if (d == 1) return (x, 0, 0);
+        if (d == 2) return (x, x, 0);
+        if (d == 3) return (x, x, x);
+        if (d == 4) return (x, x, x2);
+        return (x, x2, x2); // d == 5 (Python refuses more)
+    }
+
+    /// @notice sum over the pool's claims j (claim index base + j, weight apow[base + j]) of
+    ///         alpha^(base+j) sum_{i in j} eq(bits(i) || curve(d_i, r_i), s) for the pool's
+    ///         K-coordinate point s: the pool's W(s) in the batch opening. One fold of the
+    ///         per-block weights over s's block bits (O(blocks)).
+    function poolWeight(MaskLog memory m, uint256[] memory apow, uint256 base, uint256[] memory s, uint256 off)
+        internal
+        pure
+        returns (uint256)
+    {
+        uint256 nb = m.vars - BLOCK_VARS;
+        uint256[] memory a = _blockWeights(m, apow, base, s, off + nb);
+        // fold the block bits, least significant (last coordinate) first; absent blocks are 0
+        uint256 len = m.nRounds;
+        for (uint256 b = nb; b > 0; --b) {
+            uint256 x = s[off + b - 1];
+            uint256 half = (len + 1) / 2;
+            for (uint256 t = 0; t < half; ++t) {
+                uint256 hi = 2 * t + 1 < len ? a[2 * t + 1] : 0;
+                a[t] = addmod(mulmod(a[2 * t], addmod(1, R - x, R), R), mulmod(hi, x, R), R);
+            }
+            len = half;
+        }
+        return m.nRounds == 0 ? 0 : a[0];
+    }
+
+    /// @dev a_i = alpha^(base + j(i)) eq(curve(d_i, r_i), s[lo..lo+3]) for every logged round i
+    ///      (j(i): the masked sumcheck round i belongs to).
+    function _blockWeights(MaskLog memory m, uint256[] memory apow, uint256 base, uint256[] memory s, uint256 lo)
+        private
+        pure
+        returns (uint256[] memory a)
+    {
+        uint256 count = m.nRounds;
+        a = new uint256[](count == 0 ? 1 : count);
+        uint256 j;
+        for (uint256 i = 0; i < count; ++i) {
+            while (m.end[j] <= i) ++j;
+            a[i] = mulmod(apow[base + j], _curveEq(m.deg[i], m.r[i], s, lo), R);
+        }
+    }
+
+    /// @dev eq(curve(d, x), (s[lo], s[lo+1], s[lo+2])).
+    function _curveEq(uint256 d, uint256 x, uint256[] memory s, uint256 lo) private pure returns (uint256) {
+        (uint256 u, uint256 v, uint256 w) = curve(d, x);
+        return mulmod(mulmod(_eq1(u, s[lo]), _eq1(v, s[lo + 1]), R), _eq1(w, s[lo + 2]), R);
+    }
+
+    /// @dev eq(a, b) for one coordinate: a b + (1 - a)(1 - b).
+    function _eq1(uint256 a, uint256 b) private pure returns (uint256) {
+        return addmod(mulmod(a, b, R), mulmod(addmod(1, R - a, R), addmod(1, R - b, R), R), R);
+    }
+}
