@@ -33,9 +33,11 @@ drawn, and the columns and m before beta. Write e^c_j = A^c_j (beta + k^c_j) - 1
 f_k = B_k (beta + t_k) - m_k and E^c, F their multilinear extensions; the claimed
 sum is
      S = (sum A - sum B) + sum_c lambda^(c+1) E^c(rho_w[nw - m_c:]) - mu F(rho_t).
- - If f != 0: F(rho_t) != 0 except with probability <= nt/r (Schwartz-Zippel over
-   rho_t), and then S, linear in mu with coefficient -F(rho_t), is 0 for at most
-   one mu: probability <= 1/r.
+ - If f != 0: S = c - mu F(rho_t) with c fixed before mu (it depends on lambda,
+   rho_w), and mu is drawn before rho_t. If F is a nonzero constant, S = 0 for one mu
+   only (probability 1/r); otherwise, for every mu != 0, mu F(x) - c is a nonzero
+   multilinear polynomial in x, zero at rho_t with probability <= nt/r
+   (Schwartz-Zippel): together <= (nt + 2)/r.
  - Else if some e^c != 0: E^c(rho_w ...) != 0 except with probability <= nw/r, and
    then S is a nonzero polynomial of degree <= C in lambda (the coefficient of
    lambda^(c+1)), zero with probability <= C/r.
