@@ -93,8 +93,10 @@ library ZkMask {
     ///         with zero bytes; <p> at most 29 characters).
     function labels(bytes32 labelG) internal pure returns (bytes32 lG, bytes32 lRho, bytes32 lY) {
         uint256 w = uint256(labelG);
-        uint256 len = 32;
-        while (len > 0 && (w >> (8 * (32 - len))) & 0xff == 0) --len;
+        uint256 len;
+        assembly ("memory-safe") {
+            for {} and(lt(len, 32), iszero(iszero(byte(len, w)))) { len := add(len, 1) } {}
+        }
         uint256 sh = 8 * (32 - len); // the trailing "g" is the byte at this shift
         lG = bytes32(w ^ (uint256(0x67 ^ 0x47) << sh));
         lY = bytes32(w ^ (uint256(0x67 ^ 0x79) << sh));
