@@ -110,9 +110,17 @@ library ZkMask {
         uint256 n = point.length;
         uint256 at = m.nRounds;
         if (at + n > m.r.length || m.nSc >= m.y.length) revert MaskPoolExhausted();
-        for (uint256 i = 0; i < n; ++i) {
-            m.r[at + i] = point[i];
-            m.deg[at + i] = i == 0 ? firstDegree : degree;
+        uint256[] memory rs = m.r;
+        uint256[] memory ds = m.deg;
+        assembly ("memory-safe") {
+            let rp := add(add(rs, 32), shl(5, at))
+            let dp := add(add(ds, 32), shl(5, at))
+            let pp := add(point, 32)
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                mstore(add(rp, shl(5, i)), mload(add(pp, shl(5, i))))
+                mstore(add(dp, shl(5, i)), degree)
+            }
+            if n { mstore(dp, firstDegree) }
         }
         m.nRounds = at + n;
         m.y[m.nSc] = y;
@@ -153,48 +161,66 @@ library ZkMask {
     function poolWeight(MaskLog memory m, uint256[] memory apow, uint256 base, uint256[] memory s, uint256 off)
         internal
         pure
-        returns (uint256)
+        returns (uint256 acc)
     {
         uint256 nb = m.vars - BLOCK_VARS;
-        uint256[] memory a = _blockWeights(m, apow, base, s, off + nb);
-        // fold the block bits, least significant (last coordinate) first; absent blocks are 0
-        uint256 len = m.nRounds;
-        for (uint256 b = nb; b > 0; --b) {
-            uint256 x = s[off + b - 1];
-            uint256 half = (len + 1) / 2;
-            for (uint256 t = 0; t < half; ++t) {
-                uint256 hi = 2 * t + 1 < len ? a[2 * t + 1] : 0;
-                a[t] = addmod(mulmod(a[2 * t], addmod(1, R - x, R), R), mulmod(hi, x, R), R);
-            }
-            len = half;
-        }
-        return m.nRounds == 0 ? 0 : a[0];
-    }
-
-    /// @dev a_i = alpha^(base + j(i)) eq(curve(d_i, r_i), s[lo..lo+3]) for every logged round i
-    ///      (j(i): the masked sumcheck round i belongs to).
-    function _blockWeights(MaskLog memory m, uint256[] memory apow, uint256 base, uint256[] memory s, uint256 lo)
-        private
-        pure
-        returns (uint256[] memory a)
-    {
         uint256 count = m.nRounds;
-        a = new uint256[](count == 0 ? 1 : count);
-        uint256 j;
-        for (uint256 i = 0; i < count; ++i) {
-            while (m.end[j] <= i) ++j;
-            a[i] = mulmod(apow[base + j], _curveEq(m.deg[i], m.r[i], s, lo), R);
+        if (off + m.vars > s.length || (m.nSc != 0 && base + m.nSc > apow.length)) revert MaskPoolExhausted();
+        uint256[] memory a = new uint256[](count == 0 ? 1 : count);
+        assembly ("memory-safe") {
+            let r := 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001
+            // eq(x, y) for one coordinate: 1 - x - y + 2 x y
+            function eq1(x, y) -> e {
+                let r_ := 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001
+                e := addmod(addmod(1, sub(r_, addmod(x, y, r_)), r_), mulmod(2, mulmod(x, y, r_), r_), r_)
+            }
+            // MaskLog: vars | commitment | nRounds | r | deg | nSc | y | end
+            let rp := add(mload(add(m, 96)), 32)
+            let dp := add(mload(add(m, 128)), 32)
+            let ep := add(mload(add(m, 224)), 32)
+            let ap := add(add(apow, 32), shl(5, base))
+            let sp := add(s, 32)
+            let ad := add(a, 32)
+            let lo := add(sp, shl(5, add(off, nb)))
+            let su := mload(lo)
+            let sv := mload(add(lo, 32))
+            let sw := mload(add(lo, 64))
+            // a_i = alpha^(base + j(i)) eq(curve(d_i, r_i), (su, sv, sw)); j(i): the sumcheck of round i
+            let j := 0
+            for { let i := 0 } lt(i, count) { i := add(i, 1) } {
+                for {} iszero(gt(mload(add(ep, shl(5, j))), i)) {} { j := add(j, 1) }
+                let x := mload(add(rp, shl(5, i)))
+                let x2 := mulmod(x, x, r)
+                let v := x
+                let w := 0
+                switch mload(add(dp, shl(5, i)))
+                case 1 { v := 0 }
+                case 2 {}
+                case 3 { w := x }
+                case 4 { w := x2 }
+                default {
+                    v := x2
+                    w := x2
+                }
+                let e := mulmod(mulmod(eq1(x, su), eq1(v, sv), r), eq1(w, sw), r)
+                mstore(add(ad, shl(5, i)), mulmod(mload(add(ap, shl(5, j))), e, r))
+            }
+            // fold the block bits, least significant (last coordinate) first; absent blocks are 0
+            let len := count
+            for { let b := nb } gt(b, 0) { b := sub(b, 1) } {
+                let x := mload(add(sp, shl(5, add(off, sub(b, 1)))))
+                let omx := addmod(1, sub(r, x), r)
+                let half := shr(1, add(len, 1))
+                for { let t := 0 } lt(t, half) { t := add(t, 1) } {
+                    let i2 := shl(1, t)
+                    let hi := 0
+                    if lt(add(i2, 1), len) { hi := mload(add(ad, shl(5, add(i2, 1)))) }
+                    mstore(add(ad, shl(5, t)), addmod(mulmod(mload(add(ad, shl(5, i2))), omx, r), mulmod(hi, x, r), r))
+                }
+                len := half
+            }
+            if count { acc := mload(ad) }
         }
     }
 
-    /// @dev eq(curve(d, x), (s[lo], s[lo+1], s[lo+2])).
-    function _curveEq(uint256 d, uint256 x, uint256[] memory s, uint256 lo) private pure returns (uint256) {
-        (uint256 u, uint256 v, uint256 w) = curve(d, x);
-        return mulmod(mulmod(_eq1(u, s[lo]), _eq1(v, s[lo + 1]), R), _eq1(w, s[lo + 2]), R);
-    }
-
-    /// @dev eq(a, b) for one coordinate: a b + (1 - a)(1 - b).
-    function _eq1(uint256 a, uint256 b) private pure returns (uint256) {
-        return addmod(mulmod(a, b, R), mulmod(addmod(1, R - a, R), addmod(1, R - b, R), R), R);
-    }
 }
