@@ -128,22 +128,6 @@ library ZkMask {
         m.nSc += 1;
     }
 
-    /// @notice Appends a module step's log `src` to `dst` (the verifier's).
-    function append(MaskLog memory dst, MaskLog memory src) internal pure {
-        uint256 base = dst.nRounds;
-        if (base + src.nRounds > dst.r.length || dst.nSc + src.nSc > dst.y.length) revert MaskPoolExhausted();
-        for (uint256 i = 0; i < src.nRounds; ++i) {
-            dst.r[base + i] = src.r[i];
-            dst.deg[base + i] = src.deg[i];
-        }
-        for (uint256 j = 0; j < src.nSc; ++j) {
-            dst.y[dst.nSc + j] = src.y[j];
-            dst.end[dst.nSc + j] = base + src.end[j];
-        }
-        dst.nRounds = base + src.nRounds;
-        dst.nSc += src.nSc;
-    }
-
     /// @notice The curve point (u, v, w) of a block for a round of degree d at x.
     function curve(uint256 d, uint256 x) internal pure returns (uint256 u, uint256 v, uint256 w) {
         uint256 x2 = mulmod(x, x, R);
@@ -168,11 +152,27 @@ library ZkMask {
         if (off + m.vars > s.length || (m.nSc != 0 && base + m.nSc > apow.length)) revert MaskPoolExhausted();
         uint256[] memory a = new uint256[](count == 0 ? 1 : count);
         assembly ("memory-safe") {
-            let r := 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001
             // eq(x, y) for one coordinate: 1 - x - y + 2 x y
             function eq1(x, y) -> e {
-                let r_ := 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001
-                e := addmod(addmod(1, sub(r_, addmod(x, y, r_)), r_), mulmod(2, mulmod(x, y, r_), r_), r_)
+                let r := 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001
+                e := addmod(addmod(1, sub(r, addmod(x, y, r)), r), mulmod(2, mulmod(x, y, r), r), r)
+            }
+            // eq(curve(d, x), (su, sv, sw)): the curves of `curve`
+            function curveEq(d, x, su, sv, sw) -> e {
+                let r := 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001
+                let x2 := mulmod(x, x, r)
+                let v := x
+                let w := 0
+                switch d
+                case 1 { v := 0 }
+                case 2 {}
+                case 3 { w := x }
+                case 4 { w := x2 }
+                default {
+                    v := x2
+                    w := x2
+                }
+                e := mulmod(mulmod(eq1(x, su), eq1(v, sv), r), eq1(w, sw), r)
             }
             // MaskLog: vars | commitment | nRounds | r | deg | nSc | y | end
             let rp := add(mload(add(m, 96)), 32)
@@ -182,40 +182,25 @@ library ZkMask {
             let sp := add(s, 32)
             let ad := add(a, 32)
             let lo := add(sp, shl(5, add(off, nb)))
-            let su := mload(lo)
-            let sv := mload(add(lo, 32))
-            let sw := mload(add(lo, 64))
-            // a_i = alpha^(base + j(i)) eq(curve(d_i, r_i), (su, sv, sw)); j(i): the sumcheck of round i
+            // a_i = alpha^(base + j(i)) eq(curve(d_i, r_i), s_lo3); j(i): the sumcheck of round i
             let j := 0
             for { let i := 0 } lt(i, count) { i := add(i, 1) } {
                 for {} iszero(gt(mload(add(ep, shl(5, j))), i)) {} { j := add(j, 1) }
-                let x := mload(add(rp, shl(5, i)))
-                let x2 := mulmod(x, x, r)
-                let v := x
-                let w := 0
-                switch mload(add(dp, shl(5, i)))
-                case 1 { v := 0 }
-                case 2 {}
-                case 3 { w := x }
-                case 4 { w := x2 }
-                default {
-                    v := x2
-                    w := x2
-                }
-                let e := mulmod(mulmod(eq1(x, su), eq1(v, sv), r), eq1(w, sw), r)
-                mstore(add(ad, shl(5, i)), mulmod(mload(add(ap, shl(5, j))), e, r))
+                let e := curveEq(mload(add(dp, shl(5, i))), mload(add(rp, shl(5, i))), mload(lo), mload(add(lo, 32)),
+                                 mload(add(lo, 64)))
+                mstore(add(ad, shl(5, i)), mulmod(mload(add(ap, shl(5, j))), e, R))
             }
             // fold the block bits, least significant (last coordinate) first; absent blocks are 0
             let len := count
             for { let b := nb } gt(b, 0) { b := sub(b, 1) } {
                 let x := mload(add(sp, shl(5, add(off, sub(b, 1)))))
-                let omx := addmod(1, sub(r, x), r)
+                let omx := addmod(1, sub(R, x), R)
                 let half := shr(1, add(len, 1))
                 for { let t := 0 } lt(t, half) { t := add(t, 1) } {
                     let i2 := shl(1, t)
                     let hi := 0
                     if lt(add(i2, 1), len) { hi := mload(add(ad, shl(5, add(i2, 1)))) }
-                    mstore(add(ad, shl(5, t)), addmod(mulmod(mload(add(ad, shl(5, i2))), omx, r), mulmod(hi, x, r), r))
+                    mstore(add(ad, shl(5, t)), addmod(mulmod(mload(add(ad, shl(5, i2))), omx, R), mulmod(hi, x, R), R))
                 }
                 len := half
             }

@@ -96,14 +96,18 @@ library TModel {
         }
     }
 
-    /// @notice Phase 5 of `circuit.run`: the batch opening of every recorded claim.
-    function openClaims(TCtx memory ctx, uint256 vk) internal view {
-        uint256[] memory none; // no weighted claims: empty term arrays
+    /// @notice The claim store as the batch opening reads it (no weighted claims).
+    function claimSet(TCtx memory ctx) internal pure returns (BatchOpening.ClaimSet memory) {
+        uint256[] memory none;
         uint256[][] memory noPoints;
-        BatchOpening.ClaimSet memory cs = BatchOpening.ClaimSet(
+        return BatchOpening.ClaimSet(
             ctx.nClaims, ctx.claimTid, ctx.claimPoint, ctx.claimValue, ctx.c.kind.length, ctx.c.commitment, 0, none,
             none, noPoints
         );
-        BatchOpening.open(ctx.ch, cs, vk);
+    }
+
+    /// @notice Phase 5 of `circuit.run`: the batch opening of every recorded claim.
+    function openClaims(TCtx memory ctx, uint256 vk) internal view {
+        BatchOpening.open(ctx.ch, claimSet(ctx), vk);
     }
 }

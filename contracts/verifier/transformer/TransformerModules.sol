@@ -420,27 +420,36 @@ library TModuleCall {
 
     /// @dev Appends a step's mask log (words at `o`: nRounds, (r, degree) per round, nSc,
     ///      (y, end) per sumcheck) to the verifier's; returns the offset after it.
-    function _applyMasks(MaskLog memory dst, uint256 o) private pure returns (uint256) {
-        MaskLog memory src;
+    function _applyMasks(MaskLog memory dst, uint256 o) private pure returns (uint256 next) {
         uint256 nr = _rd(o);
-        src.nRounds = nr;
-        src.r = new uint256[](nr);
-        src.deg = new uint256[](nr);
-        for (uint256 i = 0; i < nr; ++i) {
-            src.r[i] = _rd(o + 32 + 64 * i);
-            src.deg[i] = _rd(o + 64 + 64 * i);
+        uint256 ns = _rd(o + 32 + 64 * nr);
+        uint256 base = dst.nRounds;
+        uint256 sc = dst.nSc;
+        if (base + nr > dst.r.length || sc + ns > dst.y.length) revert ZkMask.MaskPoolExhausted();
+        uint256[] memory r = dst.r;
+        uint256[] memory d = dst.deg;
+        uint256[] memory y = dst.y;
+        uint256[] memory e = dst.end;
+        assembly ("memory-safe") {
+            let rp := add(add(r, 32), shl(5, base))
+            let dp := add(add(d, 32), shl(5, base))
+            for { let i := 0 } lt(i, nr) { i := add(i, 1) } {
+                let src := add(o, add(32, shl(6, i)))
+                mstore(add(rp, shl(5, i)), mload(src))
+                mstore(add(dp, shl(5, i)), mload(add(src, 32)))
+            }
+            o := add(o, add(64, shl(6, nr)))
+            let yp := add(add(y, 32), shl(5, sc))
+            let ep := add(add(e, 32), shl(5, sc))
+            for { let j := 0 } lt(j, ns) { j := add(j, 1) } {
+                let src := add(o, shl(6, j))
+                mstore(add(yp, shl(5, j)), mload(src))
+                mstore(add(ep, shl(5, j)), add(base, mload(add(src, 32))))
+            }
+            next := add(o, shl(6, ns))
         }
-        o += 32 + 64 * nr;
-        uint256 ns = _rd(o);
-        src.nSc = ns;
-        src.y = new uint256[](ns);
-        src.end = new uint256[](ns);
-        for (uint256 j = 0; j < ns; ++j) {
-            src.y[j] = _rd(o + 32 + 64 * j);
-            src.end[j] = _rd(o + 64 + 64 * j);
-        }
-        ZkMask.append(dst, src);
-        return o + 32 + 64 * ns;
+        dst.nRounds = base + nr;
+        dst.nSc = sc + ns;
     }
 
     /// @dev The module's output words at memory `o` (layout in `TransformerModules.run`).
