@@ -128,6 +128,22 @@ def test_a_mask_inconsistent_with_its_sum_is_rejected(srs):
     assert _first_bad(pc, bad, list(pc.ch.frs))
 
 
+def test_a_sumcheck_of_no_rounds_is_not_masked(srs):
+    """No rounds: nothing to hide, so nothing is sent and no block is taken. A G and a y of no
+    rounds would let the prover move the final value by rho (G - y) after seeing rho."""
+    pc = ProverCtx(ch=ProverChannel(Transcript()), specs={}, srs=srs, rng=seeded(5))
+    zm.commit_pool(pc, K_BLOCKS)
+    before = (len(pc.ch.frs), pc.mask.next_block)
+    out = zm.prove(pc, "t", 0, 2, [sc.Term(3, [[7], [11]])])
+    assert (len(pc.ch.frs), pc.mask.next_block) == before and out.point == [] and not pc.mask.claims
+    vc = VerifierCtx(ch=VerifierChannel(Transcript(), pc.ch.g1s, [g1_to_bytes(p) for p in pc.ch.g1s],
+                                        pc.ch.frs), specs={})
+    zm.commit_pool(vc, 0)
+    sub = zm.verify(vc, "t", 0, 2, 231)
+    assert (sub.point, sub.expected) == ([], 231)  # the caller's final check sees the claim itself
+    vc.ch.assert_consumed()
+
+
 def test_pool_size_is_bounded_and_exhaustion_is_malformed(srs):
     pc, insts = _run(srs, SHAPES[:1])
     frs = list(pc.ch.frs)

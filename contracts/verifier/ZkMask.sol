@@ -49,7 +49,8 @@ library ZkMask {
     }
 
     /// @notice `mask.verify`: the masked sumcheck of `n` rounds (the first of degree
-    ///         `firstDegree`, the others `degree`) on `claim`; returns f's SubClaim.
+    ///         `firstDegree`, the others `degree`) on `claim`; returns f's SubClaim. With no
+    ///         rounds there is nothing to mask and nothing is received: (empty point, claim).
     function verify(
         VerifierChannel memory ch,
         bytes32 labelG,
@@ -59,6 +60,7 @@ library ZkMask {
         uint256 degree,
         uint256 claim
     ) internal pure returns (uint256[] memory point, uint256 expected) {
+        if (n == 0) return (point, claim); // no rounds, nothing to mask (Python: the same)
         uint256 rho;
         (claim, rho) = _open(ch, labelG, claim);
         (point, expected) = Sumcheck.verifyFirst(ch, labelG, labelR, n, firstDegree, degree, claim);

@@ -176,7 +176,11 @@ class _RoundMask:
 
 def prove(ctx, label: str, n: int, degree: int, terms: list, first_degree: int | None = None):
     """``sumcheck.prove`` masked with the next n blocks of the pool; the returned finals
-    are f's (the mask is removed), so callers build their claims as without a mask."""
+    are f's (the mask is removed), so callers build their claims as without a mask. A sumcheck
+    of no rounds sends nothing to mask: it runs unmasked (a G and y of no rounds would let the
+    prover shift the final value by rho (G - y))."""
+    if n == 0:
+        return sumcheck.prove(ctx.ch, label, n, degree, terms, first_degree=first_degree)
     pool: MaskPool = ctx.mask
     degrees = _degrees(n, degree, first_degree)
     ids = pool.take(n)
@@ -193,7 +197,9 @@ def prove(ctx, label: str, n: int, degree: int, terms: list, first_degree: int |
 
 def verify(ctx, label: str, n: int, degree: int, claim: int, first_degree: int | None = None):
     """``sumcheck.verify`` of a masked sumcheck: returns the SubClaim of f alone
-    (expected - rho y), with y recorded as a claim on the pool."""
+    (expected - rho y), with y recorded as a claim on the pool; unmasked for no rounds."""
+    if n == 0:
+        return sumcheck.verify(ctx.ch, label, n, degree, claim, first_degree=first_degree)
     pool: MaskPool = ctx.mask
     degrees = _degrees(n, degree, first_degree)
     ids = pool.take(n)
@@ -206,7 +212,5 @@ def verify(ctx, label: str, n: int, degree: int, claim: int, first_degree: int |
 
 
 def _record(ctx, pool: MaskPool, ids: list[int], degrees: list[int], point: list[int], y: int) -> None:
-    if not ids:
-        return
     terms = [(1, pool.prefix(b) + curve(d, r)) for b, d, r in zip(ids, degrees, point)]
     pool.claims.append(Claim(POOL, [], y, terms=terms))
