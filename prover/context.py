@@ -70,19 +70,24 @@ class _Base:
     def spec(self, tid: str) -> TensorSpec:
         return self.specs[tid]
 
+    def _committed_at(self, tid: str, point: Sequence[int]) -> tuple[str, list[int]]:
+        """The commitment a claim on ``tid`` at ``point`` is opened against, and the point
+        there: a block of a pooled commitment is the pool's MLE with the block's prefix bits
+        fixed."""
+        if tid in self.pooled:
+            pool, prefix = self.pooled[tid]
+            return pool, list(prefix) + list(point)
+        return tid, list(point)
+
     def _record(self, tid: str, point: Sequence[int], value: int) -> None:
         if len(point) != self.specs[tid].num_vars:
             raise ValueError(f"claim on {tid}: point has {len(point)} coordinates, tensor has {self.specs[tid].num_vars}")
-        if tid in self.pooled:  # a block of a pooled commitment: the pool's MLE with the block's prefix bits fixed
-            pool, prefix = self.pooled[tid]
-            self.claims.append(Claim(pool, list(prefix) + list(point), value))
-            return
-        self.claims.append(Claim(tid, list(point), value))
+        self.claims.append(Claim(*self._committed_at(tid, point), value))
 
     def weighted_claim(self, tid: str, terms: Sequence[tuple[int, Sequence[int]]], value: int) -> None:
         """Record sum_l coef_l * f_tid(point_l) = value on committed tensor ``tid`` (both sides;
         nothing is sent). Each point has the tensor's num_vars coordinates; a pooled tensor's
-        points get the pool's block prefix, as ``_record`` does."""
+        points get the pool's block prefix (``_committed_at``), as plain claims do."""
         kind = self.specs[tid].kind
         if kind not in COMMITTED:
             raise ValueError(f"weighted claim on {tid}: only committed tensors take weighted claims, not {kind}")
@@ -93,11 +98,9 @@ class _Base:
         for coef, point in terms:
             if len(point) != m:
                 raise ValueError(f"weighted claim on {tid}: a point has {len(point)} coordinates, tensor has {m}")
-            out.append((int(coef) % _R, list(point)))
-        if tid in self.pooled:
-            tid, prefix = self.pooled[tid]
-            out = [(c, list(prefix) + p) for c, p in out]
-        self.claims.append(Claim(tid, [], int(value) % _R, out))
+            target, at = self._committed_at(tid, point)
+            out.append((int(coef) % _R, at))
+        self.claims.append(Claim(target, [], int(value) % _R, out))
 
     def reduce(self, tid: str, point: Sequence[int], value: int) -> None:
         kind = self.specs[tid].kind

@@ -24,7 +24,7 @@ from prover.rng import seeded
 from prover.transcript import keccak256
 from prover.transformer import prove as tp
 from prover.transformer.compile import compile_model, forward
-from tests.chain.verifier_helpers import other_point
+from tests.chain.verifier_helpers import items_by_label, other_point
 from tests.op_harness import forge_runner_up, lenient_multiplicities, wrong_bound_digit
 from zkllm_chain.chain import connect, load_signer
 from zkllm_chain.chain.errors import TransactionRevertedError
@@ -360,9 +360,8 @@ def test_altered_field_elements_rejected_with_the_same_check(chain, llama, llama
 def test_altered_batch_opening_rejected_by_the_pairing(chain, llama, llama_dep):
     """The last round of the opening sumcheck, the last quotient and the hiding term: the
     pairing carries the sumcheck's final check (Python "opening", Solidity PairingFailed)."""
-    last = {}
-    for label, kind, idx in llama.res.layout:
-        last[(label, kind)] = idx
+    items = items_by_label(llama.res.layout)
+    last = {key: idx[-1] for key, idx in items.items()}
     assert ("open/eval", "fr") not in last  # no evaluation is sent
     d, enc, tok, out, _ = transformer_calldata(llama.res.statement, llama.cm.commitment, llama.raw)
     for label, kind in (("open/g", "fr"), ("open/quotient", "g1"), ("open/hiding", "g1")):

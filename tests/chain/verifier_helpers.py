@@ -282,8 +282,6 @@ def random_input(n: int, seed: int, rows: int = 1) -> torch.Tensor:
     return (torch.rand(rows, n, dtype=torch.float64, generator=g) * 2 - 1).reshape(-1)
 
 
-
-
 def small_mlp_proofs(seed: int, model_seed: int) -> dict:
     """A real proof of a small MLP (16-32-8, GELU), bound on request to a chosen attester.
 
