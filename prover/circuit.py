@@ -233,7 +233,8 @@ def mask_blocks(circuit, attempt: int = 0) -> int:
     then starts again)."""
     nmax = max((s.num_vars for s in circuit.specs.values()), default=0) + 1
     virt = sum(s.num_vars + 2 for s in circuit.specs.values() if s.kind == "virtual")
-    return (virt + len(circuit.lookups) * nmax + 8) << (2 * attempt)
+    shadows = 2 * sum(isinstance(op, Linear) for op in circuit.ops)  # a Linear hides W's and b's evaluations
+    return (virt + len(circuit.lookups) * nmax + shadows + 8) << (2 * attempt)
 
 
 def run(ctx, circuit: Circuit, vk=None, log=None) -> None:

@@ -21,6 +21,8 @@ struct VerifierChannel {
 ///         (`prover/zk/mask.py`: the pool and its weighted claims): the pool's size
 ///         (2^vars entries) and commitment, then per round its challenge and degree (round i
 ///         used block i) and per masked sumcheck its mask value y and the round count after it.
+///         A shadow's block (`ZkMask.takeShadow`) is logged as a round whose degree word is
+///         (k + 1) << 8 (low byte 0) and whose r is the shadow's coefficient in claim k.
 struct MaskLog {
     uint256 vars;
     uint256 commitment;

@@ -130,6 +130,23 @@ library ZkMask {
         m.nSc += 1;
     }
 
+    /// @notice `mask.take_shadow`: the next block, logged as a round that no sumcheck reads
+    ///         (degree word 0 until `setShadow`); its entry S = P(bits(block) || 0, 0, 0) hides
+    ///         one claim.
+    function takeShadow(MaskLog memory m) internal pure returns (uint256 blk) {
+        blk = m.nRounds;
+        if (blk >= m.r.length) revert MaskPoolExhausted();
+        m.nRounds = blk + 1;
+    }
+
+    /// @notice Claim `claim` carries coef * S of shadow block `blk` (`mask.shadowed_claim`'s
+    ///         pool term): logged in the block's round entry as r = coef, degree word
+    ///         (claim + 1) << 8.
+    function setShadow(MaskLog memory m, uint256 blk, uint256 claim, uint256 coef) internal pure {
+        m.r[blk] = coef;
+        m.deg[blk] = (claim + 1) << 8;
+    }
+
     /// @notice The curve point (u, v, w) of a block for a round of degree d at x.
     function curve(uint256 d, uint256 x) internal pure returns (uint256 u, uint256 v, uint256 w) {
         uint256 x2 = mulmod(x, x, R);
@@ -140,27 +157,23 @@ library ZkMask {
         return (x, x2, x2); // d == 5 (Python refuses more)
     }
 
-    /// @notice sum over the pool's claims j (claim index base + j, weight apow[base + j]) of
-    ///         alpha^(base+j) sum_{i in j} eq(bits(i) || curve(d_i, r_i), s) for the pool's
-    ///         K-coordinate point s: the pool's W(s) in the batch opening. One fold of the
-    ///         per-block weights over s's block bits (O(blocks)).
-    function poolWeight(MaskLog memory m, uint256[] memory apow, uint256 base, uint256[] memory s, uint256 off)
-        internal
+    /// @dev Per block i: a_i = alpha^(base + j(i)) eq(curve(d_i, r_i), s[lo:lo+3]), j(i) the
+    ///      sumcheck of round i; a shadow's block: alpha^k coef eq((0, 0, 0), s[lo:lo+3]). `lo`: the
+    ///      memory address of those three coordinates.
+    function _blockWeights(MaskLog memory m, uint256[] memory apow, uint256 base, uint256 lo)
+        private
         pure
-        returns (uint256 acc)
+        returns (uint256[] memory a)
     {
-        uint256 nb = m.vars - BLOCK_VARS;
-        uint256 count = m.nRounds;
-        if (off + m.vars > s.length || (m.nSc != 0 && base + m.nSc > apow.length)) revert MaskPoolExhausted();
-        uint256[] memory a = new uint256[](count == 0 ? 1 : count);
+        a = new uint256[](m.nRounds == 0 ? 1 : m.nRounds);
         assembly ("memory-safe") {
             // eq(x, y) for one coordinate: 1 - x - y + 2 x y
             function eq1(x, y) -> e {
                 let r := 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001
                 e := addmod(addmod(1, sub(r, addmod(x, y, r)), r), mulmod(2, mulmod(x, y, r), r), r)
             }
-            // eq(curve(d, x), (su, sv, sw)): the curves of `curve`
-            function curveEq(d, x, su, sv, sw) -> e {
+            // eq(curve(d, x), (the three words at p)): the curves of `curve`
+            function curveEq(d, x, p) -> e {
                 let r := 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001
                 let x2 := mulmod(x, x, r)
                 let v := x
@@ -174,24 +187,55 @@ library ZkMask {
                     v := x2
                     w := x2
                 }
-                e := mulmod(mulmod(eq1(x, su), eq1(v, sv), r), eq1(w, sw), r)
+                e := mulmod(mulmod(eq1(x, mload(p)), eq1(v, mload(add(p, 32))), r), eq1(w, mload(add(p, 64))), r)
             }
             // MaskLog: vars | commitment | nRounds | r | deg | nSc | y | end
             let rp := add(mload(add(m, 96)), 32)
             let dp := add(mload(add(m, 128)), 32)
-            let ep := add(mload(add(m, 224)), 32)
-            let ap := add(add(apow, 32), shl(5, base))
+            let ep := add(mload(add(m, 224)), 32) // end[j], advanced with j
+            let ap := add(add(apow, 32), shl(5, base)) // alpha^(base + j), advanced with j
+            for { let i := 0 } lt(i, mload(add(m, 64))) { i := add(i, 1) } {
+                let d := mload(add(dp, shl(5, i)))
+                let at := add(a, shl(5, add(i, 1)))
+                switch and(d, 0xff)
+                case 0 { // a shadow's block: k = (d >> 8) - 1, coef = r_i
+                    if d {
+                        let c := mulmod(mload(add(apow, shl(5, shr(8, d)))), mload(add(rp, shl(5, i))), R)
+                        mstore(at, mulmod(c, curveEq(1, 0, lo), R))
+                    }
+                }
+                default {
+                    for {} iszero(gt(mload(ep), i)) {} {
+                        ep := add(ep, 32)
+                        ap := add(ap, 32)
+                    }
+                    mstore(at, mulmod(mload(ap), curveEq(d, mload(add(rp, shl(5, i))), lo), R))
+                }
+            }
+        }
+    }
+
+    /// @notice sum over the pool's claims j (claim index base + j, weight apow[base + j]) of
+    ///         alpha^(base+j) sum_{i in j} eq(bits(i) || curve(d_i, r_i), s) for the pool's
+    ///         K-coordinate point s: the pool's W(s) in the batch opening. One fold of the
+    ///         per-block weights over s's block bits (O(blocks)). A shadow's block (a round of
+    ///         degree 0) takes alpha^k coef eq((0, 0, 0), s_lo3) instead, k the claim it hides.
+    function poolWeight(MaskLog memory m, uint256[] memory apow, uint256 base, uint256[] memory s, uint256 off)
+        internal
+        pure
+        returns (uint256 acc)
+    {
+        uint256 nb = m.vars - BLOCK_VARS;
+        uint256 count = m.nRounds;
+        if (off + m.vars > s.length || (m.nSc != 0 && base + m.nSc > apow.length)) revert MaskPoolExhausted();
+        uint256 lo;
+        assembly ("memory-safe") {
+            lo := add(add(s, 32), shl(5, add(off, nb)))
+        }
+        uint256[] memory a = _blockWeights(m, apow, base, lo);
+        assembly ("memory-safe") {
             let sp := add(s, 32)
             let ad := add(a, 32)
-            let lo := add(sp, shl(5, add(off, nb)))
-            // a_i = alpha^(base + j(i)) eq(curve(d_i, r_i), s_lo3); j(i): the sumcheck of round i
-            let j := 0
-            for { let i := 0 } lt(i, count) { i := add(i, 1) } {
-                for {} iszero(gt(mload(add(ep, shl(5, j))), i)) {} { j := add(j, 1) }
-                let e := curveEq(mload(add(dp, shl(5, i))), mload(add(rp, shl(5, i))), mload(lo), mload(add(lo, 32)),
-                                 mload(add(lo, 64)))
-                mstore(add(ad, shl(5, i)), mulmod(mload(add(ap, shl(5, j))), e, R))
-            }
             // fold the block bits, least significant (last coordinate) first; absent blocks are 0
             let len := count
             for { let b := nb } gt(b, 0) { b := sub(b, 1) } {

@@ -15,8 +15,10 @@ are combined into one, Phi, and Phi alone is opened:
    opening of Phi at s to the value ``expected``; V checks it with one multi-pairing
    of n + 2 pairs (check ``opening``). That pairing carries the sumcheck's final check.
 
-A weighted claim k (``context.Claim.terms``: v_k = sum_l c_l f_p(z_l)) contributes
-sum_l alpha^k c_l eq(z_l, .) to W_p; everything else is unchanged.
+A weighted claim k (``context.Claim.terms``: v_k = sum_l c_l f_{p_l}(z_l)) contributes
+alpha^k c_l eq(z_l, .) to W_{p_l} for each of its terms; everything else is unchanged. Its
+terms may name several polynomials (``context.combined_claim``), each of which has a plain
+or weighted claim of its own (so that it has a slot).
 
 No evaluation f_p(s) is sent: the verifier learns only Phi(s) = expected, which the
 sumcheck transcript already fixes, and the opening itself is hiding.
@@ -152,15 +154,17 @@ def unchunk(ctx, claims: list) -> list:
     return out
 
 
-def _claim_weights(claims, idx: list[int], apow: list[int]):
-    """(points, coefficients) of W_p = sum_k alpha^k sum_l c_l eq(z_l, .) over the claims
-    ``idx`` on one polynomial (a plain claim: one term of coefficient 1)."""
-    points, coeffs = [], []
-    for k in idx:
-        for c, z in claims[k].weighted_points():
+def _claim_weights(claims, apow: list[int]) -> dict[str, tuple[list, list]]:
+    """Per polynomial p: (points, coefficients) of W_p = sum_k alpha^k sum_{l: t_l = p} c_l
+    eq(z_l, .) over every term of every claim on p (a plain claim: one term of coefficient 1
+    on its own polynomial)."""
+    out: dict[str, tuple[list, list]] = {}
+    for k, claim in enumerate(claims):
+        for t, c, z in claim.weighted_terms():
+            points, coeffs = out.setdefault(t, ([], []))
             points.append(z)
             coeffs.append(apow[k] * c % R)
-    return points, coeffs
+    return out
 
 
 def _linear_table(coeffs: list[int], n: int) -> list[int]:
@@ -227,10 +231,13 @@ def open_claims(ctx, vk=None) -> None:
         rho = ch.challenge("open/rho")
         H = (H + rho * g_open) % R
 
+    weights = _claim_weights(claims, apow)
+    if set(weights) - set(order):
+        raise ValueError(f"a term names a polynomial without a claim of its own: {sorted(set(weights) - set(order))}")
     if ctx.is_prover:
         terms = []
         for t in order:
-            w = _weights(*_claim_weights(claims, idx[t], apow), mvars[t])
+            w = _weights(*weights[t], mvars[t])
             terms.append(sumcheck.Term(1, [w, ctx.values[t]], scratch=True))  # W is folded in place
             del w
         polys = [ctx.values[t] for t in order]
@@ -259,7 +266,7 @@ def open_claims(ctx, vk=None) -> None:
         wt = []
         for t in order:
             m = mvars[t]
-            points, coeffs = _claim_weights(claims, idx[t], apow)
+            points, coeffs = weights[t]
             w = sum(a * eq_eval(pt, s[n - m:]) for pt, a in zip(points, coeffs)) % R
             wt.append(sumcheck.term_weight(w, n, m))
         quotients = [ch.recv_g1("open/quotient") for _ in range(n)]

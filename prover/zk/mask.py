@@ -214,3 +214,35 @@ def verify(ctx, label: str, n: int, degree: int, claim: int, first_degree: int |
 def _record(ctx, pool: MaskPool, ids: list[int], degrees: list[int], point: list[int], y: int) -> None:
     terms = [(1, pool.prefix(b) + curve(d, r)) for b, d, r in zip(ids, degrees, point)]
     pool.claims.append(Claim(POOL, [], y, terms=terms))
+
+
+# ---------------------------------------------------------------- shadows of model tensors
+
+def take_shadow(ctx) -> int:
+    """The next unused block of the pool, taken as a shadow: its first entry S (the block's
+    B(0, 0, 0)) is a fresh uniform value that hides one evaluation of a model tensor."""
+    return ctx.mask.take(1)[0]
+
+
+def shadow_point(ctx, block: int) -> list[int]:
+    """The pool point of a shadow block's entry S: bits(block) || (0, 0, 0)."""
+    return ctx.mask.prefix(block) + [0, 0, 0]
+
+
+def shadow_value(ctx, block: int) -> int:
+    """Prover: the shadow entry S of ``block``."""
+    return ctx.mask.blocks[block][0]
+
+
+def shadowed_claim(ctx, tid: str, point: list[int], r: int, block: int, label: str) -> int:
+    """v~ = f_tid(point) + r S, S the shadow entry of ``block``: the prover sends it
+    (``label``), the verifier receives it; both record the combined claim on tid and the pool.
+    With S fresh and uniform (and r != 0), v~ is uniform: it says nothing about f_tid(point)."""
+    if ctx.is_prover:
+        from ..poly.mle import evaluate_fast
+        v = (evaluate_fast(ctx.values[tid], point) + r * shadow_value(ctx, block)) % R
+        ctx.ch.send_fr(label, v)
+    else:
+        v = ctx.ch.recv_fr(label)
+    ctx.combined_claim([(tid, 1, point), (POOL, r % R, shadow_point(ctx, block))], v)
+    return v
