@@ -84,7 +84,10 @@ class Circuit:
 
     @property
     def num_vars(self) -> int:
-        return max(s.num_vars for s in self.specs.values() if s.kind != "virtual")
+        """Variables of the SRS the circuit needs: its largest committed tensor, or the mask
+        pool its proofs commit (``zk.mask``), whichever is larger."""
+        n = max(s.num_vars for s in self.specs.values() if s.kind != "virtual")
+        return max(n, zkmask.pool_vars_for(mask_blocks(self)))
 
 
 def table_id(t: FunctionTable) -> str:

@@ -166,14 +166,19 @@ library ZkMask {
         returns (uint256[] memory a)
     {
         a = new uint256[](m.nRounds == 0 ? 1 : m.nRounds);
-        assembly ("memory-safe") {
-            // eq(x, y) for one coordinate: 1 - x - y + 2 x y
-            function eq1(x, y) -> e {
-                let r := 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001
-                e := addmod(addmod(1, sub(r, addmod(x, y, r)), r), mulmod(2, mulmod(x, y, r), r), r)
+        // per coordinate c of s_lo3: (1 - c, 2 c - 1), so that eq(x, c) = (1 - c) + x (2 c - 1)
+        uint256[6] memory t;
+        for (uint256 k = 0; k < BLOCK_VARS; ++k) {
+            uint256 c;
+            assembly ("memory-safe") {
+                c := mload(add(lo, shl(5, k)))
             }
-            // eq(curve(d, x), (the three words at p)): the curves of `curve`
-            function curveEq(d, x, p) -> e {
+            t[2 * k] = addmod(1, R - c, R);
+            t[2 * k + 1] = addmod(c + c, R - 1, R);
+        }
+        assembly ("memory-safe") {
+            // eq(curve(d, x), s_lo3) from the table t: the curves of `curve`
+            function curveEq(d, x, tab) -> e {
                 let r := 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001
                 let x2 := mulmod(x, x, r)
                 let v := x
@@ -187,7 +192,9 @@ library ZkMask {
                     v := x2
                     w := x2
                 }
-                e := mulmod(mulmod(eq1(x, mload(p)), eq1(v, mload(add(p, 32))), r), eq1(w, mload(add(p, 64))), r)
+                e := addmod(mload(tab), mulmod(x, mload(add(tab, 32)), r), r)
+                e := mulmod(e, addmod(mload(add(tab, 64)), mulmod(v, mload(add(tab, 96)), r), r), r)
+                e := mulmod(e, addmod(mload(add(tab, 128)), mulmod(w, mload(add(tab, 160)), r), r), r)
             }
             // MaskLog: vars | commitment | nRounds | r | deg | nSc | y | end
             let rp := add(mload(add(m, 96)), 32)
@@ -196,12 +203,11 @@ library ZkMask {
             let ap := add(add(apow, 32), shl(5, base)) // alpha^(base + j), advanced with j
             for { let i := 0 } lt(i, mload(add(m, 64))) { i := add(i, 1) } {
                 let d := mload(add(dp, shl(5, i)))
-                let at := add(a, shl(5, add(i, 1)))
                 switch and(d, 0xff)
-                case 0 { // a shadow's block: k = (d >> 8) - 1, coef = r_i
+                case 0 { // a shadow's block: k = (d >> 8) - 1, coef = r_i; eq((0, 0, 0), s_lo3) = curveEq(1, 0)
                     if d {
                         let c := mulmod(mload(add(apow, shl(5, shr(8, d)))), mload(add(rp, shl(5, i))), R)
-                        mstore(at, mulmod(c, curveEq(1, 0, lo), R))
+                        mstore(add(a, shl(5, add(i, 1))), mulmod(c, curveEq(1, 0, t), R))
                     }
                 }
                 default {
@@ -209,7 +215,7 @@ library ZkMask {
                         ep := add(ep, 32)
                         ap := add(ap, 32)
                     }
-                    mstore(at, mulmod(mload(ap), curveEq(d, mload(add(rp, shl(5, i))), lo), R))
+                    mstore(add(a, shl(5, add(i, 1))), mulmod(mload(ap), curveEq(d, mload(add(rp, shl(5, i))), t), R))
                 }
             }
         }
