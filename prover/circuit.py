@@ -18,6 +18,7 @@ Proof schedule (prover and verifier walk it in lock-step):
 """
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass, field
 
@@ -30,6 +31,7 @@ from .field.ref import to_signed
 from .field.smallvec import BOUND as SMALL_BOUND, SmallVec, pad_small
 from .context import ProverCtx, TensorSpec, VerifierCtx, attach_commit
 from .lookup import logup
+from .zk import mask as zkmask
 from .lookup.tables import FunctionTable, RangeTable
 from .ops.activation import Activation
 from .ops.linear import Linear
@@ -82,7 +84,10 @@ class Circuit:
 
     @property
     def num_vars(self) -> int:
-        return max(s.num_vars for s in self.specs.values() if s.kind != "virtual")
+        """Variables of the SRS the circuit needs: its largest committed tensor, or the mask
+        pool its proofs commit (``zk.mask``), whichever is larger."""
+        n = max(s.num_vars for s in self.specs.values() if s.kind != "virtual")
+        return max(n, zkmask.pool_vars_for(mask_blocks(self)))
 
 
 def table_id(t: FunctionTable) -> str:
@@ -223,6 +228,18 @@ def absorb_statement(t, vk_digest: bytes, model_digest: bytes, circuit: Circuit,
     t.absorb_frs("statement/output", out)
 
 
+def mask_blocks(circuit, attempt: int = 0) -> int:
+    """How many mask-pool blocks (one per sumcheck round) the prover provides, from the
+    circuit's shape alone so that every proof of a circuit has the same pool size: an
+    estimate (a virtual tensor's claim is reduced over about its own variables, a lookup
+    over at most max-vars), times 4^attempt when a run found it too small (``prove_run``
+    then starts again)."""
+    nmax = max((s.num_vars for s in circuit.specs.values()), default=0) + 1
+    virt = sum(s.num_vars + 2 for s in circuit.specs.values() if s.kind == "virtual")
+    shadows = 2 * sum(isinstance(op, Linear) for op in circuit.ops)  # a Linear hides W's and b's evaluations
+    return (virt + len(circuit.lookups) * nmax + shadows + 8) << (2 * attempt)
+
+
 def run(ctx, circuit: Circuit, vk=None, log=None) -> None:
     """Phases 1-5 of the schedule; identical for prover and verifier contexts. ``log(msg)``
     (optional) hears when each phase starts, with the seconds since the first."""
@@ -232,6 +249,7 @@ def run(ctx, circuit: Circuit, vk=None, log=None) -> None:
         if log is not None:
             log(f"  [{time.perf_counter() - t0:7.1f}s] {msg}")
 
+    zkmask.commit_pool(ctx, mask_blocks(circuit, getattr(ctx, "mask_attempt", 0)) if ctx.is_prover else 0)
     phase(f"witness commitments ({len(circuit.witness)} tensors)")
     for tid in circuit.witness:
         attach_commit(ctx, tid, "witness")
@@ -288,23 +306,29 @@ def prove_run(circuit, transcript, values: dict, *, ints: dict, public: dict, sr
     ``circuit`` is any compiled circuit (MLP or transformer): specs, producers, witness,
     lookups, roots and digest. ``commitments``/``blinds`` hold the commitments the prover
     did not make in this run (model weights, key tables). Returns (proof, item layout)."""
-    ch = ProverChannel(transcript)
     pools = getattr(circuit, "pools", {})
     for pid, members in pools.items():
         values[pid] = assemble_pool(circuit.specs[pid].shape[0], members, values)
-    ctx = ProverCtx(ch=ch, specs=circuit.specs, producers=dict(circuit.producers), values=values,
-                    pooled=pool_prefixes(circuit), chunk_vars=getattr(circuit, "chunk_vars", 0),
-                    public=public, commitments=dict(commitments), blinds=dict(blinds), srs=srs, rng=rng)
-    ctx.ints = ints
-    with native.cache_scope():
-        run(ctx, circuit, log=log)
-    return Proof.from_items(circuit.digest(), ch.g1s, ch.frs), ch.log
+    for attempt in range(3):
+        ch = ProverChannel(copy.deepcopy(transcript))
+        ctx = ProverCtx(ch=ch, specs=dict(circuit.specs), producers=dict(circuit.producers), values=values,
+                        pooled=pool_prefixes(circuit), chunk_vars=getattr(circuit, "chunk_vars", 0),
+                        public=public, commitments=dict(commitments), blinds=dict(blinds), srs=srs, rng=rng)
+        ctx.ints = ints
+        ctx.mask_attempt = attempt
+        try:
+            with native.cache_scope():
+                run(ctx, circuit, log=log)
+        except zkmask.PoolExhausted:
+            continue
+        return Proof.from_items(circuit.digest(), ch.g1s, ch.frs), ch.log
+    raise zkmask.PoolExhausted("internal: the mask pool estimate is far too small for this circuit")
 
 
 def verify_run(circuit, transcript, proof: Proof, *, public: dict, commitments: dict, srs_vk) -> None:
     """Phases 1-5 on the verifier side over ``proof``'s items; raises unless all checks pass."""
     ch = VerifierChannel(transcript, proof.g1s, proof.g1_bytes, proof.frs)
-    ctx = VerifierCtx(ch=ch, specs=circuit.specs, producers=dict(circuit.producers), public=public,
+    ctx = VerifierCtx(ch=ch, specs=dict(circuit.specs), producers=dict(circuit.producers), public=public,
                       pooled=pool_prefixes(circuit), chunk_vars=getattr(circuit, "chunk_vars", 0),
                       commitments=dict(commitments))
     run(ctx, circuit, srs_vk)

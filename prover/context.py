@@ -42,11 +42,14 @@ class TensorSpec:
 @dataclass
 class Claim:
     """f_tid(point) = value, or, when ``terms`` is set (a weighted claim, ``point == []``),
-    sum_l coef_l * f_tid(point_l) = value over the (coef_l, point_l) in ``terms``."""
+    sum_l coef_l * f_{t_l}(point_l) = value over the (coef_l, point_l) in ``terms``, where
+    t_l = ``term_tids[l]`` (every term on ``tid`` when ``term_tids`` is None; the first term is
+    always on ``tid``)."""
     tid: str
     point: list[int]
     value: int
     terms: list[tuple[int, list[int]]] | None = None
+    term_tids: list[str] | None = None
 
     @property
     def num_vars(self) -> int:
@@ -55,6 +58,11 @@ class Claim:
     def weighted_points(self) -> list[tuple[int, list[int]]]:
         """(coef, point) pairs: [(1, point)] for a plain claim."""
         return self.terms if self.terms is not None else [(1, self.point)]
+
+    def weighted_terms(self) -> list[tuple[str, int, list[int]]]:
+        """(tensor, coef, point) triples: [(tid, 1, point)] for a plain claim."""
+        tids = self.term_tids or [self.tid] * len(self.weighted_points())
+        return [(t, c, z) for t, (c, z) in zip(tids, self.weighted_points())]
 
 
 @dataclass
@@ -65,6 +73,7 @@ class _Base:
     claims: list[Claim] = field(default_factory=list)
     pooled: dict[str, tuple[str, list[int]]] = field(default_factory=dict)  # tid -> (pool id, block prefix bits)
     chunk_vars: int = 0  # tensors over 2^chunk_vars entries are committed in chunks (prover.pcs.chunked)
+    mask: object = None  # this proof's mask pool (prover.zk.mask.MaskPool), once committed
 
     def spec(self, tid: str) -> TensorSpec:
         return self.specs[tid]
@@ -100,6 +109,26 @@ class _Base:
             target, at = self._committed_at(tid, point)
             out.append((int(coef) % _R, at))
         self.claims.append(Claim(target, [], int(value) % _R, out))
+
+    def combined_claim(self, terms: Sequence[tuple[str, int, Sequence[int]]], value: int) -> None:
+        """Record sum_l coef_l * f_{t_l}(point_l) = value over committed tensors t_l (both
+        sides; nothing is sent), e.g. a weight evaluation hidden behind a shadow taken from the
+        mask pool. The claim belongs to the first term's tensor; every tensor a term names must
+        have a claim of its own too (its slot in the batch opening)."""
+        if not terms:
+            raise ValueError("combined claim: no terms")
+        tids, out = [], []
+        for tid, coef, point in terms:
+            spec = self.specs[tid]
+            if spec.kind not in COMMITTED:
+                raise ValueError(f"combined claim on {tid}: only committed tensors take weighted claims, not {spec.kind}")
+            if len(point) != spec.num_vars:
+                raise ValueError(f"combined claim on {tid}: a point has {len(point)} coordinates, tensor has "
+                                 f"{spec.num_vars}")
+            target, at = self._committed_at(tid, point)
+            tids.append(target)
+            out.append((int(coef) % _R, at))
+        self.claims.append(Claim(tids[0], [], int(value) % _R, out, tids))
 
     def reduce(self, tid: str, point: Sequence[int], value: int) -> None:
         kind = self.specs[tid].kind
@@ -152,14 +181,14 @@ class VerifierCtx(_Base):
         return v
 
 
-def attach_commit(ctx, tid: str, label: str) -> None:
+def attach_commit(ctx, tid: str, label: str, chunk: bool = True) -> None:
     """Commit to tensor ``tid`` (prover: compute, blind, send; verifier: receive).
 
     A tensor over 2^chunk_vars entries is committed as 2^(m - chunk_vars) chunk
-    commitments, sent in chunk order, each with its own blind."""
+    commitments, sent in chunk order, each with its own blind (unless ``chunk`` is False)."""
     from .pcs import chunked
     m = ctx.specs[tid].num_vars
-    k = chunked.chunk_vars_of(m, ctx.chunk_vars)
+    k = chunked.chunk_vars_of(m, ctx.chunk_vars) if chunk else 0
     count = 1 << (m - k) if k else 1
     if ctx.is_prover:
         from .pcs import kzg

@@ -134,9 +134,13 @@ def _round_degrees(n: int, degree: int, first_degree: int | None) -> list[int]:
     return [first_degree if (i == 0 and first_degree is not None) else degree for i in range(n)]
 
 
-def prove(ch, label: str, n: int, degree: int, terms: list[Term], first_degree: int | None = None) -> SumcheckOutput:
+def prove(ch, label: str, n: int, degree: int, terms: list[Term], first_degree: int | None = None,
+          mask=None) -> SumcheckOutput:
     """Run the prover; sends n round polynomials over ``ch`` (the first of degree
-    ``first_degree`` when given, the others of degree ``degree``)."""
+    ``first_degree`` when given, the others of degree ``degree``). ``mask`` (prover of a
+    masked sumcheck, ``prover.zk.mask``): ``mask(round, degree)`` gives evaluations at
+    0..degree added to the round's, ``mask.bind(round, r)`` hears each challenge; the
+    finals stay those of the terms."""
     degrees = _round_degrees(n, degree, first_degree)
     for t in terms:
         if t.num_vars > n:
@@ -164,10 +168,14 @@ def prove(ch, label: str, n: int, degree: int, terms: list[Term], first_degree: 
             else:
                 ev = native.round_evals(fs, degree) if _is_native(fs) else _round_evals(fs, degree)
                 evals = [(e + scales[ti] * v) % R for e, v in zip(evals, ev)]
+        if mask is not None:
+            evals = [(e + m) % R for e, m in zip(evals, mask(rnd, degree))]
         coeffs = evals_to_coeffs(evals)
         ch.send_frs(f"{label}/g", coeffs[1:])  # c_0 follows from the claim
         r = ch.challenge(f"{label}/r")
         point.append(r)
+        if mask is not None:
+            mask.bind(rnd, r)
         folded: dict[int, object] = {}  # a factor shared by several terms is folded once
         for ti, fs in enumerate(facs):
             if mvars[ti] == k:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from prover.channel import ProverChannel, VerifierChannel
 from prover.context import ProverCtx, VerifierCtx, attach_commit
+from prover.zk import mask as zkmask
 from prover.lookup import logup
 from prover.pcs import batch, kzg
 from prover.pcs.curve import g1_to_bytes
@@ -112,6 +113,7 @@ def run_fragment(pk, specs, values, committed, body, *, producers=None, tamper=N
         if s.kind == "table":
             tables[t] = kzg.commit(pk.srs, values[t], 0)
             p.commitments[t], p.blinds[t] = tables[t], 0
+    zkmask.commit_pool(p, 64)
     for t in committed:
         attach_commit(p, t, "c")
     body(p)
@@ -125,6 +127,7 @@ def run_fragment(pk, specs, values, committed, body, *, producers=None, tamper=N
     v.producers = dict(producers or {})
     v.commitments.update(tables)
     v.commitments.update(verifier_tables or {})
+    zkmask.commit_pool(v, 0)
     for t in committed:
         attach_commit(v, t, "c")
     body(v)

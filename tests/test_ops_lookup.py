@@ -7,6 +7,7 @@ import torch
 from prover import keys
 from prover.channel import ProverChannel, VerifierChannel
 from prover.context import ProverCtx, TensorSpec, VerifierCtx, attach_commit
+from prover.zk import mask as zkmask
 from prover.errors import VerificationError
 from prover.field import R
 from prover.lookup import logup
@@ -30,6 +31,7 @@ def _run(small, specs, values, committed, body, tamper=None):
     """Commit ``committed`` tensors, run ``body(ctx)``, open; then verify the same way."""
     pch = ProverChannel(Transcript())
     p = ProverCtx(ch=pch, specs=specs, values=values, srs=small.srs, rng=seeded(1))
+    zkmask.commit_pool(p, 16)
     for t in committed:
         attach_commit(p, t, "c")
     body(p)
@@ -40,6 +42,7 @@ def _run(small, specs, values, committed, body, tamper=None):
     from prover.pcs.curve import g1_to_bytes
     vch = VerifierChannel(Transcript(), pch.g1s, [g1_to_bytes(g) for g in pch.g1s], frs)
     v = VerifierCtx(ch=vch, specs=specs)
+    zkmask.commit_pool(v, 0)
     for t in committed:
         attach_commit(v, t, "c")
     body(v)

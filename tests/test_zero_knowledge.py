@@ -4,13 +4,12 @@ The observer replays the Python verifier on proofs of one small MLP and keeps th
 batch opening opens on the first weight matrix: each is an evaluation of that matrix's
 multilinear extension at a point the transcript fixes, i.e. one linear equation in the weights.
 With as many independent equations as weights, linear algebra over the field gives the weights.
-A zero-knowledge proof must make that impossible; until the opened evaluations are masked the
-attack works, and this test says so (strict xfail: it fails loudly the day the attack stops
-working, so the marker goes and the test becomes the guard).
+A zero-knowledge proof must make that impossible: every claim on a weight tensor is now
+combined with a fresh shadow entry of the proof's mask pool (``ops/linear.py``), so the
+observer's equations each carry an unknown of their own.
 """
 from __future__ import annotations
 
-import pytest
 import torch
 
 from prover import api, keys
@@ -18,32 +17,60 @@ from prover.field.ref import R
 from prover.model.mlp import build_mlp
 from prover.pcs import batch
 from prover.poly.mle import eq_table
+from prover.zk import mask as zkmask
 
 
-def _observed_claims(monkeypatch, vk, commitment, proofs) -> list[tuple[str, list[int], int]]:
-    """Every (tensor, point, value) the verifier's batch opening receives, over ``proofs``."""
-    seen: list[tuple[str, list[int], int]] = []
+def _observe(monkeypatch, pk, model, n_proofs: int):
+    """Proves ``n_proofs`` inferences; returns, per proof, every claim the verifier's batch
+    opening receives (from the proof and the statement only) and, for the control, the mask
+    pool the prover drew (never part of a proof)."""
+    vk = pk.verifying_key()
+    seen: list[list] = []
+    pools: list[list[int]] = []
     original = batch.open_claims
 
     def spy(ctx, vk=None):
         if vk is not None:  # the verifier's side: only what the proof and the statement give
-            seen.extend((c.tid, list(c.point), int(c.value)) for c in ctx.claims)
+            seen.append(list(ctx.claims) + list(ctx.mask.claims))
+        else:
+            pools.append(list(ctx.values[zkmask.POOL]))
         return original(ctx, vk)
 
     monkeypatch.setattr(batch, "open_claims", spy)
-    for statement, proof in proofs:
-        api.verify(vk, commitment, statement, proof)
-    return seen
+    for i in range(n_proofs):
+        x = torch.rand(4, dtype=torch.float64, generator=torch.Generator().manual_seed(i)) * 2 - 1
+        res = api.prove(pk, model, x)
+        api.verify(vk, model.commitment, res.statement, res.proof.to_bytes())
+    return seen, pools
 
 
-def _solve(equations: list[tuple[list[int], int]], n: int) -> list[int] | None:
-    """The unique solution of sum_i eq(point, i) * w_i = value (mod R) over n unknowns, or None."""
-    rows = [eq_table(p)[:n] + [v % R] for p, v in equations]
+def _rows(claims, target: str, n_target: int, pool_size: int):
+    """Each claim that involves only ``target`` and the mask pool as one linear equation
+    [pool coefficients | target coefficients | value] (the observer's unknowns: this proof's
+    pool entries and the target's n_target entries)."""
+    rows = []
+    for c in claims:
+        terms = c.weighted_terms()
+        if not any(t == target for t, _, _ in terms) or any(t not in (target, zkmask.POOL) for t, _, _ in terms):
+            continue
+        row = [0] * (pool_size + n_target) + [c.value % R]
+        for t, coef, point in terms:
+            off, width = (0, pool_size) if t == zkmask.POOL else (pool_size, n_target)
+            for j, e in enumerate(eq_table(point)[:width]):
+                row[off + j] = (row[off + j] + coef * e) % R
+        rows.append(row)
+    return rows
+
+
+def _reduce(rows, cols) -> tuple[list[list[int]], int]:
+    """Gauss-Jordan over the columns ``cols`` (in order); returns the rows (pivot rows first)
+    and how many pivots were found."""
+    rows = [list(r) for r in rows]
     rank = 0
-    for col in range(n):
-        piv = next((k for k in range(rank, len(rows)) if rows[k][col] % R), None)
+    for col in cols:
+        piv = next((k for k in range(rank, len(rows)) if rows[k][col]), None)
         if piv is None:
-            return None
+            continue
         rows[rank], rows[piv] = rows[piv], rows[rank]
         inv = pow(rows[rank][col], R - 2, R)
         rows[rank] = [a * inv % R for a in rows[rank]]
@@ -52,23 +79,43 @@ def _solve(equations: list[tuple[list[int], int]], n: int) -> list[int] | None:
                 f = rows[k][col]
                 rows[k] = [(a - f * b) % R for a, b in zip(rows[k], rows[rank])]
         rank += 1
-    return [rows[k][n] for k in range(n)]
+    return rows, rank
 
 
-@pytest.mark.xfail(strict=True, reason="opened evaluations are not masked yet: proofs are not zero knowledge")
+def _eliminate(rows, cols: range) -> list[list[int]]:
+    """Every equation the observer can form without the unknowns ``cols``: the rows left
+    with zeros there after eliminating them."""
+    reduced, rank = _reduce(rows, cols)
+    return reduced[rank:]
+
+
+def _solve(equations: list[list[int]], n: int) -> list[int] | None:
+    """The unique solution of the equations [coefficients (n) | value] (mod R), or None."""
+    reduced, rank = _reduce(equations, range(n))
+    if rank < n:
+        return None
+    return [reduced[k][n] for k in range(n)]
+
+
 def test_an_observer_cannot_recover_weights_from_proofs(monkeypatch):
+    """The first weight matrix (4 x 8: 32 unknowns) seen through 36 proofs. Every claim on it
+    is combined with a fresh shadow entry of the proof's mask pool; eliminating the pool
+    leaves the observer no equation in the weights at all. Control: an observer who also
+    knew the pools (they are never sent) recovers the weights exactly from the same claims,
+    so the claims are informative and the shadows are what hides them."""
     pk = keys.setup(12)
     model = api.commit_model(pk, build_mlp(4, 8, 2, "relu", seed=3))
-    vk = pk.verifying_key()
-    proofs = []
-    for i in range(36):  # 32 unknown weights (4 x 8) and a few spare equations
-        x = torch.rand(4, dtype=torch.float64, generator=torch.Generator().manual_seed(i)) * 2 - 1
-        res = api.prove(pk, model, x)
-        proofs.append((res.statement, res.proof.to_bytes()))
-    claims = _observed_claims(monkeypatch, vk, model.commitment, proofs)
-    equations = [(p, v) for tid, p, v in claims if tid == "l0.w"]
-    assert len(equations) >= 32
-    solution = _solve(equations, 32)
-    recovered = None if solution is None else [s - R if s > R // 2 else s for s in solution]
-    actual = [int(v) for v in model.params["l0.w"].flatten().tolist()]
-    assert recovered != actual, "the observer recovered the first weight matrix exactly"
+    seen, pools = _observe(monkeypatch, pk, model, 36)
+    n = 32
+    actual = [int(v) % R for v in model.params["l0.w"].flatten().tolist()]
+    learned, known_pool = [], []
+    for claims, pool in zip(seen, pools):
+        rows = _rows(claims, "l0.w", n, len(pool))
+        assert any(any(r[len(pool):-1]) for r in rows)  # the proof does make claims on l0.w
+        learned += [r[len(pool):] for r in _eliminate(rows, range(len(pool))) if any(r[len(pool):-1])]
+        # the control: the pool's part moved to the right-hand side
+        for r in rows:
+            rhs = (r[-1] - sum(a * p for a, p in zip(r[:len(pool)], pool))) % R
+            known_pool.append(r[len(pool):-1] + [rhs])
+    assert learned == [], f"the observer formed {len(learned)} equations in the weights"
+    assert _solve(known_pool, n) == actual  # the control recovers them

@@ -65,8 +65,10 @@ def onchain_transformer_gas(vk, commitment, statement, proof_bytes: bytes, weigh
                             signer=signer, gas=TRANSFORMER_VERIFY_GAS)
     size = lambda a: len(chain.w3.eth.get_code(a))  # noqa: E731
     return {"verify_gas": tx.gas_used, "calldata_bytes": tx.calldata_bytes,
-            "verifier_deploy_gas": sum(d.tx.gas_used for d in (dep.verifier, dep.modules, dep.circuits, dep.weights)),
+            "verifier_deploy_gas": sum(d.tx.gas_used for d in (dep.verifier, dep.modules, dep.circuits, dep.weights,
+                                                                dep.opener)),
             "verifier_bytes": size(dep.verifier.address), "modules_bytes": size(dep.modules.address),
+            "opener_bytes": size(dep.opener.address),
             "circuits_bytes": size(dep.circuits.address), "weights_bytes": size(dep.weights.address),
             "certify_gas": cert.gas_used}
 

@@ -358,7 +358,7 @@ def cmd_deploy(a) -> dict:
         t = service.deploy_transformer_contracts(chain, vk, signer=signer, directory=a.deployments, log=_log(a.quiet),
                                                  force=a.force)
         out["transformer_verifier"] = t.address
-        for d in (t.verifier, t.modules, t.circuits, t.weights):
+        for d in (t.verifier, t.modules, t.circuits, t.weights, t.opener):
             c.gas[d.name] = d.tx.gas_used
             c.sizes[d.name] = len(chain.w3.eth.get_code(d.address))
     return {**out, "deploy_gas": c.gas, "bytecode_bytes": c.sizes,

@@ -92,18 +92,18 @@ def deploy_transformer(chain, vk, commitment, rows, *, signer=None, weights_proo
 
 
 TRANSFORMER_CONTRACTS = ("TransformerVerifier", "TransformerModules", "TransformerCircuits",
-                         "TransformerWeightVerifier")
+                         "TransformerWeightVerifier", "BatchOpener")
 
 
 def deploy_transformer_contracts(chain, vk, *, signer=None, directory=None, log=lambda m: None, force: bool = False):
-    """Deploy the transformer verifier, its modules, its circuit registry
+    """Deploy the transformer verifier, its modules, its batch opener, its circuit registry
     and its weight certifier for ``vk`` and write their deployment records; circuits come
     with the model."""
     from .chain.deployments import check_writable, write_deployment
     from .chain.transformer_verifier import deploy_transformer_verifier
     check_writable(chain, TRANSFORMER_CONTRACTS, directory, force=force)
     dep = deploy_transformer_verifier(chain, vk, signer=signer)
-    for d in (dep.verifier, dep.modules, dep.circuits, dep.weights):
+    for d in (dep.verifier, dep.modules, dep.circuits, dep.weights, dep.opener):
         write_deployment(chain, d, directory, deployer=signer.address if signer else None, force=force)
         log(f"deployed {d.name} at {d.address} ({d.tx.gas_used:,} gas)")
     return dep

@@ -2,7 +2,8 @@
 pragma solidity ^0.8.28;
 
 import {FrMath} from "./FrMath.sol";
-import {VerifierChannel, Channel} from "./Transcript.sol";
+import {VerifierChannel, MaskLog, Channel} from "./Transcript.sol";
+import {ZkMask} from "./ZkMask.sol";
 import {VerifierCtx} from "./Context.sol";
 import {Sumcheck} from "./Sumcheck.sol";
 import {Bls12381} from "./Bls12381.sol";
@@ -38,6 +39,9 @@ library BatchOpening {
         uint256 value; // the sumcheck's final claim: Phi(s)
         uint256[] quotients; // memory pointers of the received G1 points
         uint256 piXi;
+        uint256 nExtra; // polynomials beyond the slots: the mask pool, R_1, R_2 (`ZkMask`)
+        uint256[3] extraC;
+        uint256[3] extraCoef;
     }
 
     /// @notice The claims to open: `n` claims (tensor word, point, value) and, per tensor id
@@ -74,15 +78,46 @@ library BatchOpening {
         open(ctx.ch, cs, vk);
     }
 
-    /// @notice `open_claims` for any claim store (the MLP and the transformer verifiers).
+    /// @notice `open_claims` for any claim store (the MLP and the transformer verifiers). With
+    ///         a mask pool (`ch.mask.vars != 0`, `prover/zk/mask.py`): the pool's weighted claims
+    ///         follow the store's (claim indices cs.n + j), and the sumcheck is masked by
+    ///         rho (eq(z_1, .) R_1 + eq(z_2, .) R_2), R_m random linear polynomials committed
+    ///         first ("open/R"); the pool, R_1 and R_2 join Phi with their coefficients.
     function open(VerifierChannel memory ch, ClaimSet memory cs, uint256 vk) internal view {
         Opening memory o;
         _group(cs, o);
+        MaskLog memory m = ch.mask;
+        uint256 nc = cs.n + m.nSc;
+        if (m.vars > o.n) o.n = m.vars;
+        uint256[] memory z1;
+        uint256[] memory z2;
+        if (m.vars != 0) {
+            o.extraC[1] = Channel.recvG1(ch, "open/R");
+            o.extraC[2] = Channel.recvG1(ch, "open/R");
+            z1 = Channel.challenges(ch, "open/z1", o.n);
+            z2 = Channel.challenges(ch, "open/z2", o.n);
+        }
         uint256 alpha = Channel.challenge(ch, "open/alpha");
-        o.apow = FrMath.powers(alpha, cs.n);
+        o.apow = FrMath.powers(alpha, nc);
         uint256 h = FrMath.dot(o.apow, cs.value, cs.n);
+        for (uint256 j = 0; j < m.nSc; ++j) {
+            h = addmod(h, mulmod(o.apow[cs.n + j], m.y[j], FrMath.R), FrMath.R);
+        }
+        uint256 rho;
+        if (m.vars != 0) {
+            uint256 total = Channel.recvFr(ch, "open/G");
+            rho = Channel.challenge(ch, "open/rho");
+            h = addmod(h, mulmod(rho, total, FrMath.R), FrMath.R);
+        }
         (o.s, o.value) = Sumcheck.verify(ch, "open/g", "open/r", o.n, 2, h);
         _coefs(cs, o);
+        if (m.vars != 0) {
+            o.nExtra = 3;
+            o.extraC[0] = m.commitment;
+            o.extraCoef[0] = FrMath.termWeight(ZkMask.poolWeight(m, o.apow, cs.n, o.s, o.n - m.vars), o.n, m.vars);
+            o.extraCoef[1] = mulmod(rho, FrMath.eqEval(z1, 0, o.s, 0, o.n), FrMath.R);
+            o.extraCoef[2] = mulmod(rho, FrMath.eqEval(z2, 0, o.s, 0, o.n), FrMath.R);
+        }
         o.quotients = new uint256[](o.n);
         for (uint256 i = 0; i < o.n; ++i) {
             o.quotients[i] = Channel.recvG1(ch, "open/quotient");
@@ -239,7 +274,7 @@ library BatchOpening {
         // one buffer serves the MSM input, then the pairing input
         uint256 buf;
         uint256 size = (o.n + 2) * Bls12381.PAIR_ITEM;
-        uint256 msmSize = (o.nSlots + 1 + o.n) * Bls12381.G1_MSM_ITEM;
+        uint256 msmSize = (o.nSlots + o.nExtra + 1 + o.n) * Bls12381.G1_MSM_ITEM;
         if (msmSize > size) size = msmSize;
         assembly ("memory-safe") {
             buf := mload(0x40)
@@ -274,6 +309,16 @@ library BatchOpening {
             mcopy(ptr, g1, 128)
             mstore(add(ptr, 128), negValue)
         }
+        for (uint256 e = 0; e < o.nExtra; ++e) {
+            uint256 at = buf + (nSlots + 1 + e) * 160;
+            uint256 c = o.extraC[e];
+            uint256 coefE = o.extraCoef[e];
+            assembly ("memory-safe") {
+                mcopy(at, c, 128)
+                mstore(add(at, 128), coefE)
+            }
+        }
+        nSlots += o.nExtra; // the quotients follow the extra entries
         uint256[] memory quotients = o.quotients;
         uint256[] memory s = o.s;
         uint256 n = o.n;

@@ -5,6 +5,7 @@ import {FrMath} from "./FrMath.sol";
 import {VerifierChannel, Channel} from "./Transcript.sol";
 import {Circuit, KIND_INPUT, KIND_OUTPUT, KIND_VIRTUAL} from "./Circuit.sol";
 import {Linear} from "./Ops.sol";
+import {ZkMask} from "./ZkMask.sol";
 
 /// @notice `prover/context.py` VerifierCtx: the channel, the circuit (specs, producers,
 ///         commitments) and the claim store. The public tensors are the statement's
@@ -56,6 +57,16 @@ library Context {
         } else {
             _record(ctx, tid, point, value);
         }
+    }
+
+    /// @notice `mask.shadowed_claim`: receives v~ = f_tid(point) + r S (S the entry of shadow
+    ///         block `blk` of the mask pool) and records it as the claim f_tid(point) + r S = v~:
+    ///         a plain claim whose pool term the batch opening adds (`ZkMask.poolWeight`).
+    function shadowed(VerifierCtx memory ctx, uint256 tid, uint256[] memory point, uint256 r, uint256 blk,
+                      bytes32 label) internal pure returns (uint256 v) {
+        v = Channel.recvFr(ctx.ch, label);
+        ZkMask.setShadow(ctx.ch.mask, blk, ctx.nClaims, r);
+        _record(ctx, tid, point, v);
     }
 
     function _record(VerifierCtx memory ctx, uint256 tid, uint256[] memory point, uint256 value) private pure {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
+import {ZkMask} from "./ZkMask.sol";
 import {FrMath} from "./FrMath.sol";
 import {Channel} from "./Transcript.sol";
 import {LookupInstance} from "./Circuit.sol";
@@ -55,7 +56,7 @@ library Logup {
         ch.mu = Channel.challenge(ctx.ch, label(lk, "/mu"));
         ch.rhoT = Channel.challenges(ctx.ch, label(lk, "/rho_t"), lk.bits);
         (uint256[] memory point, uint256 subExpected) =
-            Sumcheck.verify(ctx.ch, label(lk, "/g"), label(lk, "/r"), ch.n, 3, 0);
+            ZkMask.verify(ctx.ch, label(lk, "/g"), label(lk, "/r"), ch.n, 3, 3, 0);
         uint256 expected;
         uint256 lc = 1;
         for (uint256 j = 0; j < lk.nCols; ++j) {

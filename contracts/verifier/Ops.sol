@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
+import {ZkMask} from "./ZkMask.sol";
 import {FrMath} from "./FrMath.sol";
 import {Channel} from "./Transcript.sol";
 import {LinearOp, RescaleOp} from "./Circuit.sol";
@@ -9,7 +10,10 @@ import {Sumcheck} from "./Sumcheck.sol";
 
 /// @title Linear
 /// @notice `prover/ops/linear.py`: a claim z(r_t, r_o) = v is reduced by one degree-2
-///         sumcheck over the input axis: v - ind_T(r_t) b(r_o) = sum_i x(r_t, i) W(r_o, i).
+///         sumcheck over a shadow selector b and the input axis,
+///         v = sum_{b,i} (1 - b) (x(r_t, i) W~(b, i) + ind_T(r_t) 2^-ni B~(b)), where
+///         W~ = W(r_o, .) + b S_w and B~ = b(r_o) + b S_b hide the model's evaluations behind
+///         two shadow entries of the mask pool; the final check is on the sent W~, B~.
 library Linear {
     /// @notice x(r_t, s) W(r_o, s) differs from the sumcheck's final claim
     ///         (Python: VerificationError("linear")). `layer` is the layer index.
@@ -33,15 +37,20 @@ library Linear {
 
     function reduce(VerifierCtx memory ctx, LinearOp memory op, uint256[] memory point, uint256 value) internal pure {
         uint256 nt = FrMath.log2Ceil(op.rows);
-        uint256 ni = FrMath.log2Ceil(op.dIn);
+        uint256 sw = ZkMask.takeShadow(ctx.ch.mask); // the shadows of W's (sw) and b's (sw + 1) evaluations
+        ZkMask.takeShadow(ctx.ch.mask);
+        (uint256[] memory s, uint256 expected) =
+            ZkMask.verify(ctx.ch, "linear/g", "linear/r", FrMath.log2Ceil(op.dIn) + 1, 2, 2, value);
         uint256[] memory rT = FrMath.slice(point, 0, nt);
         uint256[] memory rO = FrMath.suffix(point, nt);
-        uint256 bval = Context.claim(ctx, op.b, rO, "linear/bias");
-        uint256 target = FrMath.sub(value, FrMath.mul(prefixIndicator(op.rows, rT), bval));
-        (uint256[] memory s, uint256 expected) = Sumcheck.verify(ctx.ch, "linear/g", "linear/r", ni, 2, target);
-        uint256 xv = Context.claim(ctx, op.x, FrMath.concat(rT, nt, s), "linear/x");
-        uint256 wv = Context.claim(ctx, op.w, FrMath.concat(rO, rO.length, s), "linear/w");
-        if (FrMath.mul(xv, wv) != expected) revert LinearFinalCheckFailed(op.layer);
+        uint256[] memory si = FrMath.suffix(s, 1);
+        uint256 xv = Context.claim(ctx, op.x, FrMath.concat(rT, nt, si), "linear/x");
+        uint256 wv = Context.shadowed(ctx, op.w, FrMath.concat(rO, rO.length, si), s[0], sw, "linear/w");
+        uint256 bv = Context.shadowed(ctx, op.b, rO, s[0], sw + 1, "linear/bias");
+        uint256 cb = FrMath.mul(prefixIndicator(op.rows, rT), FrMath.inv2Pow(si.length));
+        if (FrMath.mul(FrMath.sub(1, s[0]), FrMath.add(FrMath.mul(xv, wv), FrMath.mul(cb, bv))) != expected) {
+            revert LinearFinalCheckFailed(op.layer);
+        }
     }
 }
 

@@ -14,6 +14,24 @@ struct VerifierChannel {
     uint256 g1End;
     uint256 frNext;
     uint256 frEnd;
+    MaskLog mask;
+}
+
+/// @notice What the masked sumchecks of a proof left for the batch opening
+///         (`prover/zk/mask.py`: the pool and its weighted claims): the pool's size
+///         (2^vars entries) and commitment, then per round its challenge and degree (round i
+///         used block i) and per masked sumcheck its mask value y and the round count after it.
+///         A shadow's block (`ZkMask.takeShadow`) is logged as a round whose degree word is
+///         (k + 1) << 8 (low byte 0) and whose r is the shadow's coefficient in claim k.
+struct MaskLog {
+    uint256 vars;
+    uint256 commitment;
+    uint256 nRounds;
+    uint256[] r;
+    uint256[] deg;
+    uint256 nSc;
+    uint256[] y;
+    uint256[] end;
 }
 
 /// @title Transcript

@@ -11,6 +11,7 @@ import {TOps} from "./transformer/TOps.sol";
 import {TransformerModules, TModuleCall} from "./transformer/TransformerModules.sol";
 import {TransformerCircuits} from "./transformer/TransformerCircuits.sol";
 import {TModel} from "./transformer/TModel.sol";
+import {OpenerCall} from "./BatchOpener.sol";
 
 /// @title TransformerVerifier
 /// @notice On-chain verifier of zkllm decoder-only transformer proofs (`prover/transformer/
@@ -46,24 +47,29 @@ contract TransformerVerifier is KeyedVerifier {
     address public immutable modules;
     /// @notice The `TransformerWeightVerifier` whose certification a model needs (`certified`).
     address public immutable weightRange;
+    /// @notice The `BatchOpener` contract that runs the batch opening (phase 5).
+    address public immutable opener;
 
     /// @notice The statement has not exactly one output word (the next token).
     error OutputLength(uint256 length, uint256 expected);
 
     /// @param modules_ a `TransformerModules` contract; @param circuits_ a `TransformerCircuits`
     ///        registry; @param weightRange_ the `TransformerWeightVerifier` reading the same
-    ///        registry (all deployed first; their code is part of what a user trusts).
+    ///        registry; @param opener_ a `BatchOpener` (all deployed first; their code is part
+    ///        of what a user trusts).
     constructor(
         bytes memory srsVerifierKey,
         string[] memory tableNames,
         bytes memory tableCommitments,
         address modules_,
         address circuits_,
-        address weightRange_
+        address weightRange_,
+        address opener_
     ) KeyedVerifier(srsVerifierKey, tableNames, tableCommitments) {
         modules = modules_;
         circuits = circuits_;
         weightRange = weightRange_;
+        opener = opener_;
     }
 
     function proofSystemId() external pure returns (bytes32) {
@@ -167,6 +173,7 @@ contract TransformerVerifier is KeyedVerifier {
         for (uint256 i = c.roots.length; i > 0; --i) {
             _rootStep(ctx, c.ops[c.roots[i - 1]]);
         }
-        TModel.openClaims(ctx, vk);
+        vk; // the opener loads the key itself
+        OpenerCall.open(opener, ctx.ch, TModel.claimSet(ctx), keyStore, keyBlobSize);
     }
 }

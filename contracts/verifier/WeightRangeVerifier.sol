@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
+import {ZkMask} from "./ZkMask.sol";
 import {FrMath} from "./FrMath.sol";
 import {Channel} from "./Transcript.sol";
 import {Arch, ModelCommitment} from "./ModelCommitment.sol";
@@ -216,6 +217,7 @@ contract WeightRangeVerifier is WeightCertifier {
         ctx.claimTid = new uint256[](c.maxClaims);
         ctx.claimPoint = new uint256[][](c.maxClaims);
         ctx.claimValue = new uint256[](c.maxClaims);
+        ZkMask.commitPool(ctx.ch); // the mask pool first (`prover/zk/mask.py`)
         for (uint256 i = 0; i < c.witness.length; ++i) {
             c.commitment[c.witness[i]] = Channel.recvG1(ctx.ch, "witness");
         }

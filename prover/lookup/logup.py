@@ -66,6 +66,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import sumcheck
+from ..zk import mask as zkmask
 from ..context import attach_commit
 from ..errors import VerificationError, ZkllmError
 from ..field import R, fast, native
@@ -236,9 +237,9 @@ def run_sumchecks(ctx, inst: LookupInstance) -> None:
                   sumcheck.Term(mu, [eq, mult])]
         if inst.pair:
             terms.append(sumcheck.Term((-mu * gamma) % R, [eq, b, v[inst.table_out_id]]))
-        point = sumcheck.prove(ch, inst.label, n, 3, terms).point
+        point = zkmask.prove(ctx, inst.label, n, 3, terms).point
     else:
-        sub = sumcheck.verify(ch, inst.label, n, 3, 0)
+        sub = zkmask.verify(ctx, inst.label, n, 3, 0)
         point = sub.point
 
     # witness side: every column at the last m_c coordinates of the point

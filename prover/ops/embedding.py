@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import sumcheck
+from ..zk import mask as zkmask
 from ..errors import VerificationError
 from ..field import R, fast
 from ..field.ref import to_signed
@@ -69,10 +70,10 @@ class Embedding:
             for t, k in enumerate(tok):
                 h[k] = (h[k] + et[t]) % R
             ef = _fold_cols(ctx.values[self.table], 1 << nv, 1 << nd, eq_table(r_d))
-            out = sumcheck.prove(ctx.ch, self.label, nv, 2, [sumcheck.Term(1, [h, ef])])
+            out = zkmask.prove(ctx, self.label, nv, 2, [sumcheck.Term(1, [h, ef])])
             s = out.point
         else:
-            sub = sumcheck.verify(ctx.ch, self.label, nv, 2, value)
+            sub = zkmask.verify(ctx, self.label, nv, 2, value)
             s = sub.point
         ev = ctx.claim(self.table, s + r_d, f"{self.label}/E")
         if not ctx.is_prover and onehot_eval(tok, nv, r_t, s) * ev % R != sub.expected:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import sumcheck
+from ..zk import mask as zkmask
 from ..errors import VerificationError
 from ..field import R
 from ..poly.mle import eq_eval, eq_table, eq_table_fast
@@ -24,11 +25,11 @@ class Hadamard:
     def reduce(self, ctx, tid: str, point: list[int], value: int) -> None:
         n = len(point)
         if ctx.is_prover:
-            out = sumcheck.prove(ctx.ch, "hadamard", n, 3,
+            out = zkmask.prove(ctx, "hadamard", n, 3,
                                  [sumcheck.Term(1, [eq_table_fast(point), ctx.values[self.x], ctx.values[self.y]])])
             s = out.point
         else:
-            sub = sumcheck.verify(ctx.ch, "hadamard", n, 3, value)
+            sub = zkmask.verify(ctx, "hadamard", n, 3, value)
             s = sub.point
         xv = ctx.claim(self.x, s, "hadamard/x")
         yv = ctx.claim(self.y, s, "hadamard/y")

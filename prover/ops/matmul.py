@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from .. import sumcheck
+from ..zk import mask as zkmask
 from ..errors import VerificationError
 from ..field import R, fast
 from ..field.ref import to_signed
@@ -79,10 +80,10 @@ class MatMul:
             xf = fold_middle(ctx.values[self.x], (bp, tp, ip), eq_table(r_t))  # (b, i)
             yf = fold_middle(ctx.values[self.y], (bp, op, ip), eq_table(r_o))  # (b, i)
             eb = [e for e in eq_table(r_b) for _ in range(ip)]
-            out = sumcheck.prove(ctx.ch, self.label, n, 3, [sumcheck.Term(1, [eb, xf, yf])])
+            out = zkmask.prove(ctx, self.label, n, 3, [sumcheck.Term(1, [eb, xf, yf])])
             s = out.point
         else:
-            sub = sumcheck.verify(ctx.ch, self.label, n, 3, value)
+            sub = zkmask.verify(ctx, self.label, n, 3, value)
             s = sub.point
         s_b, s_i = s[:nb], s[nb:]
         xv = ctx.claim(self.x, s_b + r_t + s_i, f"{self.label}/x")

@@ -48,6 +48,7 @@ import numpy as np
 import torch
 
 from .. import sumcheck
+from ..zk import mask as zkmask
 from ..context import TensorSpec
 from ..errors import QuantizationRangeError, VerificationError
 from ..field import R
@@ -303,12 +304,12 @@ class Norm:
         if ctx.is_prover:
             v = ctx.values
             eq, iv, mv = eq_table(r), v[self.inv], v[self.m]
-            out = sumcheck.prove(ctx.ch, f"{L}/isqrt", nt, 4,
+            out = zkmask.prove(ctx, f"{L}/isqrt", nt, 4,
                                  [sumcheck.Term(c2, [eq, iv, iv, mv]), sumcheck.Term(c1, [eq, iv, mv]),
                                   sumcheck.Term(c0, [eq, mv])])
             s = out.point
         else:
-            sub = sumcheck.verify(ctx.ch, f"{L}/isqrt", nt, 4, claim)
+            sub = zkmask.verify(ctx, f"{L}/isqrt", nt, 4, claim)
             s = sub.point
         inv_s = ctx.claim(self.inv, s, f"{L}/inv")
         m_s = ctx.claim(self.m, s, f"{L}/m")
@@ -339,11 +340,11 @@ class Norm:
             v = ctx.values
             gb = self._per_row(v[self.g])
             ib = [iv for iv in v[self.inv] for _ in range(1 << ni)]
-            out = sumcheck.prove(ctx.ch, f"{L}/out", nt + ni, 4,
+            out = zkmask.prove(ctx, f"{L}/out", nt + ni, 4,
                                  [sumcheck.Term(1, [eq_table_fast(point), v[self.c], gb, ib])])
             s = out.point
         else:
-            sub = sumcheck.verify(ctx.ch, f"{L}/out", nt + ni, 4, target)
+            sub = zkmask.verify(ctx, f"{L}/out", nt + ni, 4, target)
             s = sub.point
         cv = ctx.claim(self.c, s, f"{L}/c")
         gv = ctx.claim(self.g, s[:self._ng] + s[nt:], f"{L}/gain")
@@ -358,10 +359,10 @@ class Norm:
             v = ctx.values
             eb = [e for e in eq_table(point) for _ in range(1 << ni)]
             cv = v[self.c]
-            out = sumcheck.prove(ctx.ch, f"{L}/sumsq", nt + ni, 3, [sumcheck.Term(1, [eb, cv, cv])])
+            out = zkmask.prove(ctx, f"{L}/sumsq", nt + ni, 3, [sumcheck.Term(1, [eb, cv, cv])])
             u = out.point
         else:
-            sub = sumcheck.verify(ctx.ch, f"{L}/sumsq", nt + ni, 3, target)
+            sub = zkmask.verify(ctx, f"{L}/sumsq", nt + ni, 3, target)
             u = sub.point
         cu = ctx.claim(self.c, u, f"{L}/c")
         if not ctx.is_prover and eq_eval(point, u[:nt]) * cu % R * cu % R != sub.expected:

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 import torch
 
 from .. import sumcheck
+from ..zk import mask as zkmask
 from ..errors import VerificationError
 from ..field import R
 from ..poly.mle import batch_vars, eq_eval, eq_table, evaluate, log2_ceil, eq_table_fast
@@ -92,11 +93,11 @@ class RoPE:
             cfull = [cvals[t * half + (i % half)] for _ in range(hp) for t in range(tp) for i in range(dp)]
             sfull = [svals[t * half + (i % half)] for _ in range(hp) for t in range(tp) for i in range(dp)]
             eq = eq_table_fast(point)
-            out = sumcheck.prove(ctx.ch, self.label, n, 3,
+            out = zkmask.prove(ctx, self.label, n, 3,
                                  [sumcheck.Term(1, [eq, xv, cfull]), sumcheck.Term(1, [eq, rot, sfull])])
             s = out.point
         else:
-            sub = sumcheck.verify(ctx.ch, self.label, n, 3, value)
+            sub = zkmask.verify(ctx, self.label, n, 3, value)
             s = sub.point
         s_ht, s_a, s_u = s[:nh + nt], s[nh + nt], s[nh + nt + 1:]
         s_t = s[nh:nh + nt]

@@ -87,6 +87,7 @@ from dataclasses import dataclass
 import torch
 
 from .. import sumcheck
+from ..zk import mask as zkmask
 from ..context import TensorSpec
 from ..errors import QuantizationRangeError, VerificationError
 from ..field import R
@@ -356,9 +357,9 @@ class Softmax:
             terms += [sumcheck.Term(R - al[K + 1], [eq, U, bcast(iota)]), sumcheck.Term(al[K + 3], [eq, o, D]),
                       sumcheck.Term(R - al[K + 4], [eq, o, mask])]
             assert all(len(f) == N for t in terms for f in t.factors)
-            s = sumcheck.prove(ctx.ch, "softmax/zero", n, 3, terms).point
+            s = zkmask.prove(ctx, "softmax/zero", n, 3, terms).point
         else:
-            sub = sumcheck.verify(ctx.ch, "softmax/zero", n, 3, 0)
+            sub = zkmask.verify(ctx, "softmax/zero", n, 3, 0)
             s = sub.point
         srow = s[:nr]
         sv = ctx.claim(self.s, s, "softmax/S")
@@ -408,9 +409,9 @@ class Softmax:
             eq = eq_table(rr)
             terms = [sumcheck.Term(1, [eq, sig, iota]), sumcheck.Term(1, [eq, lin]),
                      sumcheck.Term(1, [eq, [1 - i for i in ind], pad])]
-            y = sumcheck.prove(ctx.ch, "softmax/rows", nr, 3, terms).point
+            y = zkmask.prove(ctx, "softmax/rows", nr, 3, terms).point
         else:
-            sub = sumcheck.verify(ctx.ch, "softmax/rows", nr, 3, 0)
+            sub = zkmask.verify(ctx, "softmax/rows", nr, 3, 0)
             y = sub.point
         halves = [sumcheck.INV2] * nt
         sg = pow(2, nt, R) * ctx.claim(self.u, y + halves, "softmax/Usum") % R

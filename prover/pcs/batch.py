@@ -15,8 +15,10 @@ are combined into one, Phi, and Phi alone is opened:
    opening of Phi at s to the value ``expected``; V checks it with one multi-pairing
    of n + 2 pairs (check ``opening``). That pairing carries the sumcheck's final check.
 
-A weighted claim k (``context.Claim.terms``: v_k = sum_l c_l f_p(z_l)) contributes
-sum_l alpha^k c_l eq(z_l, .) to W_p; everything else is unchanged.
+A weighted claim k (``context.Claim.terms``: v_k = sum_l c_l f_{p_l}(z_l)) contributes
+alpha^k c_l eq(z_l, .) to W_{p_l} for each of its terms; everything else is unchanged. Its
+terms may name several polynomials (``context.combined_claim``), each of which has a plain
+or weighted claim of its own (so that it has a slot).
 
 No evaluation f_p(s) is sent: the verifier learns only Phi(s) = expected, which the
 sumcheck transcript already fixes, and the opening itself is hiding.
@@ -49,9 +51,9 @@ from ..context import Claim
 from ..errors import VerificationError
 from ..field import R, native
 from .. import sumcheck
-from ..poly.mle import boolean_prefix, eq_block, eq_eval
+from ..poly.mle import boolean_prefix, eq_block, eq_eval, eq_table_fast
 from . import chunked, kzg
-from .curve import msm
+from .curve import msm, randbelow
 
 
 def _group(claims):
@@ -152,40 +154,107 @@ def unchunk(ctx, claims: list) -> list:
     return out
 
 
-def _claim_weights(claims, idx: list[int], apow: list[int]):
-    """(points, coefficients) of W_p = sum_k alpha^k sum_l c_l eq(z_l, .) over the claims
-    ``idx`` on one polynomial (a plain claim: one term of coefficient 1)."""
-    points, coeffs = [], []
-    for k in idx:
-        for c, z in claims[k].weighted_points():
+def _claim_weights(claims, apow: list[int]) -> dict[str, tuple[list, list]]:
+    """Per polynomial p: (points, coefficients) of W_p = sum_k alpha^k sum_{l: t_l = p} c_l
+    eq(z_l, .) over every term of every claim on p (a plain claim: one term of coefficient 1
+    on its own polynomial)."""
+    out: dict[str, tuple[list, list]] = {}
+    for k, claim in enumerate(claims):
+        for t, c, z in claim.weighted_terms():
+            points, coeffs = out.setdefault(t, ([], []))
             points.append(z)
             coeffs.append(apow[k] * c % R)
-    return points, coeffs
+    return out
+
+
+def _linear_table(coeffs: list[int], n: int) -> list[int]:
+    """R(x) = c + sum_i a_i x_i on the hypercube of n variables (x_1 most significant)."""
+    table = [coeffs[0] % R]
+    for a in reversed(coeffs[1:n + 1]):  # each new variable becomes the most significant bit
+        table = table + [(t + a) % R for t in table]
+    return table
+
+
+def _linear_eval(coeffs: list[int], point: list[int]) -> int:
+    return (coeffs[0] + sum(a * x for a, x in zip(coeffs[1:], point))) % R
+
+
+def commit_linear(srs, coeffs: list[int], blind: int):
+    """The hiding PST commitment to R(x) = c + sum_i a_i x_i in the last n SRS variables:
+    c g + sum_i a_i tau_g1[o+i] + blind xi_g1 (n + 2 points, not 2^n)."""
+    n = len(coeffs) - 1
+    o = srs.num_vars - n
+    return msm([srs.g1, *srs.tau_g1[o:o + n], srs.xi_g1], [*coeffs, blind])
+
+
+def _opening_masks(ctx, n: int):
+    """ZK: two random linear masks R_1, R_2 of the opening's n variables, committed before
+    any challenge of the opening (``open/R``); then z_1, z_2. Returns (z, coefficient lists
+    (prover) or None, commitments, blinds (prover))."""
+    ch = ctx.ch
+    coeffs, blinds, comms = None, None, []
+    if ctx.is_prover:
+        coeffs = [[randbelow(ctx.rng, R) for _ in range(n + 1)] for _ in range(2)]
+        blinds = [randbelow(ctx.rng, R) for _ in range(2)]
+        for c, b in zip(coeffs, blinds):
+            comms.append(commit_linear(ctx.srs, c, b))
+            ch.send_g1("open/R", comms[-1])
+    else:
+        comms = [ch.recv_g1("open/R") for _ in range(2)]
+    z = [ch.challenges("open/z1", n), ch.challenges("open/z2", n)]
+    return z, coeffs, comms, blinds
 
 
 def open_claims(ctx, vk=None) -> None:
-    """Prover or verifier side of the batch opening of ``ctx.claims``."""
-    ch, claims = ctx.ch, unchunk(ctx, ctx.claims)
+    """Prover or verifier side of the batch opening of ``ctx.claims`` (and, with a mask
+    pool, of the pool's claims, then masked by two random linear polynomials: see
+    ``prover.zk.mask``'s docstring and docs/zero-knowledge.md)."""
+    ch = ctx.ch
+    zk = ctx.mask is not None
+    claims = unchunk(ctx, ctx.claims) + (list(ctx.mask.claims) if zk else [])
     order, idx = _group(claims)
     mvars = {t: claims[idx[t][0]].num_vars for t in order}
     n = max(mvars.values())
+    if zk:
+        z, rco, rcomms, rblinds = _opening_masks(ctx, n)
     alpha = ch.challenge("open/alpha")
     apow = [1] * len(claims)
     for k in range(1, len(claims)):
         apow[k] = apow[k - 1] * alpha % R
     H = sum(a * c.value for a, c in zip(apow, claims)) % R
+    if zk:
+        if ctx.is_prover:
+            g_open = (_linear_eval(rco[0], z[0]) + _linear_eval(rco[1], z[1])) % R
+            ch.send_fr("open/G", g_open)
+        else:
+            g_open = ch.recv_fr("open/G")
+        rho = ch.challenge("open/rho")
+        H = (H + rho * g_open) % R
 
+    weights = _claim_weights(claims, apow)
+    if set(weights) - set(order):
+        raise ValueError(f"a term names a polynomial without a claim of its own: {sorted(set(weights) - set(order))}")
     if ctx.is_prover:
         terms = []
         for t in order:
-            w = _weights(*_claim_weights(claims, idx[t], apow), mvars[t])
+            w = _weights(*weights[t], mvars[t])
             terms.append(sumcheck.Term(1, [w, ctx.values[t]], scratch=True))  # W is folded in place
             del w
+        polys = [ctx.values[t] for t in order]
+        blinds = [ctx.blinds.get(t, 0) for t in order]
+        if zk:
+            rtabs = [_linear_table(c, n) for c in rco]
+            for zm, tab in zip(z, rtabs):
+                terms.append(sumcheck.Term(rho, [eq_table_fast(zm), tab]))
         out = sumcheck.prove(ch, "open", n, 2, terms)
         s = out.point
         wt = [sumcheck.term_weight(fin[0], n, mvars[t]) for t, fin in zip(order, out.finals)]
-        phi = _combine([ctx.values[t] for t in order], wt, 1 << n)
-        blind = sum(a * ctx.blinds.get(t, 0) for t, a in zip(order, wt)) % R
+        if zk:
+            wt += [rho * eq_eval(zm, s) % R for zm in z]
+            polys += rtabs
+            blinds += rblinds
+        phi = _combine(polys, wt, 1 << n)
+        blind = sum(a * b for a, b in zip(wt, blinds)) % R
         _, proof = kzg.open(ctx.srs, phi, s, blind, ctx.rng)
         del phi
         for q in proof.quotients:
@@ -197,12 +266,16 @@ def open_claims(ctx, vk=None) -> None:
         wt = []
         for t in order:
             m = mvars[t]
-            points, coeffs = _claim_weights(claims, idx[t], apow)
-            w = sum(a * eq_eval(z, s[n - m:]) for z, a in zip(points, coeffs)) % R
+            points, coeffs = weights[t]
+            w = sum(a * eq_eval(pt, s[n - m:]) for pt, a in zip(points, coeffs)) % R
             wt.append(sumcheck.term_weight(w, n, m))
         quotients = [ch.recv_g1("open/quotient") for _ in range(n)]
         pi_xi = ch.recv_g1("open/hiding")
-        c_phi = msm([ctx.commitments[t] for t in order], wt)
+        comms = [ctx.commitments[t] for t in order]
+        if zk:
+            wt += [rho * eq_eval(zm, s) % R for zm in z]
+            comms += rcomms
+        c_phi = msm(comms, wt)
         if not kzg.verify(vk, c_phi, s, sub.expected, kzg.OpeningProof(quotients, pi_xi)):
             raise VerificationError("opening", "pairing check of the batch opening failed "
                                     "(Phi = sum_p Wt_p f_p does not open to the sumcheck's final claim at s)")

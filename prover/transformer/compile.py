@@ -186,9 +186,13 @@ class TransformerCircuit:
 
     @property
     def num_vars(self) -> int:
-        """Variables of the SRS the circuit needs: its largest committed tensor, or chunk."""
+        """Variables of the SRS the circuit needs: its largest committed tensor, or chunk, or
+        the mask pool its proofs commit (``zk.mask``), whichever is larger."""
+        from ..circuit import mask_blocks
+        from ..zk.mask import pool_vars_for
         n = max(s.num_vars for s in self.specs.values() if s.kind != "virtual")
-        return min(n, self.chunk_vars) if self.chunk_vars else n
+        n = min(n, self.chunk_vars) if self.chunk_vars else n
+        return max(n, pool_vars_for(mask_blocks(self)))
 
 
 

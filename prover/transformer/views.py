@@ -35,6 +35,7 @@ import numpy as np
 import torch
 
 from .. import sumcheck
+from ..zk import mask as zkmask
 from ..errors import QuantizationRangeError, VerificationError
 from ..field import R, fast
 from ..lookup.tables import RangeTable
@@ -70,9 +71,9 @@ def _group_reduce(ctx, src: str, label: str, r_h: list[int], heads: int, kv_head
     if ctx.is_prover:
         vals = ctx.values[src]
         f = [evaluate(vals, src_point(bits_msb(k, nkv))) if w[k] else 0 for k in range(1 << nkv)]
-        s = sumcheck.prove(ctx.ch, label, nkv, 2, [sumcheck.Term(1, [w, f])]).point
+        s = zkmask.prove(ctx, label, nkv, 2, [sumcheck.Term(1, [w, f])]).point
     else:
-        sub = sumcheck.verify(ctx.ch, label, nkv, 2, value % R)
+        sub = zkmask.verify(ctx, label, nkv, 2, value % R)
         s = sub.point
     sv = ctx.claim(src, src_point(s), f"{label}/src")
     if not ctx.is_prover and evaluate(w, s) * sv % R != sub.expected:
@@ -251,9 +252,9 @@ class ResidualChain:
             yv = ctx.values[self.y]
             size = len(yv) >> nl
             ys = [evaluate(yv[m * size:(m + 1) * size], rest) for m in range(1 << nl)]
-            s = sumcheck.prove(ctx.ch, self.label, nl, 3, [sumcheck.Term(1, [nxt, ind, ys])]).point
+            s = zkmask.prove(ctx, self.label, nl, 3, [sumcheck.Term(1, [nxt, ind, ys])]).point
         else:
-            sub = sumcheck.verify(ctx.ch, self.label, nl, 3, target)
+            sub = zkmask.verify(ctx, self.label, nl, 3, target)
             s = sub.point
         yv = ctx.claim(self.y, s + rest, f"{self.label}/y")
         if not ctx.is_prover:
@@ -281,9 +282,9 @@ class LinearNB:
         if ctx.is_prover:
             xf = fast.vec_mat(eq_table(r_t), _padded(ctx.ints[self.x], (1 << nt, 1 << ni)))
             wf = fast.vec_mat(eq_table(r_o), _padded(ctx.ints[self.w], (1 << no, 1 << ni)))
-            s = sumcheck.prove(ctx.ch, self.label, ni, 2, [sumcheck.Term(1, [xf, wf])]).point
+            s = zkmask.prove(ctx, self.label, ni, 2, [sumcheck.Term(1, [xf, wf])]).point
         else:
-            sub = sumcheck.verify(ctx.ch, self.label, ni, 2, value % R)
+            sub = zkmask.verify(ctx, self.label, ni, 2, value % R)
             s = sub.point
         xv = ctx.claim(self.x, r_t + s, f"{self.label}/x")
         wv = ctx.claim(self.w, r_o + s, f"{self.label}/w")
@@ -372,9 +373,9 @@ class PositionRows:
             width = 1 << nd
             pf = [sum(ed[j] * src[t * width + j] for j in range(width)) % R for t in range(1 << nt)]
             mask = [1 if t < self.rows else 0 for t in range(1 << nt)]
-            s = sumcheck.prove(ctx.ch, self.label, nt, 3, [sumcheck.Term(1, [eq_table(r_t), mask, pf])]).point
+            s = zkmask.prove(ctx, self.label, nt, 3, [sumcheck.Term(1, [eq_table(r_t), mask, pf])]).point
         else:
-            sub = sumcheck.verify(ctx.ch, self.label, nt, 3, value % R)
+            sub = zkmask.verify(ctx, self.label, nt, 3, value % R)
             s = sub.point
         pv = ctx.claim(self.src, hi + s + r_d, f"{self.label}/P")
         if not ctx.is_prover and eq_eval(r_t, s) * prefix_indicator(self.rows, s) % R * pv % R != sub.expected:

@@ -52,7 +52,9 @@ contract BatchOpeningHarness {
                 mstore(add(cm, add(32, shl(5, i))), add(add(commitments, 32), mul(128, i)))
             }
         }
-        VerifierChannel memory ch = VerifierChannel(state, off, off + 128 * nG1, off + 128 * nG1, off + items.length);
+        VerifierChannel memory ch; // no mask pool (ch.mask.vars == 0): the opening is not masked
+        (ch.state, ch.g1Next, ch.g1End, ch.frNext, ch.frEnd) =
+            (state, off, off + 128 * nG1, off + 128 * nG1, off + items.length);
         BatchOpening.ClaimSet memory cs = BatchOpening.ClaimSet(
             c.tid.length, c.tid, c.point, c.value, nT, cm, c.termClaim.length, c.termClaim, c.termCoef, c.termPoint
         );

@@ -12,7 +12,7 @@ def test_text_demo_attests_the_models_next_byte_on_the_embedded_chain():
     out = run_text_demo("tiny-llama-text", TEXT_PROMPT, log=steps.append)
     assert out["attested"] is True and out["attestation_uid"]
     assert out["next_token"] == out["float_next_token"] == ord("e") and out["next_text"] == "e"
-    assert out["attest_gas"] < 6_000_000 and out["proof_bytes"] < 60_000
+    assert out["attest_gas"] < 7_000_000 and out["proof_bytes"] < 60_000  # with masked sumchecks and opening
     assert [s[:5] for s in steps if s.startswith("[")] == [f"[{i}/8]" for i in range(1, 9)]
 
 

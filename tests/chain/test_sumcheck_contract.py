@@ -29,7 +29,8 @@ contract SumcheckHarness {
     {
         uint256 start;
         assembly { start := frs.offset }
-        VerifierChannel memory ch = VerifierChannel(Transcript.INITIAL_STATE, 0, 0, start, start + 32 * frs.length);
+        VerifierChannel memory ch;
+        (ch.state, ch.frNext, ch.frEnd) = (Transcript.INITIAL_STATE, start, start + 32 * frs.length);
         (point, expected) = Sumcheck.verifyFirst(ch, "t/g", "t/r", n, firstDegree, degree, claim);
         consumed = (ch.frNext - start) / 32;
     }

@@ -1,6 +1,7 @@
 """The on-chain transformer verifier (``contracts/verifier/TransformerVerifier.sol``) from Python.
 
-Four contracts: ``TransformerModules`` (stateless steps the verifier calls),
+Five contracts: ``TransformerModules`` (stateless steps the verifier calls),
+``BatchOpener`` (the stateless batch opening the verifier calls last),
 ``TransformerCircuits`` (circuit descriptions stored under their keccak256 by anyone; a
 model commitment lists the ones its proofs run, one per prompt length and one weight range
 circuit), ``TransformerWeightVerifier``
@@ -45,6 +46,7 @@ class TransformerVerifierDeployment:
     modules: Deployment
     circuits: Deployment
     weights: Deployment  # TransformerWeightVerifier: the certifications the verifier requires
+    opener: Deployment  # BatchOpener: the batch opening, run for the verifier (code size)
 
     @property
     def address(self) -> str:
@@ -59,19 +61,22 @@ def _deploy(chain: Chain, name: str, args: tuple, compiled: dict | None, signer,
 
 def deploy_transformer_verifier(chain: Chain, vk, *, compiled: dict | None = None, signer=None
                                 ) -> TransformerVerifierDeployment:
-    """Deploys the modules, the circuit registry, the weight certifier and the verifier for verifying key ``vk``. ``compiled`` (name -> CompiledContract) defaults to
-    the artifacts."""
+    """Deploys the modules, the batch opener, the circuit registry, the weight certifier and the
+    verifier for verifying key ``vk``. ``compiled`` (name -> CompiledContract) defaults to the
+    artifacts."""
     from .accounts import load_signer
 
     signer = signer or load_signer(chain)
     modules = _deploy(chain, "TransformerModules", (), compiled, signer, DEPLOY_GAS)
+    opener = _deploy(chain, "BatchOpener", (), compiled, signer, DEPLOY_GAS)
     circuits = _deploy(chain, "TransformerCircuits", (), compiled, signer, DEPLOY_GAS)
     weights = _deploy(chain, TRANSFORMER_WEIGHTS, (*verifier_constructor_args(vk), circuits.address), compiled,
                       signer, DEPLOY_GAS)
     verifier = _deploy(chain, TRANSFORMER_VERIFIER,
-                       (*verifier_constructor_args(vk), modules.address, circuits.address, weights.address),
+                       (*verifier_constructor_args(vk), modules.address, circuits.address, weights.address,
+                        opener.address),
                        compiled, signer, DEPLOY_GAS)
-    return TransformerVerifierDeployment(verifier, modules, circuits, weights)
+    return TransformerVerifierDeployment(verifier, modules, circuits, weights, opener)
 
 
 def add_circuits(chain: Chain, dep: TransformerVerifierDeployment, commitment, rows: Iterable[int], *,

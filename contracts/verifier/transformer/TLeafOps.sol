@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
+import {ZkMask} from "../ZkMask.sol";
 import {FrMath} from "../FrMath.sol";
 import {Channel} from "../Transcript.sol";
 import {Sumcheck} from "../Sumcheck.sol";
@@ -41,7 +42,7 @@ library TLeafOps {
     /// @notice `Hadamard.reduce`: t = x, y, z.
     function hadamard(TCtx memory ctx, TOp memory op, uint256[] memory point, uint256 value) internal pure {
         (uint256[] memory s, uint256 expected) =
-            Sumcheck.verify(ctx.ch, "hadamard/g", "hadamard/r", point.length, 3, value);
+            ZkMask.verify(ctx.ch, "hadamard/g", "hadamard/r", point.length, 3, 3, value);
         uint256 xv = TContext.claimCommitted(ctx, op.t[0], s, "hadamard/x");
         uint256 yv = TContext.claimCommitted(ctx, op.t[1], s, "hadamard/y");
         if (FrMath.mul(FrMath.mul(TOps.eq(point, s), xv), yv) != expected) TOps.reject("hadamard", 0);
@@ -58,7 +59,7 @@ library TLeafOps {
         }
         uint256[] memory rT = TOps.seg(point, 0, nt);
         uint256[] memory rD = FrMath.suffix(point, nt);
-        (uint256[] memory s, uint256 expected) = Sumcheck.verify(ctx.ch, TOps.lbl(op, "/g"), TOps.lbl(op, "/r"), nv, 2, value);
+        (uint256[] memory s, uint256 expected) = ZkMask.verify(ctx.ch, TOps.lbl(op, "/g"), TOps.lbl(op, "/r"), nv, 2, 2, value);
         uint256 ev = TContext.claimCommitted(ctx, op.t[1], TOps.cat(s, rD), TOps.lbl(op, "/E"));
         if (FrMath.mul(_onehot(ctx, rows, nv, rT, s), ev) != expected) TOps.reject("embedding", 0);
     }
@@ -96,7 +97,7 @@ library TLeafOps {
     function rope(TCtx memory ctx, TOp memory op, uint256[] memory point, uint256 value) internal pure {
         uint256 nht = op.p[0] + TOps.lg(op.p[1]);
         (uint256[] memory s, uint256 expected) =
-            Sumcheck.verify(ctx.ch, TOps.lbl(op, "/g"), TOps.lbl(op, "/r"), nht + TOps.lg(op.p[2]), 3, value);
+            ZkMask.verify(ctx.ch, TOps.lbl(op, "/g"), TOps.lbl(op, "/r"), nht + TOps.lg(op.p[2]), 3, 3, value);
         uint256 off = Channel.recvFrs(ctx.ch, TOps.lbl(op, "/x"), 2);
         uint256 x0;
         uint256 x1;
@@ -141,7 +142,7 @@ library TLeafOps {
         }
         uint256[] memory rT = TOps.seg(point, 0, nt);
         uint256[] memory rD = FrMath.suffix(point, nt);
-        (uint256[] memory s, uint256 expected) = Sumcheck.verify(ctx.ch, TOps.lbl(op, "/g"), TOps.lbl(op, "/r"), nt, 3, value);
+        (uint256[] memory s, uint256 expected) = ZkMask.verify(ctx.ch, TOps.lbl(op, "/g"), TOps.lbl(op, "/r"), nt, 3, 3, value);
         uint256 pv = TContext.claimCommitted(ctx, op.t[0], TOps.cat3(hi, s, rD), TOps.lbl(op, "/P"));
         if (FrMath.mul(FrMath.mul(TOps.eq(rT, s), TOps.ind(rows, s)), pv) != expected) TOps.reject("position", 0);
     }
@@ -163,7 +164,7 @@ library TLeafOps {
     ///         w(s) src(s) checked ("gqa"). w(s) = sum_{h < H} eq(r_h, h) eq(s, h / g), O(H).
     function groupExpand(TCtx memory ctx, TOp memory op, uint256[] memory point, uint256 value) internal pure {
         (uint256[] memory s, uint256 expected) =
-            Sumcheck.verify(ctx.ch, TOps.lbl(op, "/g"), TOps.lbl(op, "/r"), TOps.lg(op.p[0]), 2, value);
+            ZkMask.verify(ctx.ch, TOps.lbl(op, "/g"), TOps.lbl(op, "/r"), TOps.lg(op.p[0]), 2, 2, value);
         uint256 sv = TContext.claimCommitted(ctx, op.t[0], _groupSrcPoint(op, point, s), TOps.lbl(op, "/src"));
         if (FrMath.mul(_groupWeightAt(op, point, s), sv) != expected) TOps.reject("gqa", 0);
     }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
+import {ZkMask} from "../ZkMask.sol";
 import {FrMath} from "../FrMath.sol";
 import {Channel} from "../Transcript.sol";
 import {Sumcheck} from "../Sumcheck.sol";
@@ -56,7 +57,7 @@ library TLogup {
         Cols memory cs;
         uint256 subExpected;
         (cs.point, subExpected) =
-            Sumcheck.verify(ctx.ch, label(lk.index, "/g"), label(lk.index, "/r"), ch.n, 3, 0);
+            ZkMask.verify(ctx.ch, label(lk.index, "/g"), label(lk.index, "/r"), ch.n, 3, 3, 0);
         cs.pts = new uint256[][](ch.n + 1);
         cs.eqs = new uint256[](ch.n + 1);
         cs.wts = new uint256[](ch.n + 1);

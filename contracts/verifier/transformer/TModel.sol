@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
+import {ZkMask} from "../ZkMask.sol";
 import {TCircuit, TDescription} from "./TCircuit.sol";
 import {VerifierKeyData} from "../VerifierKeyData.sol";
 import {BatchOpening} from "../BatchOpening.sol";
@@ -83,6 +84,7 @@ library TModel {
     ///         multiplicities, every lookup's inverse columns.
     function receiveCommitments(TCtx memory ctx) internal pure {
         TCircuit memory c = ctx.c;
+        ZkMask.commitPool(ctx.ch); // the mask pool first (`prover/zk/mask.py`)
         for (uint256 i = 0; i < c.witness.length; ++i) {
             c.commitment[c.witness[i]] = Channel.recvG1(ctx.ch, "witness");
         }
@@ -94,14 +96,18 @@ library TModel {
         }
     }
 
-    /// @notice Phase 5 of `circuit.run`: the batch opening of every recorded claim.
-    function openClaims(TCtx memory ctx, uint256 vk) internal view {
-        uint256[] memory none; // no weighted claims: empty term arrays
+    /// @notice The claim store as the batch opening reads it (no weighted claims).
+    function claimSet(TCtx memory ctx) internal pure returns (BatchOpening.ClaimSet memory) {
+        uint256[] memory none;
         uint256[][] memory noPoints;
-        BatchOpening.ClaimSet memory cs = BatchOpening.ClaimSet(
+        return BatchOpening.ClaimSet(
             ctx.nClaims, ctx.claimTid, ctx.claimPoint, ctx.claimValue, ctx.c.kind.length, ctx.c.commitment, 0, none,
             none, noPoints
         );
-        BatchOpening.open(ctx.ch, cs, vk);
+    }
+
+    /// @notice Phase 5 of `circuit.run`: the batch opening of every recorded claim.
+    function openClaims(TCtx memory ctx, uint256 vk) internal view {
+        BatchOpening.open(ctx.ch, claimSet(ctx), vk);
     }
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
+import {ZkMask} from "../ZkMask.sol";
 import {FrMath} from "../FrMath.sol";
 import {Channel} from "../Transcript.sol";
 import {Sumcheck} from "../Sumcheck.sol";
@@ -69,7 +70,7 @@ library TNorm {
     /// @dev The degree-4 sumcheck of m (rho - 1) inv^2 + 2 rho inv + rho) and its final check.
     function _isqrt(TCtx memory ctx, TOp memory op, uint256[] memory r, uint256 rho, uint256 claimV) private view {
         (uint256[] memory s, uint256 expected) =
-            Sumcheck.verify(ctx.ch, TOps.lbl(op, "/isqrt/g"), TOps.lbl(op, "/isqrt/r"), r.length, 4, claimV);
+            ZkMask.verify(ctx.ch, TOps.lbl(op, "/isqrt/g"), TOps.lbl(op, "/isqrt/r"), r.length, 4, 4, claimV);
         uint256 invS = TContext.claim(ctx, op.t[INV], s, TOps.lbl(op, "/inv"));
         uint256 mS = TContext.claim(ctx, op.t[M], s, TOps.lbl(op, "/m"));
         uint256 poly = FrMath.add(
@@ -115,7 +116,7 @@ library TNorm {
             target = FrMath.sub(value, FrMath.mul(sh, bv));
         }
         (uint256[] memory s, uint256 expected) =
-            Sumcheck.verify(ctx.ch, TOps.lbl(op, "/out/g"), TOps.lbl(op, "/out/r"), nt + ni, 4, target);
+            ZkMask.verify(ctx.ch, TOps.lbl(op, "/out/g"), TOps.lbl(op, "/out/r"), nt + ni, 4, 4, target);
         if (FrMath.mul(TOps.eq(point, s), _outClaims(ctx, op, s, nt)) != expected) TOps.reject("norm-output", 0);
     }
 
@@ -133,7 +134,7 @@ library TNorm {
         uint256 ni = TOps.lg(op.p[1]);
         uint256 target = FrMath.sub(value, op.p[5] % FrMath.R);
         (uint256[] memory u, uint256 expected) =
-            Sumcheck.verify(ctx.ch, TOps.lbl(op, "/sumsq/g"), TOps.lbl(op, "/sumsq/r"), nt + ni, 3, target);
+            ZkMask.verify(ctx.ch, TOps.lbl(op, "/sumsq/g"), TOps.lbl(op, "/sumsq/r"), nt + ni, 3, 3, target);
         uint256 cu = TContext.claim(ctx, op.t[C], u, TOps.lbl(op, "/c"));
         if (FrMath.mul(FrMath.mul(FrMath.eqEval(point, 0, u, 0, nt), cu), cu) != expected) {
             TOps.reject("norm-sumsq", 0);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
+import {ZkMask} from "../ZkMask.sol";
 import {IZkllmVerifier} from "../../IZkllmVerifier.sol";
 import {FrMath} from "../FrMath.sol";
 import {Channel} from "../Transcript.sol";
@@ -144,7 +145,7 @@ library TOps {
         uint256[] memory rT = seg(point, 0, nt);
         uint256[] memory rO = FrMath.suffix(point, nt);
         (uint256[] memory s, uint256 expected) =
-            Sumcheck.verify(ctx.ch, lbl(op, "/g"), lbl(op, "/r"), lg(op.p[1]), 2, value);
+            ZkMask.verify(ctx.ch, lbl(op, "/g"), lbl(op, "/r"), lg(op.p[1]), 2, 2, value);
         uint256 xv = TContext.claim(ctx, op.t[0], cat(rT, s), lbl(op, "/x"));
         uint256 wv = TContext.claim(ctx, op.t[1], cat(rO, s), lbl(op, "/w"));
         if (FrMath.mul(xv, wv) != expected) reject("linear", 0);
@@ -157,7 +158,7 @@ library TOps {
         uint256[] memory rO = FrMath.suffix(point, nt);
         uint256 bval = TContext.claim(ctx, op.t[2], rO, "linear/bias");
         uint256 target = FrMath.sub(value, FrMath.mul(ind(op.p[0], rT), bval));
-        (uint256[] memory s, uint256 expected) = Sumcheck.verify(ctx.ch, "linear/g", "linear/r", lg(op.p[1]), 2, target);
+        (uint256[] memory s, uint256 expected) = ZkMask.verify(ctx.ch, "linear/g", "linear/r", lg(op.p[1]), 2, 2, target);
         uint256 xv = TContext.claim(ctx, op.t[0], cat(rT, s), "linear/x");
         uint256 wv = TContext.claim(ctx, op.t[1], cat(rO, s), "linear/w");
         if (FrMath.mul(xv, wv) != expected) reject("linear", 0);
@@ -173,7 +174,7 @@ library TOps {
     function _matmul(TCtx memory ctx, TOp memory op, uint256[] memory point, uint256 value) private view {
         uint256 nb = op.p[0];
         (uint256[] memory s, uint256 expected) =
-            Sumcheck.verify(ctx.ch, lbl(op, "/g"), lbl(op, "/r"), nb + lg(op.p[3]), 3, value);
+            ZkMask.verify(ctx.ch, lbl(op, "/g"), lbl(op, "/r"), nb + lg(op.p[3]), 3, 3, value);
         uint256[] memory sB = seg(s, 0, nb);
         uint256 xy = _matmulClaims(ctx, op, point, s, nb);
         if (FrMath.mul(eq(seg(point, 0, nb), sB), xy) != expected) reject("matmul", 0);
@@ -252,7 +253,7 @@ library TOps {
             if (target != 0) reject("residual-chain", 0);
             return;
         }
-        (uint256[] memory s, uint256 expected) = Sumcheck.verify(ctx.ch, lbl(op, "/g"), lbl(op, "/r"), nl, 3, target);
+        (uint256[] memory s, uint256 expected) = ZkMask.verify(ctx.ch, lbl(op, "/g"), lbl(op, "/r"), nl, 3, 3, target);
         if (_chainFinal(ctx, op, r, s) != expected) reject("residual-chain", 0);
     }
 

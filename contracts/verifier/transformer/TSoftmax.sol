@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
+import {ZkMask} from "../ZkMask.sol";
 import {FrMath} from "../FrMath.sol";
 import {Channel} from "../Transcript.sol";
 import {Sumcheck} from "../Sumcheck.sol";
@@ -58,7 +59,7 @@ library TSoftmax {
         uint256 n = v.nh + 2 * v.nt;
         uint256[] memory r = Channel.challenges(ctx.ch, "softmax/r", n);
         v.al = FrMath.powers(Channel.challenge(ctx.ch, "softmax/alpha"), v.k + 5);
-        (v.s, v.expected) = Sumcheck.verify(ctx.ch, "softmax/zero/g", "softmax/zero/r", n, 3, 0);
+        (v.s, v.expected) = ZkMask.verify(ctx.ch, "softmax/zero/g", "softmax/zero/r", n, 3, 3, 0);
         _claims(ctx, op, v);
         if (FrMath.mul(TOps.eq(r, v.s), _relation(op, v)) != v.expected) TOps.reject("softmax", 0);
         _rows(ctx, op, v);
@@ -135,7 +136,7 @@ library TSoftmax {
     function _rows(TCtx memory ctx, TOp memory op, V memory v) private pure {
         uint256 nr = v.nh + v.nt;
         uint256[] memory rr = Channel.challenges(ctx.ch, "softmax/row", nr);
-        (uint256[] memory y, uint256 expected) = Sumcheck.verify(ctx.ch, "softmax/rows/g", "softmax/rows/r", nr, 3, 0);
+        (uint256[] memory y, uint256 expected) = ZkMask.verify(ctx.ch, "softmax/rows/g", "softmax/rows/r", nr, 3, 3, 0);
         uint256[6] memory c = _rowClaims(ctx, op, v, y);
         uint256 ind = FrMath.mul(_batchInd(op, y), TOps.ind(op.p[0], FrMath.suffix(y, v.nh)));
         if (FrMath.mul(TOps.eq(rr, y), _rowRelation(op, v.al, c, ind)) != expected) TOps.reject("softmax-rows", 0);

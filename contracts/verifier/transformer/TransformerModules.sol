@@ -8,6 +8,8 @@ import {TLogup} from "./TLogup.sol";
 import {TLeafOps} from "./TLeafOps.sol";
 import {TOps} from "./TOps.sol";
 import {FrMath} from "../FrMath.sol";
+import {ZkMask} from "../ZkMask.sol";
+import {MaskLog} from "../Transcript.sol";
 
 /// @dev The op type code of a lookup's zero-sum sumcheck as a module step (`TModuleCall.lookup`).
 uint256 constant LOOKUP = 0xff;
@@ -78,6 +80,7 @@ contract TransformerModules {
         ctx.ch.frNext = p;
         ctx.ch.g1Next = p; // where the field elements start (no G1 point is read in a step)
         ctx.ch.frEnd = _offset(input) + input.length;
+        ZkMask.reserve(ctx.ch.mask, (ctx.ch.frEnd - ctx.ch.frNext) / 32); // this step's masked sumchecks
         uint256 top;
         for (uint256 i = 0; i < op.t.length; ++i) {
             if (op.t[i] > top && op.t[i] != 0xffff) top = op.t[i];
@@ -134,7 +137,8 @@ contract TransformerModules {
         uint256[] memory pidx = new uint256[](n);
         uint256[] memory ptrs = new uint256[](n); // memory addresses of the distinct points
         uint256 np;
-        uint256 words = 8 + 3 * n + ctx.tailPoint.length;
+        MaskLog memory ml = ctx.ch.mask;
+        uint256 words = 10 + 3 * n + ctx.tailPoint.length + 2 * ml.nRounds + 2 * ml.nSc;
         for (uint256 k = 0; k < n; ++k) {
             uint256[] memory pt = ctx.claimPoint[k];
             uint256 addr;
@@ -166,6 +170,16 @@ contract TransformerModules {
         o = _put(o, np);
         for (uint256 i = 0; i < np; ++i) {
             o = _putArr(o, ptrs[i]);
+        }
+        o = _put(o, ml.nRounds); // the step's mask log (`ZkMask`): rounds (r, degree), sumchecks (y, end)
+        for (uint256 i = 0; i < ml.nRounds; ++i) {
+            o = _put(o, ml.r[i]);
+            o = _put(o, ml.deg[i]);
+        }
+        o = _put(o, ml.nSc);
+        for (uint256 j = 0; j < ml.nSc; ++j) {
+            o = _put(o, ml.y[j]);
+            o = _put(o, ml.end[j]);
         }
         o = _put(o, ctx.hasTail ? 1 : 0);
         o = _put(o, ctx.tailTid);
@@ -254,15 +268,15 @@ library TModuleCall {
         uint256 need;
         if (k == TOps.EMBEDDING) {
             _committedAt(ctx, t, 1);
-            need = 2 * FrMath.log2Ceil(op.p[1]) + 1;
+            need = 2 * FrMath.log2Ceil(op.p[1]) + 3; // + G, y of the masked sumcheck
         } else if (k == TOps.ROPE) {
             _committedAt(ctx, t, 1);
             _committedAt(ctx, t, 2);
-            need = 3 * point.length + 4;
+            need = 3 * point.length + 6;
         } else if (k == TOps.HADAMARD) {
             _committedAt(ctx, t, 0);
             _committedAt(ctx, t, 1);
-            need = 3 * point.length + 2;
+            need = 3 * point.length + 4;
         } else if (k == TOps.BIAS_ADD) {
             _committedAt(ctx, t, 1);
             need = 1;
@@ -270,7 +284,7 @@ library TModuleCall {
             uint256 nt = FrMath.log2Ceil(op.p[0]);
             if (op.p[0] != uint256(1) << nt) {
                 _committedAt(ctx, t, 0);
-                need = 3 * nt + 1;
+                need = 3 * nt + 3;
             }
         } else if (k == TOps.SOFTMAX) {
             _committed(ctx, t);
@@ -281,7 +295,7 @@ library TModuleCall {
             uint256 kd = op.p[1];
             // two sumchecks (entries, rows), then the claims of each (TSoftmax._claims, _rows)
             need = 3 * (2 * nr + FrMath.log2Ceil(op.p[0])) + 8 + 2 * kd + (kd - 1) * (op.p[6] + op.p[7])
-                + 2 * op.p[8] + 2 * op.p[9] + op.p[10] + op.p[11];
+                + 2 * op.p[8] + 2 * op.p[9] + op.p[10] + op.p[11] + 4;
         } else if (k == LOOKUP) {
             _committed(ctx, t);
             uint256 cols = (t.length - 3) / 3;
@@ -291,7 +305,7 @@ library TModuleCall {
                 if (m > nw) nw = m;
             }
             uint256 per = op.p[1] != 0 ? 3 : 2;
-            need = 3 * nw + cols * per + 3 * op.p[2] + per;
+            need = 3 * nw + cols * per + 3 * op.p[2] + per + 2;
         } else if (k == TOps.ARGMAX) {
             // logits, k, digits: every claim is committed (the logits get the final reduction),
             // one field element per claimed tensor
@@ -301,7 +315,7 @@ library TModuleCall {
         } else if (k == TOps.KV_EXPAND || k == TOps.VT_EXPAND) {
             // a group that is not a power of two: lg(kv_heads) rounds of degree 2, src's claim
             _committedAt(ctx, t, 0);
-            need = 2 * FrMath.log2Ceil(op.p[0]) + 1;
+            need = 2 * FrMath.log2Ceil(op.p[0]) + 3;
         } else {
             revert TOps.UnknownOp(k);
         }
@@ -404,6 +418,40 @@ library TModuleCall {
         }
     }
 
+    /// @dev Appends a step's mask log (words at `o`: nRounds, (r, degree) per round, nSc,
+    ///      (y, end) per sumcheck) to the verifier's; returns the offset after it.
+    function _applyMasks(MaskLog memory dst, uint256 o) private pure returns (uint256 next) {
+        uint256 nr = _rd(o);
+        uint256 ns = _rd(o + 32 + 64 * nr);
+        uint256 base = dst.nRounds;
+        uint256 sc = dst.nSc;
+        if (base + nr > dst.r.length || sc + ns > dst.y.length) revert ZkMask.MaskPoolExhausted();
+        uint256[] memory r = dst.r;
+        uint256[] memory d = dst.deg;
+        uint256[] memory y = dst.y;
+        uint256[] memory e = dst.end;
+        assembly ("memory-safe") {
+            let rp := add(add(r, 32), shl(5, base))
+            let dp := add(add(d, 32), shl(5, base))
+            for { let i := 0 } lt(i, nr) { i := add(i, 1) } {
+                let src := add(o, add(32, shl(6, i)))
+                mstore(add(rp, shl(5, i)), mload(src))
+                mstore(add(dp, shl(5, i)), mload(add(src, 32)))
+            }
+            o := add(o, add(64, shl(6, nr)))
+            let yp := add(add(y, 32), shl(5, sc))
+            let ep := add(add(e, 32), shl(5, sc))
+            for { let j := 0 } lt(j, ns) { j := add(j, 1) } {
+                let src := add(o, shl(6, j))
+                mstore(add(yp, shl(5, j)), mload(src))
+                mstore(add(ep, shl(5, j)), add(base, mload(add(src, 32))))
+            }
+            next := add(o, shl(6, ns))
+        }
+        dst.nRounds = base + nr;
+        dst.nSc = sc + ns;
+    }
+
     /// @dev The module's output words at memory `o` (layout in `TransformerModules.run`).
     function _apply(TCtx memory ctx, uint256 o) private view {
         ctx.ch.state = bytes32(_rd(o));
@@ -427,6 +475,7 @@ library TModuleCall {
             }
             TContext.record(ctx, _rd(c), pt, _rd(c + 64));
         }
+        o = _applyMasks(ctx.ch.mask, o);
         if (_rd(o) != 0) {
             uint256[] memory tp;
             assembly ("memory-safe") {

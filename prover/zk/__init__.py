@@ -1,0 +1,1 @@
+"""Zero knowledge: masks that make every message of a proof simulatable (``mask``)."""
