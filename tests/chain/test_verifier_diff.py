@@ -74,7 +74,7 @@ def test_valid_proof_accepted_by_both(evm, verifier, vk, mid):
 def test_multi_row_multi_activation_small_quant(evm):
     """Three rows (a non-trivial row mask), GELU twice (a two-column lookup), SiLU and
     the range lookup: three lookup instances; 4-bit digits, 8-bit tables."""
-    pk = vh.small_key(9)
+    pk = vh.small_key(10)
     torch.manual_seed(3)
     model = nn.Sequential(nn.Linear(8, 12), nn.GELU(), nn.Linear(12, 6), nn.SiLU(), nn.Linear(6, 10),
                           nn.GELU(), nn.Linear(10, 3)).double()
@@ -182,7 +182,7 @@ def test_zero_tensor_committed_at_infinity_accepted_by_both(evm):
         def randbelow(self, n):
             return 0
 
-    pk = vh.small_key(9)
+    pk = vh.small_key(10)
     vk = pk.verifying_key()
     w = torch.tensor([[3, -2, 1, 0], [0, 5, -7, 2]])
     cm = api.commit_quantized(pk, ONE_LINEAR, {"l0.w": w, "l0.b": torch.zeros(2, dtype=torch.int64)},
@@ -350,7 +350,7 @@ def test_largest_activations_accepted_one_more_rejected(evm):
     reject that word."""
     from tests.op_harness import extreme_activation_model
 
-    pk = vh.small_key(9)
+    pk = vh.small_key(10)
     vk = pk.verifying_key()
     cm, x, lim = extreme_activation_model(pk, vh.SMALL_QUANT)
     res = api.prove(pk, cm, x, rng=seeded(22), quantized=True)

@@ -25,7 +25,7 @@ def evm():
 
 @pytest.fixture(scope="module")
 def pk():
-    return vh.small_key(9)
+    return vh.small_key(10)
 
 
 @pytest.fixture(scope="module")

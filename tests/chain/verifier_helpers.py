@@ -273,7 +273,7 @@ def certify(chain, deployment, setup: Setup) -> None:
     certify_for(chain, deployment.address, setup.committed.commitment.encode(), setup.weight_proof)
 
 
-def small_key(num_vars: int = 9):
+def small_key(num_vars: int = 10):
     return keys.setup(num_vars, quant=SMALL_QUANT, rng=seeded(11))
 
 
