@@ -147,16 +147,6 @@ library ZkMask {
         m.deg[blk] = (claim + 1) << 8;
     }
 
-    /// @notice The curve point (u, v, w) of a block for a round of degree d at x.
-    function curve(uint256 d, uint256 x) internal pure returns (uint256 u, uint256 v, uint256 w) {
-        uint256 x2 = mulmod(x, x, R);
-        if (d == 1) return (x, 0, 0);
-        if (d == 2) return (x, x, 0);
-        if (d == 3) return (x, x, x);
-        if (d == 4) return (x, x, x2);
-        return (x, x2, x2); // d == 5 (Python refuses more)
-    }
-
     /// @dev Per block i: a_i = alpha^(base + j(i)) eq(curve(d_i, r_i), s[lo:lo+3]), j(i) the
     ///      sumcheck of round i; a shadow's block: alpha^k coef eq((0, 0, 0), s[lo:lo+3]). `lo`: the
     ///      memory address of those three coordinates.
@@ -177,7 +167,7 @@ library ZkMask {
             t[2 * k + 1] = addmod(c + c, R - 1, R);
         }
         assembly ("memory-safe") {
-            // eq(curve(d, x), s_lo3) from the table t: the curves of `curve`
+            // eq(curve(d, x), s_lo3) from the table t: the curves of Python's `mask.curve`
             function curveEq(d, x, tab) -> e {
                 let r := 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001
                 let x2 := mulmod(x, x, r)
