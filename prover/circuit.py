@@ -236,7 +236,7 @@ def mask_blocks(circuit, attempt: int = 0) -> int:
     then starts again)."""
     nmax = max((s.num_vars for s in circuit.specs.values()), default=0) + 1
     virt = sum(s.num_vars + 2 for s in circuit.specs.values() if s.kind == "virtual")
-    shadows = 2 * sum(isinstance(op, Linear) for op in circuit.ops)  # a Linear hides W's and b's evaluations
+    shadows = 4 * sum(isinstance(op, Linear) for op in circuit.ops)  # a Linear: x, W, b and an obligation
     return (virt + len(circuit.lookups) * nmax + shadows + 8) << (2 * attempt)
 
 

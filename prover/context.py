@@ -130,8 +130,20 @@ class _Base:
             out.append((int(coef) % _R, at))
         self.claims.append(Claim(tids[0], [], int(value) % _R, out, tids))
 
-    def reduce(self, tid: str, point: Sequence[int], value: int) -> None:
+    def reduce(self, tid: str, point: Sequence[int], value: int, terms=None) -> None:
+        """``terms`` (an obligation, ``prover.zk.shadow``): the claim is
+        f_tid(point) = value + sum_l c_l g_l(z_l) over (g_l, c_l, z_l) on committed tensors,
+        whose evaluations were never sent; only a virtual tensor whose producer absorbs
+        obligations (``absorbs``) or a committed tensor takes one."""
         kind = self.specs[tid].kind
+        if terms:
+            if kind == "virtual" and getattr(self.producers[tid], "absorbs", False):
+                self.producers[tid].reduce(self, tid, list(point), value, terms=list(terms))
+            elif kind in COMMITTED:
+                self.combined_claim([(tid, 1, point)] + [(t, (-c) % _R, z) for t, c, z in terms], value)
+            else:
+                raise ValueError(f"claim on '{tid}' ({kind}) cannot carry hidden terms")
+            return
         if kind in PUBLIC:
             if self.public_eval(tid, point) != value:
                 raise VerificationError("public-tensor", f"claimed evaluation of public tensor '{tid}' is wrong")

@@ -119,3 +119,60 @@ def test_an_observer_cannot_recover_weights_from_proofs(monkeypatch):
             known_pool.append(r[len(pool):-1] + [rhs])
     assert learned == [], f"the observer formed {len(learned)} equations in the weights"
     assert _solve(known_pool, n) == actual  # the control recovers them
+
+
+def _first_layer_equations(monkeypatch, pk, model, n_proofs: int):
+    """The observer's attack on the first layer: x is public, so a plain claim z(r) = v on the
+    first Linear's output is the linear equation sum_i x(r_t, i) W(r_o, i) + ind(r_t) b(r_o) = v
+    in the weights and biases (coefficients from the statement and the transcript). Returns one
+    [coefficients (W row-major, then b) | v] row per plain claim, and the values of the claims
+    that arrived hidden (obligations, ``prover/zk/shadow.py``)."""
+    from prover.ops import linear as linear_op
+    from prover.poly.mle import log2_ceil, prefix_indicator
+
+    vk = pk.verifying_key()
+    rows, hidden = [], []
+    original = linear_op.Linear.reduce
+
+    def spy(self, ctx, tid, point, value, terms=None):
+        if not ctx.is_prover and self.w == "l0.w":
+            if terms:
+                hidden.append(value)
+            else:
+                nt, ni = log2_ceil(self.rows), log2_ceil(self.d_in)
+                r_t, r_o = point[:nt], point[nt:]
+                x, et, eo = ctx.public[self.x], eq_table(r_t), eq_table(r_o)
+                xf = [sum(et[t] * x[t * (1 << ni) + i] for t in range(1 << nt)) % R for i in range(self.d_in)]
+                row = [eo[o] * xf[i] % R for o in range(self.d_out) for i in range(self.d_in)]
+                row += [eo[o] * prefix_indicator(self.rows, r_t) % R for o in range(self.d_out)]
+                rows.append(row + [value % R])
+        return original(self, ctx, tid, point, value, terms=terms) if terms else original(self, ctx, tid, point, value)
+
+    monkeypatch.setattr(linear_op.Linear, "reduce", spy)
+    for i in range(n_proofs):
+        x = torch.rand(4, dtype=torch.float64, generator=torch.Generator().manual_seed(i)) * 2 - 1
+        res = api.prove(pk, model, x)
+        api.verify(vk, model.commitment, res.statement, res.proof.to_bytes())
+    return rows, hidden
+
+
+def test_the_first_layer_output_claims_reveal_nothing(monkeypatch):
+    """The first Linear's input x is public, so the value of a claim on its output z would be a
+    linear equation in W and b: 40 unknowns (4 x 8 + 8), 44 proofs. The claim arrives as an
+    obligation instead (the Rescale sends nothing; ``prover/zk/shadow.py``): its value is the
+    constant -2^(S-1) in every proof, and the observer forms no equation. Control: with the
+    claims sent in the clear (the Linear not absorbing), the same observer solves for W and b
+    exactly -- the attack that recovered them before the obligations."""
+    from prover.ops import linear as linear_op
+
+    pk = keys.setup(12)
+    model = api.commit_model(pk, build_mlp(4, 8, 2, "relu", seed=3))
+    actual = [int(v) % R for v in model.params["l0.w"].flatten().tolist()]
+    actual += [int(v) % R for v in model.params["l0.b"].flatten().tolist()]
+    rows, hidden = _first_layer_equations(monkeypatch, pk, model, 44)
+    assert rows == [] and len(hidden) == 44
+    assert len(set(hidden)) == 1  # one public constant, whatever the input and the weights
+    monkeypatch.setattr(linear_op.Linear, "absorbs", False)
+    rows, hidden = _first_layer_equations(monkeypatch, pk, model, 44)
+    assert hidden == [] and len(rows) == 44
+    assert _solve(rows, 40) == actual

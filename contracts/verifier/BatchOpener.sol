@@ -20,7 +20,9 @@ contract BatchOpener {
     /// @notice `input` (32-byte words; a [len, ...] array is its length then its words):
     ///         state, key store address, key blob size, number of tensors, mask pool vars (0:
     ///         no mask), [claim tensor words], [claim values], [claim point indices], the
-    ///         number of distinct points then each as [len, coordinates], [per tensor: 1 + its
+    ///         number of distinct points then each as [len, coordinates], [term claim words],
+    ///         [term coefficients], the number of terms then each term's point as [len,
+    ///         coordinates] (combined claims; none: three zero words), [per tensor: 1 + its
     ///         index in the commitment list, 0 for none], the number of commitments then each
     ///         (128 bytes), the mask pool's commitment (128 bytes), [round r], [round degree],
     ///         [sumcheck y], [sumcheck end], the number of G1 points left in the proof then
@@ -34,6 +36,7 @@ contract BatchOpener {
         (vk, cs.nTensors, ch.mask.vars) = _header(input, ch);
         uint256 base = _copy(input);
         uint256 p = _claims(cs, base + 160);
+        p = _terms(cs, p);
         p = _commitments(cs, p);
         p = _mask(ch.mask, p);
         uint256 g1Start = _streams(ch, input, p - base);
@@ -106,6 +109,32 @@ contract BatchOpener {
         }
         cs.point = point;
         return p;
+    }
+
+    /// @dev [term claim words], [term coefficients], the number of terms then each point as
+    ///      [len, coordinates] (`BatchOpening.ClaimSet`'s term entries).
+    function _terms(BatchOpening.ClaimSet memory cs, uint256 p) private pure returns (uint256) {
+        (cs.termClaim, p) = _arr(p);
+        (cs.termCoef, p) = _arr(p);
+        uint256 n = cs.termClaim.length;
+        cs.nTerms = n;
+        if (cs.termCoef.length != n || mload32(p) != n) revert MalformedInput();
+        uint256[][] memory pts = new uint256[][](n);
+        assembly ("memory-safe") {
+            p := add(p, 32)
+            for { let j := 0 } lt(j, n) { j := add(j, 1) } {
+                mstore(add(pts, shl(5, add(j, 1))), p)
+                p := add(p, add(32, shl(5, mload(p))))
+            }
+        }
+        cs.termPoint = pts;
+        return p;
+    }
+
+    function mload32(uint256 p) private pure returns (uint256 v) {
+        assembly ("memory-safe") {
+            v := mload(p)
+        }
     }
 
     function _commitments(BatchOpening.ClaimSet memory cs, uint256 p) private pure returns (uint256) {
@@ -185,6 +214,7 @@ library OpenerCall {
             o := add(o, 160)
         }
         o = _claims(o, cs);
+        o = _terms(o, cs);
         o = _commitments(o, cs);
         o = _mask(o, ch.mask);
         o = _items(o, ch);
@@ -236,6 +266,35 @@ library OpenerCall {
                 mstore(add(pidx, add(32, shl(5, k))), sub(np, 1))
             }
             mstore(pts, np)
+        }
+        return o;
+    }
+
+    /// @dev [term claim words], [term coefficients], the term count then each point.
+    function _terms(uint256 o, BatchOpening.ClaimSet memory cs) private pure returns (uint256) {
+        uint256 n = cs.nTerms;
+        uint256 a;
+        uint256 c;
+        uint256[][] memory pts = cs.termPoint;
+        {
+            uint256[] memory tc = cs.termClaim;
+            uint256[] memory tf = cs.termCoef;
+            assembly ("memory-safe") {
+                a := tc
+                c := tf
+            }
+        }
+        o = _put(o, a, n);
+        o = _put(o, c, n);
+        assembly ("memory-safe") {
+            mstore(o, n)
+            o := add(o, 32)
+            for { let j := 0 } lt(j, n) { j := add(j, 1) } {
+                let z := mload(add(pts, shl(5, add(j, 1))))
+                let len := add(32, shl(5, mload(z)))
+                mcopy(o, z, len)
+                o := add(o, len)
+            }
         }
         return o;
     }

@@ -4,10 +4,10 @@ pragma solidity ^0.8.28;
 import {FrMath} from "./FrMath.sol";
 import {VerifierChannel, MaskLog, Channel} from "./Transcript.sol";
 import {ZkMask} from "./ZkMask.sol";
-import {VerifierCtx} from "./Context.sol";
 import {Sumcheck} from "./Sumcheck.sol";
 import {Bls12381} from "./Bls12381.sol";
 import {VerifierKeyData} from "./VerifierKeyData.sol";
+import {VerifierCtx} from "./Context.sol";
 
 /// @title BatchOpening
 /// @notice `prover/pcs/batch.py` open_claims (verifier side) and `prover/pcs/kzg.py` verify.
@@ -51,7 +51,8 @@ library BatchOpening {
     ///         A weighted claim k (v_k = sum_l c_l f(z_l), `context.Claim.terms`) is entry k
     ///         with its tensor word, value v_k and the point of its FIRST term as its point (it
     ///         fixes m_p, and the plain-claim loop counts it once at that point), plus its terms,
-    ///         in order and contiguous, among the `nTerms` term entries: termClaim[j] = k,
+    ///         in order and contiguous, among the `nTerms` term entries: termClaim[j] = k (or
+    ///         k | (word + 1) << 64 for a term on another tensor, a combined claim),
     ///         termCoef[j] = c_l, termPoint[j] = z_l without the prefix (claim k's word
     ///         applies). The term loop adds c_l - 1 for the first term, c_l for the others, so
     ///         plain claims cost what they did. A plain claim set passes nTerms = 0.
@@ -69,13 +70,15 @@ library BatchOpening {
     }
 
     function openClaims(VerifierCtx memory ctx, uint256 vk) internal view {
-        uint256[] memory none; // no weighted claims: empty term arrays
-        uint256[][] memory noPoints;
-        ClaimSet memory cs = ClaimSet(
-            ctx.nClaims, ctx.claimTid, ctx.claimPoint, ctx.claimValue, ctx.c.kind.length, ctx.c.commitment, 0, none,
-            none, noPoints
+        open(ctx.ch, claimSet(ctx), vk);
+    }
+
+    /// @notice The claim set of an MLP-family claim store (its combined claims' term entries too).
+    function claimSet(VerifierCtx memory ctx) internal pure returns (ClaimSet memory) {
+        return ClaimSet(
+            ctx.nClaims, ctx.claimTid, ctx.claimPoint, ctx.claimValue, ctx.c.kind.length, ctx.c.commitment,
+            ctx.nTerms, ctx.termClaim, ctx.termCoef, ctx.termPoint
         );
-        open(ctx.ch, cs, vk);
     }
 
     /// @notice `open_claims` for any claim store (the MLP and the transformer verifiers). With
@@ -238,9 +241,11 @@ library BatchOpening {
             for { let j := 0 } lt(j, mload(add(cs, 192))) { j := add(j, 1) } {
                 let r := 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001
                 let at := add(32, shl(5, j))
-                let k := mload(add(mload(add(cs, 224)), at))
+                let raw := mload(add(mload(add(cs, 224)), at))
+                let k := and(raw, 0xffffffffffffffff)
                 let kat := add(32, shl(5, k))
                 let word := mload(add(mload(add(cs, 32)), kat))
+                if shr(64, raw) { word := sub(shr(64, raw), 1) } // a term on another tensor
                 let z := mload(add(mload(add(cs, 288)), at))
                 let c := mload(add(mload(add(cs, 256)), at))
                 if iszero(eq(k, prev)) { c := addmod(c, sub(r, 1), r) }

@@ -3,8 +3,7 @@ pragma solidity ^0.8.28;
 
 import {FrMath} from "./FrMath.sol";
 import {VerifierChannel, Channel} from "./Transcript.sol";
-import {Circuit, KIND_INPUT, KIND_OUTPUT, KIND_VIRTUAL} from "./Circuit.sol";
-import {Linear} from "./Ops.sol";
+import {Circuit, RescaleOp, KIND_INPUT, KIND_OUTPUT} from "./Circuit.sol";
 import {ZkMask} from "./ZkMask.sol";
 
 /// @notice `prover/context.py` VerifierCtx: the channel, the circuit (specs, producers,
@@ -19,14 +18,19 @@ struct VerifierCtx {
     uint256[] claimTid;
     uint256[][] claimPoint;
     uint256[] claimValue;
+    uint256 nTerms; // combined claims' term entries (`BatchOpening.ClaimSet`)
+    uint256[] termClaim;
+    uint256[] termCoef;
+    uint256[][] termPoint;
 }
 
 /// @title Context
 /// @notice `claim` / `reduce` of `prover/context.py`:
 ///         * claim(tid, point): a public tensor is evaluated here; any other tensor's value
 ///           is received from the proof; then the value is reduced;
-///         * reduce(tid, point, value): a public tensor is checked, a virtual one is handed
-///           to its producer (a Linear op), a committed one is recorded for the batch opening.
+///         * reduce(tid, point, value): a public tensor is checked, a committed one is
+///           recorded for the batch opening (the MLP's only virtual tensors, the Linear
+///           outputs, are reduced by `Rescale.root` directly, as obligations).
 library Context {
     /// @notice A value derived for a public tensor differs from its evaluation
     ///         (Python: VerificationError("public-tensor")).
@@ -52,11 +56,37 @@ library Context {
         uint256 kind = ctx.c.kind[tid];
         if (kind == KIND_INPUT || kind == KIND_OUTPUT) {
             if (publicEval(ctx, tid, point) != value) revert PublicTensorCheckFailed(tid);
-        } else if (kind == KIND_VIRTUAL) {
-            Linear.reduce(ctx, ctx.c.linears[ctx.c.producer[tid]], point, value);
         } else {
             _record(ctx, tid, point, value);
         }
+    }
+
+    /// @notice A Rescale's obligation absorbed by its Linear (`shadow.close`): the combined
+    ///         claim sum_l c c_l g_l(point) (+ its pool term, set by the caller) = value over
+    ///         g = (q unless public, d_0, d_1, ...), c_l = 2^S for q and 2^(b k) for d_k. Claim
+    ///         entry: the first term's tensor and point; every term is a term entry.
+    function obligation(VerifierCtx memory ctx, RescaleOp memory rs, uint256[] memory point, uint256 c,
+                        uint256 value) internal pure {
+        uint256 k = ctx.nClaims;
+        bool qHidden = ctx.c.kind[rs.q] != KIND_OUTPUT;
+        _record(ctx, qHidden ? rs.q : rs.digitIds[0], point, value);
+        if (qHidden) _term(ctx, k, rs.q, FrMath.mul(c, FrMath.pow2(rs.shift)), point);
+        for (uint256 l = 0; l < rs.digitIds.length; ++l) {
+            _term(ctx, k, rs.digitIds[l], FrMath.mul(c, FrMath.pow2(l * rs.digitBits)), point);
+        }
+    }
+
+    /// @dev Term entry of claim k on tensor tid: termClaim = k | (tid + 1) << 64.
+    function _term(VerifierCtx memory ctx, uint256 k, uint256 tid, uint256 coef, uint256[] memory point)
+        private
+        pure
+    {
+        uint256 j = ctx.nTerms;
+        if (j >= ctx.termClaim.length) revert ClaimCapacity();
+        ctx.termClaim[j] = k | ((tid + 1) << 64);
+        ctx.termCoef[j] = coef;
+        ctx.termPoint[j] = point;
+        ctx.nTerms = j + 1;
     }
 
     /// @notice `mask.shadowed_claim`: receives v~ = f_tid(point) + r S (S the entry of shadow

@@ -12,6 +12,7 @@ import {VerifierCtx} from "./Context.sol";
 import {Rescale} from "./Ops.sol";
 import {Logup} from "./Logup.sol";
 import {BatchOpening} from "./BatchOpening.sol";
+import {OpenerCall} from "./BatchOpener.sol";
 import {VerifierKeyData} from "./VerifierKeyData.sol";
 import {KeyedVerifier} from "./KeyedVerifier.sol";
 import {IERC165} from "../standards/IERC165.sol";
@@ -63,14 +64,18 @@ contract ZkllmVerifier is KeyedVerifier, IERC165 {
 
     /// @notice The `WeightRangeVerifier` whose certification of a model digest `verify` requires.
     address public immutable weightRange;
+    /// @notice The `BatchOpener` that runs the batch opening (a contract of its own: code size).
+    address public immutable opener;
 
     constructor(
         bytes memory srsVerifierKey,
         string[] memory tableNames,
         bytes memory tableCommitments,
-        address weightRange_
+        address weightRange_,
+        address opener_
     ) KeyedVerifier(srsVerifierKey, tableNames, tableCommitments) {
         weightRange = weightRange_;
+        opener = opener_;
     }
 
     function proofSystemId() external pure returns (bytes32) {
@@ -241,6 +246,13 @@ contract ZkllmVerifier is KeyedVerifier, IERC165 {
         ctx.claimTid = new uint256[](c.maxClaims);
         ctx.claimPoint = new uint256[][](c.maxClaims);
         ctx.claimValue = new uint256[](c.maxClaims);
+        uint256 nTerms;
+        for (uint256 i = 0; i < c.roots.length; ++i) {
+            nTerms += c.roots[i].digitIds.length + 1;
+        }
+        ctx.termClaim = new uint256[](nTerms);
+        ctx.termCoef = new uint256[](nTerms);
+        ctx.termPoint = new uint256[][](nTerms);
         ZkMask.commitPool(ctx.ch); // the mask pool first (`prover/zk/mask.py`)
         for (uint256 i = 0; i < c.witness.length; ++i) {
             c.commitment[c.witness[i]] = Channel.recvG1(ctx.ch, "witness");
@@ -257,7 +269,8 @@ contract ZkllmVerifier is KeyedVerifier, IERC165 {
         for (uint256 i = c.roots.length; i > 0; --i) {
             Rescale.root(ctx, c.roots[i - 1]);
         }
-        BatchOpening.openClaims(ctx, vk);
+        vk; // the opener loads the key itself
+        OpenerCall.open(opener, ctx.ch, BatchOpening.claimSet(ctx), keyStore, keyBlobSize);
     }
 
 }

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..context import PUBLIC
 from ..errors import VerificationError
 from ..field import R
 from ..quant import check_decomposition, digits, require, rescale
@@ -58,6 +59,9 @@ class Rescale:
         """Start a claim on z at a fresh point and reduce it to q, the digits and z's producer."""
         n = ctx.spec(self.z).num_vars
         r = ctx.ch.challenges("rescale/r", n)
+        if self.bound is None and getattr(ctx.producers.get(self.z), "absorbs", False):
+            self._hidden(ctx, r)
+            return
         qv = ctx.claim(self.q, r, "rescale/q")
         v = pow(2, self.shift, R) * qv
         for k, did in enumerate(self.digit_ids):
@@ -70,3 +74,17 @@ class Rescale:
             if not ctx.is_prover and (qv + (1 << (b.bits - 1)) - acc) % R:
                 raise VerificationError("range-bound", f"'{self.q}' is not within its stated range")
         ctx.reduce(self.z, r, (v - (1 << (self.shift - 1))) % R)
+
+    def _hidden(self, ctx, r: list[int]) -> None:
+        """Nothing is sent: z's producer receives the obligation
+        z(r) = 2^S q(r) + sum_k 2^(b k) d_k(r) - 2^(S-1) on the committed q and digits (a public
+        q, an MLP's output, is evaluated into the value), and absorbs it (``prover.zk.shadow``)."""
+        value = (-(1 << (self.shift - 1))) % R
+        terms = []
+        if ctx.spec(self.q).kind in PUBLIC:
+            value = (value + pow(2, self.shift, R) * ctx.claim(self.q, r, "rescale/q")) % R
+        else:
+            terms.append((self.q, pow(2, self.shift, R), list(r)))
+        for k, did in enumerate(self.digit_ids):
+            terms.append((did, pow(2, k * self.digit_bits, R), list(r)))
+        ctx.reduce(self.z, r, value, terms=terms)

@@ -264,7 +264,8 @@ def deploy_verifier(chain, vk, weights: str | None = None):
     """A ZkllmVerifier (and, without ``weights``, its WeightRangeVerifier) from the current sources."""
     from zkllm_chain.chain.weights import WEIGHTS_CONTRACT
     return chain_verifier.deploy_verifier(chain, vk, weights=weights, compiled=compiled_verifier(),
-                                          compiled_weights=compiled_contracts()[WEIGHTS_CONTRACT])
+                                          compiled_weights=compiled_contracts()[WEIGHTS_CONTRACT],
+                                          compiled_opener=compiled_contracts()["BatchOpener"])
 
 
 def certify(chain, deployment, setup: Setup) -> None:

@@ -41,6 +41,7 @@ __all__ = [
 ]
 
 VERIFIER_CONTRACT = "ZkllmVerifier"
+OPENER_CONTRACT = "BatchOpener"
 #: The BLS12-381 scalar field modulus (``prover.field.R``).
 R = 0x73EDA753299D7D483339D80809A1D80553BDA402FFFE5BFEFFFFFFFF00000001
 #: Gas limit of a verification (a pairing-heavy call); explicit because estimating gas on
@@ -154,8 +155,8 @@ def _as_artifact(compiled):
         sources=compiled.source_hashes)
 
 
-def deploy_verifier(chain: Chain, vk, *, weights: str | None = None, compiled=None, compiled_weights=None,
-                    signer=None, gas: int | None = DEPLOY_GAS):
+def deploy_verifier(chain: Chain, vk, *, weights: str | None = None, opener: str | None = None, compiled=None,
+                    compiled_weights=None, compiled_opener=None, signer=None, gas: int | None = DEPLOY_GAS):
     """Deploys ``ZkllmVerifier`` for verifying key ``vk``; returns a
     :class:`~zkllm_chain.chain.contracts.Deployment` (usable with ``write_deployment``).
 
@@ -165,6 +166,8 @@ def deploy_verifier(chain: Chain, vk, *, weights: str | None = None, compiled=No
     ``compiled`` (a ``CompiledContract`` from :func:`compile_verifier`, or an artifact)
     defaults to the committed artifact. The constructor checks every key point with the
     EIP-2537 precompiles, so it reverts with ``PrecompileFailed`` on a chain without them.
+    The batch opening runs in a ``BatchOpener`` (stateless; ``opener``, or one deployed
+    first from ``compiled_opener`` or its artifact); the verifier's ``opener()`` names it.
     """
     from .accounts import load_signer
     from .artifacts import load_artifact
@@ -173,8 +176,12 @@ def deploy_verifier(chain: Chain, vk, *, weights: str | None = None, compiled=No
     if weights is None:
         from .weights import deploy_weight_verifier
         weights = deploy_weight_verifier(chain, vk, compiled=compiled_weights, signer=signer).address
+    if opener is None:
+        op = load_artifact(OPENER_CONTRACT) if compiled_opener is None else _as_artifact(compiled_opener)
+        opener = deploy_artifact(chain, OPENER_CONTRACT, op, (), signer, gas).address
     art = load_artifact(VERIFIER_CONTRACT) if compiled is None else _as_artifact(compiled)
-    return deploy_artifact(chain, VERIFIER_CONTRACT, art, (*verifier_constructor_args(vk), to_checksum_address(weights)),
+    return deploy_artifact(chain, VERIFIER_CONTRACT, art,
+                           (*verifier_constructor_args(vk), to_checksum_address(weights), to_checksum_address(opener)),
                            signer, gas)
 
 
