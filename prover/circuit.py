@@ -237,6 +237,7 @@ def mask_blocks(circuit, attempt: int = 0) -> int:
     nmax = max((s.num_vars for s in circuit.specs.values()), default=0) + 1
     virt = sum(s.num_vars + 2 for s in circuit.specs.values() if s.kind == "virtual")
     shadows = 4 * sum(isinstance(op, Linear) for op in circuit.ops)  # a Linear: x, W, b and an obligation
+    shadows += sum(len(lk.columns) * (3 if lk.pair else 2) + 3 for lk in circuit.lookups)  # + the b round
     return (virt + len(circuit.lookups) * nmax + shadows + 8) << (2 * attempt)
 
 

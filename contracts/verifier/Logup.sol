@@ -24,6 +24,8 @@ library Logup {
         uint256[] rhoT;
         uint256 nw;
         uint256 n;
+        uint256 rb; // the shadow selector's challenge (`prover/zk/shadow.py`)
+        uint256 s0; // the first shadow block: per column A, in (, out), then B, m
     }
 
     /// @notice The transcript label "lk<index>" + suffix (suffix starts with "/").
@@ -42,8 +44,10 @@ library Logup {
         ctx.c.commitment[lk.bId] = Channel.recvG1(ctx.ch, label(lk, "/B"));
     }
 
-    /// @notice Phase 3: the zero-sum sumcheck (witness side minus table side) and its final
-    ///         check; records the claims (witness columns first, then B, m, T_out).
+    /// @notice Phase 3: the zero-sum sumcheck (witness side minus table side), shadowed
+    ///         (`prover/zk/shadow.py`: one more variable b first, every private operand's value
+    ///         sent as f(z) + r_b S), and its final check (1 - r_b) lhs = expected; records the
+    ///         claims (witness columns first, then B, m, T_out).
     function runSumchecks(VerifierCtx memory ctx, LookupInstance memory lk) internal pure {
         Challenges memory ch;
         for (uint256 j = 0; j < lk.nCols; ++j) {
@@ -55,8 +59,11 @@ library Logup {
         ch.rhoW = Channel.challenges(ctx.ch, label(lk, "/rho_w"), ch.nw);
         ch.mu = Channel.challenge(ctx.ch, label(lk, "/mu"));
         ch.rhoT = Channel.challenges(ctx.ch, label(lk, "/rho_t"), lk.bits);
+        ch.s0 = ZkMask.takeShadows(ctx.ch.mask, lk.nCols * (lk.pair ? 3 : 2) + 2);
         (uint256[] memory point, uint256 subExpected) =
-            ZkMask.verify(ctx.ch, label(lk, "/g"), label(lk, "/r"), ch.n, 3, 3, 0);
+            ZkMask.verify(ctx.ch, label(lk, "/g"), label(lk, "/r"), ch.n + 1, 3, 3, 0);
+        ch.rb = point[0];
+        point = FrMath.suffix(point, 1);
         uint256 expected;
         uint256 lc = 1;
         for (uint256 j = 0; j < lk.nCols; ++j) {
@@ -64,7 +71,7 @@ library Logup {
             expected = FrMath.add(expected, _column(ctx, lk, ch, point, j, lc));
         }
         expected = FrMath.sub(expected, _tableSide(ctx, lk, ch, point));
-        if (expected != subExpected) revert LookupFinalCheckFailed(lk.index);
+        if (FrMath.mul(FrMath.sub(1, ch.rb), expected) != subExpected) revert LookupFinalCheckFailed(lk.index);
     }
 
     /// @dev term_weight(1, n, m) * (a + lc eq (a (beta + key) - 1)) for column j.
@@ -79,21 +86,19 @@ library Logup {
         uint256 m = ctx.c.numVarsOf[lk.colIn[j]];
         uint256[] memory p = FrMath.suffix(point, ch.n - m);
         uint256 eq = FrMath.eqEval(ch.rhoW, ch.nw - m, p, 0, m);
-        (uint256 a, uint256 key) = _columnClaims(ctx, lk, p, j);
+        (uint256 a, uint256 key) = _columnClaims(ctx, lk, p, j, ch);
         return FrMath.termWeight(_inner(a, lk.beta, key, 1, lc, eq), ch.n, m);
     }
 
-    /// @dev The claims of column j at p: A^c, then the key (in + gamma out for a pair).
-    function _columnClaims(VerifierCtx memory ctx, LookupInstance memory lk, uint256[] memory p, uint256 j)
-        private
-        pure
-        returns (uint256 a, uint256 key)
-    {
+    /// @dev The shadowed claims of column j at p: A^c, then the key (in + gamma out for a pair).
+    function _columnClaims(VerifierCtx memory ctx, LookupInstance memory lk, uint256[] memory p, uint256 j,
+                           Challenges memory ch) private pure returns (uint256 a, uint256 key) {
         bytes32 evalLabel = label(lk, "/eval");
-        a = Context.claim(ctx, lk.aIds[j], p, evalLabel);
-        key = Context.claim(ctx, lk.colIn[j], p, evalLabel);
+        uint256 blk = ch.s0 + j * (lk.pair ? 3 : 2);
+        a = Context.shadowed(ctx, lk.aIds[j], p, ch.rb, blk, evalLabel);
+        key = Context.shadowed(ctx, lk.colIn[j], p, ch.rb, blk + 1, evalLabel);
         if (lk.pair) {
-            key = FrMath.add(key, FrMath.mul(lk.gamma, Context.claim(ctx, lk.colOut[j], p, evalLabel)));
+            key = FrMath.add(key, FrMath.mul(lk.gamma, Context.shadowed(ctx, lk.colOut[j], p, ch.rb, blk + 2, evalLabel)));
         }
     }
 
@@ -105,15 +110,23 @@ library Logup {
         returns (uint256)
     {
         uint256[] memory p = FrMath.suffix(point, ch.n - lk.bits);
+        uint256 blk = ch.s0 + lk.nCols * (lk.pair ? 3 : 2);
+        uint256 b = Context.shadowed(ctx, lk.bId, p, ch.rb, blk, label(lk, "/eval"));
+        uint256 mult = Context.shadowed(ctx, lk.multId, p, ch.rb, blk + 1, label(lk, "/eval"));
         uint256 eq = FrMath.eqEval(ch.rhoT, 0, p, 0, lk.bits);
-        bytes32 evalLabel = label(lk, "/eval");
-        uint256 b = Context.claim(ctx, lk.bId, p, evalLabel);
-        uint256 mult = Context.claim(ctx, lk.multId, p, evalLabel);
-        uint256 tkey = tableInMle(lk, p);
+        return FrMath.termWeight(_inner(b, lk.beta, _tableKey(ctx, lk, p), mult, ch.mu, eq), ch.n, lk.bits);
+    }
+
+    /// @dev The table's key at p: T_in(p) (+ gamma T_out(p), claimed, for a function table).
+    function _tableKey(VerifierCtx memory ctx, LookupInstance memory lk, uint256[] memory p)
+        private
+        pure
+        returns (uint256 tkey)
+    {
+        tkey = tableInMle(lk, p);
         if (lk.pair) {
-            tkey = FrMath.add(tkey, FrMath.mul(lk.gamma, Context.claim(ctx, lk.tableOutId, p, evalLabel)));
+            tkey = FrMath.add(tkey, FrMath.mul(lk.gamma, Context.claim(ctx, lk.tableOutId, p, label(lk, "/eval"))));
         }
-        return FrMath.termWeight(_inner(b, lk.beta, tkey, mult, ch.mu, eq), ch.n, lk.bits);
     }
 
     /// @dev x + coeff eq (x (beta + key) - minus): the per-row term of both sides

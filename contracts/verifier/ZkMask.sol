@@ -139,6 +139,13 @@ library ZkMask {
         m.nRounds = blk + 1;
     }
 
+    /// @notice `count` consecutive shadow blocks; returns the first.
+    function takeShadows(MaskLog memory m, uint256 count) internal pure returns (uint256 first) {
+        first = m.nRounds;
+        if (first + count > m.r.length) revert MaskPoolExhausted();
+        m.nRounds = first + count;
+    }
+
     /// @notice Claim `claim` carries coef * S of shadow block `blk` (`mask.shadowed_claim`'s
     ///         pool term): logged in the block's round entry as r = coef, degree word
     ///         (claim + 1) << 8.

@@ -56,8 +56,10 @@ So an accepted claim 0 means every key lies in the table except with probability
 about (C + nw + nt + 1 + sum_c 2^m_c + 2^nt + (sum_c 2^m_c) 2^nt)/r, plus the
 sumcheck's 3n/r and the openings' binding.
 
-The sum of the inverses is not sent. The round polynomials and the values opened at z
-still depend on the private columns; masking those is not this module's concern.
+The sum of the inverses is not sent. The sumcheck is shadowed (``prover.zk.shadow``): it runs
+over one more variable b first with the selector (1 - b), every private operand (A^c, the
+columns, B, m) carrying a fresh shadow entry of the mask pool at b = 1, so the values sent at
+(r_b, z) are uniform and the final check reads (1 - r_b) times the expression above.
 """
 from __future__ import annotations
 
@@ -67,7 +69,8 @@ import numpy as np
 
 from .. import sumcheck
 from ..zk import mask as zkmask
-from ..context import attach_commit
+from ..context import PUBLIC, attach_commit
+from ..zk import shadow
 from ..errors import VerificationError, ZkllmError
 from ..field import R, fast, native
 from ..field.ref import to_signed
@@ -215,6 +218,7 @@ def run_sumchecks(ctx, inst: LookupInstance) -> None:
     beta, gamma = inst.beta, inst.gamma
     lams = [pow(lam, c + 1, R) for c in range(len(inst.columns))]
 
+    shadows = _take_shadows(ctx, inst)
     if ctx.is_prover:
         v = ctx.values
         terms = []
@@ -237,10 +241,16 @@ def run_sumchecks(ctx, inst: LookupInstance) -> None:
                   sumcheck.Term(mu, [eq, mult])]
         if inst.pair:
             terms.append(sumcheck.Term((-mu * gamma) % R, [eq, b, v[inst.table_out_id]]))
-        point = zkmask.prove(ctx, inst.label, n, 3, terms).point
+        shifts = {id(v[t]): zkmask.shadow_value(ctx, blk) for t, blk in shadows.items()}
+        point = shadow.prove(ctx, inst.label, n, 3, 3, terms, shifts)
+        expected_f = None
     else:
-        sub = zkmask.verify(ctx, inst.label, n, 3, 0)
-        point = sub.point
+        sub = shadow.verify(ctx, inst.label, n, 3, 3, 0)
+        point, expected_f = sub.point, sub.expected
+    rb, point = point[0], point[1:]
+
+    def claim(tid, p):
+        return shadow.claim(ctx, tid, p, rb, shadows.get(tid), f"{inst.label}/eval")
 
     # witness side: every column at the last m_c coordinates of the point
     expected = 0
@@ -248,22 +258,35 @@ def run_sumchecks(ctx, inst: LookupInstance) -> None:
         m = specs[col[0]].num_vars
         p = point[n - m:]
         eq = eq_eval(rho_w[nw - m:], p)
-        a = ctx.claim(aid, p, f"{inst.label}/eval")
-        key = ctx.claim(col[0], p, f"{inst.label}/eval")
+        a = claim(aid, p)
+        key = claim(col[0], p)
         if inst.pair:
-            key = (key + gamma * ctx.claim(col[1], p, f"{inst.label}/eval")) % R
+            key = (key + gamma * claim(col[1], p)) % R
         inner = (a + lc * eq % R * ((a * (beta + key) - 1) % R)) % R
         expected += sumcheck.term_weight(inner, n, m)
 
     # table side: the table at the last nt coordinates, subtracted
     p = point[n - nt:]
     eq = eq_eval(rho_t, p)
-    b = ctx.claim(inst.b_id, p, f"{inst.label}/eval")
-    mult = ctx.claim(inst.mult_id, p, f"{inst.label}/eval")
+    b = claim(inst.b_id, p)
+    mult = claim(inst.mult_id, p)
     tkey = inst.table.in_mle(p)
     if inst.pair:
         tkey = (tkey + gamma * ctx.claim(inst.table_out_id, p, f"{inst.label}/eval")) % R
     inner = (b + mu * eq % R * ((b * (beta + tkey) - mult) % R)) % R
     expected -= sumcheck.term_weight(inner, n, nt)
-    if not ctx.is_prover and expected % R != sub.expected:
-        raise VerificationError("lookup", f"{inst.label}: final check failed ({inst.table.name})")
+    shadow.close(ctx, [rb], expected_f, expected % R, n, None, None, "lookup",
+                 f"{inst.label}: final check failed ({inst.table.name})")
+
+
+def _take_shadows(ctx, inst: LookupInstance) -> dict[str, int]:
+    """The shadow block of every private operand of the lookup's sumcheck, in a fixed order:
+    per column A^c, its input (and output), then B and m (``prover.zk.shadow``). The key table
+    T_out and the table's input side are public."""
+    tids = []
+    for col, aid in zip(inst.columns, inst.a_ids):
+        tids += [aid, *col]
+    tids += [inst.b_id, inst.mult_id]
+    if len(set(tids)) != len(tids):
+        raise ValueError(f"lookup {inst.label}: a tensor appears twice among its operands")
+    return {t: shadow.take(ctx, ctx.spec(t).kind in PUBLIC) for t in tids}

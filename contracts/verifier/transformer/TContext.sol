@@ -5,6 +5,7 @@ import {FrMath} from "../FrMath.sol";
 import {VerifierChannel, Channel} from "../Transcript.sol";
 import {TCircuit, TOp} from "./TCircuit.sol";
 import {TOps} from "./TOps.sol";
+import {ZkMask} from "../ZkMask.sol";
 
 /// @notice `prover/context.py` VerifierCtx over a circuit description: the channel, the
 ///         circuit, the statement's public words in calldata (tokens, next token) and the
@@ -76,6 +77,19 @@ library TContext {
         returns (uint256 v)
     {
         v = Channel.recvFr(ctx.ch, label);
+        record(ctx, tid, point, v);
+    }
+
+    /// @notice `mask.shadowed_claim`: receives v~ = f_tid(point) + r S (S the entry of shadow
+    ///         block `blk` of the mask pool) and records the claim f_tid(point) + r S = v~ (its
+    ///         pool term: `ZkMask.setShadow`, claim index local to a module step until applied).
+    function shadowed(TCtx memory ctx, uint256 tid, uint256[] memory point, uint256 r, uint256 blk, bytes32 label)
+        internal
+        pure
+        returns (uint256 v)
+    {
+        v = Channel.recvFr(ctx.ch, label);
+        ZkMask.setShadow(ctx.ch.mask, blk, ctx.nClaims, r);
         record(ctx, tid, point, v);
     }
 

@@ -20,6 +20,8 @@ library TLogup {
         uint256[] rhoT;
         uint256 nw;
         uint256 n; // max(nw, bits): the sumcheck's variables
+        uint256 rb; // the shadow selector's challenge (`prover/zk/shadow.py`)
+        uint256 s0; // the first shadow block: per column A, in (, out), then B, m
     }
 
     /// @notice "lk<index>" followed by `suffix` (index < 100).
@@ -40,8 +42,10 @@ library TLogup {
         commitment[lk.bId] = Channel.recvG1(ctx.ch, label(lk.index, "/B"));
     }
 
-    /// @notice The zero-sum sumcheck (witness side minus table side) and its final check;
-    ///         records the claims (witness columns first, then B, m, T_out).
+    /// @notice The zero-sum sumcheck (witness side minus table side), shadowed
+    ///         (`prover/zk/shadow.py`: one more variable b first, each private operand sent as
+    ///         f(z) + r_b S), and its final check (1 - r_b) lhs = expected; records the claims
+    ///         (witness columns first, then B, m, T_out).
     function runSumchecks(TCtx memory ctx, TLookup memory lk) internal pure {
         Ch memory ch;
         uint256[] memory nv = ctx.c.numVars;
@@ -56,8 +60,11 @@ library TLogup {
         ch.rhoT = Channel.challenges(ctx.ch, label(lk.index, "/rho_t"), lk.bits);
         Cols memory cs;
         uint256 subExpected;
+        ch.s0 = ZkMask.takeShadows(ctx.ch.mask, lk.colIn.length * (lk.tableKind != 0 ? 3 : 2) + 2);
         (cs.point, subExpected) =
-            ZkMask.verify(ctx.ch, label(lk.index, "/g"), label(lk.index, "/r"), ch.n, 3, 3, 0);
+            ZkMask.verify(ctx.ch, label(lk.index, "/g"), label(lk.index, "/r"), ch.n + 1, 3, 3, 0);
+        ch.rb = cs.point[0];
+        cs.point = FrMath.suffix(cs.point, 1);
         cs.pts = new uint256[][](ch.n + 1);
         cs.eqs = new uint256[](ch.n + 1);
         cs.wts = new uint256[](ch.n + 1);
@@ -68,7 +75,8 @@ library TLogup {
             lc = FrMath.mul(lc, ch.lam);
             expected = FrMath.add(expected, _column(ctx, lk, ch, cs, j, lc));
         }
-        if (FrMath.sub(expected, _tableSide(ctx, lk, ch, cs)) != subExpected) TOps.reject("lookup", lk.index);
+        expected = FrMath.sub(expected, _tableSide(ctx, lk, ch, cs));
+        if (FrMath.mul(FrMath.sub(1, ch.rb), expected) != subExpected) TOps.reject("lookup", lk.index);
     }
 
     /// @dev Per suffix length m: the point suffix, eq(rho_w suffix, it) and 2^-(n - m),
@@ -93,11 +101,22 @@ library TLogup {
             cs.eqs[m] = FrMath.eqEval(ch.rhoW, ch.nw - m, cs.pts[m], 0, m);
             cs.wts[m] = FrMath.inv2Pow(ch.n - m);
         }
-        uint256[] memory p = cs.pts[m];
-        uint256 a = TContext.claimCommitted(ctx, lk.aIds[j], p, cs.el);
-        uint256 key = TContext.claimCommitted(ctx, lk.colIn[j], p, cs.el);
-        if (lk.tableKind != 0) key = FrMath.add(key, FrMath.mul(lk.gamma, TContext.claimCommitted(ctx, lk.colOut[j], p, cs.el)));
+        (uint256 a, uint256 key) = _columnClaims(ctx, lk, ch, cs.pts[m], j, cs.el);
         return FrMath.mul(cs.wts[m], _inner(a, lk.beta, key, 1, lc, cs.eqs[m]));
+    }
+
+    /// @dev The shadowed claims of column j at p: A^c, then the key (in + gamma out for a pair).
+    function _columnClaims(TCtx memory ctx, TLookup memory lk, Ch memory ch, uint256[] memory p, uint256 j, bytes32 el)
+        private
+        pure
+        returns (uint256 a, uint256 key)
+    {
+        uint256 blk = ch.s0 + j * (lk.tableKind != 0 ? 3 : 2);
+        a = TContext.shadowed(ctx, lk.aIds[j], p, ch.rb, blk, el);
+        key = TContext.shadowed(ctx, lk.colIn[j], p, ch.rb, blk + 1, el);
+        if (lk.tableKind != 0) {
+            key = FrMath.add(key, FrMath.mul(lk.gamma, TContext.shadowed(ctx, lk.colOut[j], p, ch.rb, blk + 2, el)));
+        }
     }
 
     /// @dev term_weight(1, n, bits) (b + mu eq (b (beta + t) - m)) at the point's last bits
@@ -108,13 +127,13 @@ library TLogup {
         returns (uint256)
     {
         uint256[] memory point = FrMath.suffix(cs.point, ch.n - lk.bits);
-        uint256 eqv = FrMath.eqEval(ch.rhoT, 0, point, 0, lk.bits);
-        bytes32 el = cs.el;
-        uint256 b = TContext.claimCommitted(ctx, lk.bId, point, el);
-        uint256 mult = TContext.claimCommitted(ctx, lk.mult, point, el);
+        uint256 blk = ch.s0 + lk.colIn.length * (lk.tableKind != 0 ? 3 : 2);
+        uint256 b = TContext.shadowed(ctx, lk.bId, point, ch.rb, blk, cs.el);
+        uint256 mult = TContext.shadowed(ctx, lk.mult, point, ch.rb, blk + 1, cs.el);
         uint256 tkey = FrMath.rangeMle(point);
         if (lk.tableKind == 1) tkey = FrMath.sub(tkey, FrMath.pow2(lk.bits - 1));
-        if (lk.tableKind != 0) tkey = FrMath.add(tkey, FrMath.mul(lk.gamma, TContext.claimCommitted(ctx, lk.tableOut, point, el)));
+        if (lk.tableKind != 0) tkey = FrMath.add(tkey, FrMath.mul(lk.gamma, TContext.claimCommitted(ctx, lk.tableOut, point, cs.el)));
+        uint256 eqv = FrMath.eqEval(ch.rhoT, 0, point, 0, lk.bits);
         return FrMath.termWeight(_inner(b, lk.beta, tkey, mult, ch.mu, eqv), ch.n, lk.bits);
     }
 

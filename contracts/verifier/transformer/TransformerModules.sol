@@ -420,7 +420,9 @@ library TModuleCall {
 
     /// @dev Appends a step's mask log (words at `o`: nRounds, (r, degree) per round, nSc,
     ///      (y, end) per sumcheck) to the verifier's; returns the offset after it.
-    function _applyMasks(MaskLog memory dst, uint256 o) private pure returns (uint256 next) {
+    ///      A shadow's block names a claim of the step: its index moves by `claimBase`, the
+    ///      verifier's claim count before the step's claims.
+    function _applyMasks(MaskLog memory dst, uint256 o, uint256 claimBase) private pure returns (uint256 next) {
         uint256 nr = _rd(o);
         uint256 ns = _rd(o + 32 + 64 * nr);
         uint256 base = dst.nRounds;
@@ -436,7 +438,9 @@ library TModuleCall {
             for { let i := 0 } lt(i, nr) { i := add(i, 1) } {
                 let src := add(o, add(32, shl(6, i)))
                 mstore(add(rp, shl(5, i)), mload(src))
-                mstore(add(dp, shl(5, i)), mload(add(src, 32)))
+                let dw := mload(add(src, 32))
+                if and(iszero(and(dw, 0xff)), iszero(iszero(dw))) { dw := add(dw, shl(8, claimBase)) }
+                mstore(add(dp, shl(5, i)), dw)
             }
             o := add(o, add(64, shl(6, nr)))
             let yp := add(add(y, 32), shl(5, sc))
@@ -475,7 +479,7 @@ library TModuleCall {
             }
             TContext.record(ctx, _rd(c), pt, _rd(c + 64));
         }
-        o = _applyMasks(ctx.ch.mask, o);
+        o = _applyMasks(ctx.ch.mask, o, ctx.nClaims - n);
         if (_rd(o) != 0) {
             uint256[] memory tp;
             assembly ("memory-safe") {
