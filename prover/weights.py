@@ -52,7 +52,6 @@ from .quant import signed_digits, signed_pad_digits
 from .transcript import Transcript, keccak256
 
 TAG = b"zkllm-weight-range/v1"
-CHECK = "weights"
 
 
 @dataclass
@@ -83,14 +82,14 @@ class WeightBound:
         return signed_pad_digits(self.bits, self.digit_bits, self.digit_ids)
 
     def root(self, ctx) -> None:
+        """At a fresh point r, w(r) + 2^(bits-1) = sum_k 2^(b k) u_k(r): one combined claim on
+        w and its digits for the batch opening, with the public value -2^(bits-1). Nothing is
+        sent, so no evaluation of the weights is revealed (``docs/zero-knowledge.md``); a weight
+        outside the range fails the opening."""
         r = ctx.ch.challenges("weights/r", ctx.spec(self.w).num_vars)
-        wv = ctx.claim(self.w, r, "weights/w")
-        acc = 0
-        for k, did in enumerate(self.digit_ids):
-            acc += pow(2, k * self.digit_bits, R) * ctx.claim(did, r, "weights/digit")
-        if not ctx.is_prover and (wv + (1 << (self.bits - 1)) - acc) % R:
-            raise VerificationError(CHECK, f"model tensor '{self.w}' has an entry outside "
-                                           f"[-2^{self.bits - 1}, 2^{self.bits - 1})")
+        terms = [(self.w, 1, r)] + [(did, (-pow(2, k * self.digit_bits, R)) % R, r)
+                                    for k, did in enumerate(self.digit_ids)]
+        ctx.combined_claim(terms, (-(1 << (self.bits - 1))) % R)
 
 
 @dataclass

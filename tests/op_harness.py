@@ -113,7 +113,7 @@ def run_fragment(pk, specs, values, committed, body, *, producers=None, tamper=N
         if s.kind == "table":
             tables[t] = kzg.commit(pk.srs, values[t], 0)
             p.commitments[t], p.blinds[t] = tables[t], 0
-    zkmask.commit_pool(p, 64)
+    zkmask.commit_pool(p, 256)  # blocks for the masks and shadows of one op and its lookups
     for t in committed:
         attach_commit(p, t, "c")
     body(p)

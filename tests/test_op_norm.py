@@ -28,7 +28,7 @@ T, D = 3, 12  # both padded: rows 3 -> 4, width 12 -> 16
 
 @pytest.fixture(scope="module")
 def pk():
-    return keys.ProvingKey(srs.setup(8, rng=seeded(51)), {})
+    return keys.ProvingKey(srs.setup(10, rng=seeded(51)), {})
 
 
 @pytest.fixture

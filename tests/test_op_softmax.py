@@ -29,7 +29,7 @@ SMALL = dict(s_in=4, p_out=8, digit_bits=4, num_digits=2, range_bits=4)
 @pytest.fixture(scope="module")
 def pk():
     from prover.pcs import srs
-    return keys.ProvingKey(srs.setup(8, rng=seeded(31)), {})
+    return keys.ProvingKey(srs.setup(10, rng=seeded(31)), {})
 
 
 def _scores(seed, heads=HEADS, t=T, spread=40, junk=True):

@@ -116,11 +116,12 @@ def test_honest_prover_refuses_out_of_range_weight(pk, model, tid, value):
                                        ("l0.w", 1 << 40), ("l0.w", -(1 << 60)),   # r - 2^60 in the field
                                        ("l2.b", 1 << (BB - 1)), ("l2.b", -(1 << (BB - 1)) - 1)])
 def test_out_of_range_weight_with_wrapped_digits_rejected(pk, vk, model, tid, value):
-    """Digits of the true value mod 2^bits: every lookup holds, the linear identity does not."""
+    """Digits of the true value mod 2^bits: every lookup holds, the linear identity does not (a
+    combined claim of the batch opening: nothing about the weights is sent)."""
     m = recommit(pk, model, tid, value)
     with pytest.raises(VerificationError) as e:
         api.verify_weights(vk, m.commitment, cheat_prove(pk, m, "wrap"))
-    assert e.value.check == "weights"
+    assert e.value.check == "opening"
 
 
 @pytest.mark.parametrize("tid,value", [("l0.w", 1 << (WB - 1)), ("l0.w", -(1 << (WB - 1)) - 1),
@@ -188,7 +189,7 @@ def test_width_not_a_multiple_of_digit_bits_uses_a_top_digit_table(pk, vk, model
     assert api.verify_weights(vk, m.commitment, api.prove_weights(pk, m, rng=seeded(3))) >= 0
 
 
-@pytest.mark.parametrize("mode,check", [("wrap", "weights"), ("overflow", "lookup")])
+@pytest.mark.parametrize("mode,check", [("wrap", "opening"), ("overflow", "lookup")])
 def test_top_digit_beyond_its_width_rejected(pk, vk, model20, monkeypatch, mode, check):
     """w = 2^19 at 20 bits: u = 2^20, whose top digit 16 fits an 8-bit digit but not the 4-bit table."""
     m = recommit(pk, model20, "l0.w", 1 << 19)
@@ -256,4 +257,4 @@ def test_transformer_chunked_out_of_range_weight_rejected(tiny):
                        dict(zip(bad.names, bad.points)), blinds, seeded(9))[0].to_bytes()
     with pytest.raises(VerificationError) as e:
         tp.verify_weights(tpk.verifying_key(), bad, pb)
-    assert e.value.check == "weights"
+    assert e.value.check == "opening"

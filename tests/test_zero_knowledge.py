@@ -176,3 +176,102 @@ def test_the_first_layer_output_claims_reveal_nothing(monkeypatch):
     rows, hidden = _first_layer_equations(monkeypatch, pk, model, 44)
     assert hidden == [] and len(rows) == 44
     assert _solve(rows, 40) == actual
+
+
+# --------------------------------------------------------------------------- indistinguishability
+
+def _programmed(monkeypatch):
+    """A test-only programmable transcript: absorbing moves the state by the label alone, so
+    every challenge is fixed in advance by the sequence of labels (the same for every proof of
+    one circuit), whatever the prover sends. Both sides run it, so proofs still verify."""
+    from prover import transcript as tr
+
+    def absorb(self, label, data):
+        self.state = tr.keccak256(self.state + b"\x00" + tr.label32(label))
+
+    monkeypatch.setattr(tr.Transcript, "absorb", absorb)
+
+
+def _pair_of_models():
+    """Two MLPs that differ only in the first layer's weights on input 1, and an input whose
+    entry 1 is zero: the same statement (input, output), different weights."""
+    a = build_mlp(4, 8, 2, "relu", seed=3)
+    b = build_mlp(4, 8, 2, "relu", seed=3)
+    with torch.no_grad():
+        b[0].weight[:, 1] += 0.375
+    x = torch.tensor([0.5, 0.0, -0.25, 0.75], dtype=torch.float64)
+    return a, b, x
+
+
+def _features(pk, model, x, n: int) -> list[list[int]]:
+    """Per proof, every field element's low four bits and every G1 point's last byte's low
+    four bits, in proof order (fixed challenges make positions comparable across proofs)."""
+    out = []
+    for _ in range(n):
+        res = api.prove(pk, model, x)
+        p = res.proof
+        out.append([v & 15 for v in p.frs] + [g[-1] & 15 for g in p.g1_bytes])
+    return out
+
+
+def _chi2_pvalue(a: list[int], b: list[int], bins: int = 16) -> float:
+    """Two-sample chi-square homogeneity test over ``bins`` categories (empty categories
+    dropped); the p-value by the Wilson-Hilferty approximation (no scipy here)."""
+    import math
+    ca, cb = [0] * bins, [0] * bins
+    for v in a:
+        ca[v] += 1
+    for v in b:
+        cb[v] += 1
+    na, nb = len(a), len(b)
+    stat, used = 0.0, 0
+    for i in range(bins):
+        tot = ca[i] + cb[i]
+        if not tot:
+            continue
+        used += 1
+        for c, n in ((ca[i], na), (cb[i], nb)):
+            e = tot * n / (na + nb)
+            stat += (c - e) ** 2 / e
+    k = used - 1
+    if k <= 0:
+        return 1.0
+    z = ((stat / k) ** (1 / 3) - (1 - 2 / (9 * k))) / math.sqrt(2 / (9 * k))
+    return 0.5 * math.erfc(z / math.sqrt(2))
+
+
+def _worst_position(fa, fb) -> tuple[float, int]:
+    assert len({len(f) for f in fa + fb}) == 1  # one layout: positions line up
+    return min((_chi2_pvalue([f[j] for f in fa], [f[j] for f in fb]), j) for j in range(len(fa[0])))
+
+
+def test_proofs_for_two_weight_sets_with_one_statement_are_indistinguishable(monkeypatch):
+    """Two weight sets, one statement, the challenges fixed in advance: the proofs are
+    compared position by position (every field element and G1 point) with a chi-square test of
+    homogeneity, Bonferroni-corrected over the positions. With the zero-knowledge layer the two
+    samples are alike everywhere. Control: with the layer switched off (a mask pool of zeros:
+    no Libra masks, no shadows; the proofs still verify) the same test tells the weight sets
+    apart at once (the weights' evaluations are then fixed by the challenges)."""
+    from prover.zk import mask as zkmask
+
+    _programmed(monkeypatch)
+    pk = keys.setup(12)
+    vk = pk.verifying_key()
+    a, b, x = _pair_of_models()
+    ma, mb = api.commit_model(pk, a), api.commit_model(pk, b)
+    ra, rb = api.prove(pk, ma, x), api.prove(pk, mb, x)
+    assert ra.statement.input == rb.statement.input and ra.statement.output == rb.statement.output
+    assert ma.params["l0.w"].tolist() != mb.params["l0.w"].tolist()
+    for m, r in ((ma, ra), (mb, rb)):
+        api.verify(vk, m.commitment, r.statement, r.proof.to_bytes())
+
+    fa, fb = _features(pk, ma, x, 120), _features(pk, mb, x, 120)
+    p, j = _worst_position(fa, fb)
+    assert p * len(fa[0]) > 1e-3, f"position {j} tells the weight sets apart (p = {p:.3g})"
+
+    monkeypatch.setattr(zkmask, "randbelow", lambda rng, n: 0)  # the layer off: a pool of zeros
+    rz = api.prove(pk, ma, x)
+    api.verify(vk, ma.commitment, rz.statement, rz.proof.to_bytes())
+    fa, fb = _features(pk, ma, x, 30), _features(pk, mb, x, 30)
+    p, j = _worst_position(fa, fb)
+    assert p * len(fa[0]) < 1e-6, "without the zero-knowledge layer the weight sets should be told apart"

@@ -63,16 +63,34 @@ library Context {
 
     /// @notice A Rescale's obligation absorbed by its Linear (`shadow.close`): the combined
     ///         claim sum_l c c_l g_l(point) (+ its pool term, set by the caller) = value over
-    ///         g = (q unless public, d_0, d_1, ...), c_l = 2^S for q and 2^(b k) for d_k. Claim
-    ///         entry: the first term's tensor and point; every term is a term entry.
+    ///         g = (q unless public, d_0, d_1, ...), c_l = 2^S for q and 2^(b k) for d_k.
     function obligation(VerifierCtx memory ctx, RescaleOp memory rs, uint256[] memory point, uint256 c,
                         uint256 value) internal pure {
-        uint256 k = ctx.nClaims;
         bool qHidden = ctx.c.kind[rs.q] != KIND_OUTPUT;
-        _record(ctx, qHidden ? rs.q : rs.digitIds[0], point, value);
-        if (qHidden) _term(ctx, k, rs.q, FrMath.mul(c, FrMath.pow2(rs.shift)), point);
-        for (uint256 l = 0; l < rs.digitIds.length; ++l) {
-            _term(ctx, k, rs.digitIds[l], FrMath.mul(c, FrMath.pow2(l * rs.digitBits)), point);
+        uint256 nd = rs.digitIds.length;
+        uint256 off = qHidden ? 1 : 0;
+        uint256[] memory tids = new uint256[](nd + off);
+        uint256[] memory coefs = new uint256[](nd + off);
+        if (qHidden) {
+            tids[0] = rs.q;
+            coefs[0] = FrMath.mul(c, FrMath.pow2(rs.shift));
+        }
+        for (uint256 l = 0; l < nd; ++l) {
+            tids[l + off] = rs.digitIds[l];
+            coefs[l + off] = FrMath.mul(c, FrMath.pow2(l * rs.digitBits));
+        }
+        combined(ctx, tids, coefs, point, value);
+    }
+
+    /// @notice `context.combined_claim` with every term at one point:
+    ///         sum_l coefs[l] f_{tids[l]}(point) = value. Claim entry: the first term's tensor and
+    ///         the point; every term is a term entry (`BatchOpening.ClaimSet`).
+    function combined(VerifierCtx memory ctx, uint256[] memory tids, uint256[] memory coefs, uint256[] memory point,
+                      uint256 value) internal pure {
+        uint256 k = ctx.nClaims;
+        _record(ctx, tids[0], point, value);
+        for (uint256 l = 0; l < tids.length; ++l) {
+            _term(ctx, k, tids[l], coefs[l], point);
         }
     }
 

@@ -29,8 +29,8 @@ import {TModel} from "./transformer/TModel.sol";
 ///         checks in the same order (`prover/weights.py`): the domain tag, vk digest, model
 ///         digest and circuit digest; the digit commitments, the range lookups' multiplicities,
 ///         inverses and sumchecks; per model tensor, last first, a fresh point r:
-///         w(r) + 2^(bits-1) = sum_k 2^(b k) u_k(r) (`WeightOutOfRange`, Python:
-///         VerificationError("weights")); the batch opening.
+///         w(r) + 2^(bits-1) = sum_k 2^(b k) u_k(r), one combined claim (nothing is sent);
+///         the batch opening, which rejects a weight outside its range (`PairingFailed`).
 contract TransformerWeightVerifier is WeightCertifier {
     /// @notice The registry of circuit descriptions (`TransformerCircuits`) this contract reads.
     address public immutable circuits;
@@ -97,13 +97,18 @@ contract TransformerWeightVerifier is WeightCertifier {
         TModel.openClaims(ctx, vk);
     }
 
-    /// @notice `WeightBound.root`: w(r) + 2^(bits-1) = sum_k 2^(b k) u_k(r) at a fresh point;
+    /// @notice `WeightBound.root`: at a fresh point r, w(r) + 2^(bits-1) = sum_k 2^(b k) u_k(r)
+    ///         as one combined claim on w and its digits (value -2^(bits-1)); nothing is read.
     ///         t = w, digits; p = bits, digit bits.
     function _root(TCtx memory ctx, TOp memory op) private pure {
         uint256 w = op.t[0];
         uint256[] memory r = Channel.challenges(ctx.ch, "weights/r", ctx.c.numVars[w]);
-        uint256 wv = TContext.claimCommitted(ctx, w, r, "weights/w");
-        uint256 acc = TOps.committedDigitSum(ctx, TOps.seg(op.t, 1, op.t.length - 1), op.p[1], r, "weights/digit");
-        if (FrMath.add(wv, FrMath.pow2(op.p[0] - 1)) != acc) revert WeightOutOfRange(w);
+        uint256 n = op.t.length;
+        uint256[] memory coefs = new uint256[](n);
+        coefs[0] = 1;
+        for (uint256 k = 1; k < n; ++k) {
+            coefs[k] = FrMath.sub(0, FrMath.pow2(op.p[1] * (k - 1)));
+        }
+        TContext.combined(ctx, op.t, coefs, r, FrMath.sub(0, FrMath.pow2(op.p[0] - 1)));
     }
 }

@@ -15,9 +15,6 @@ abstract contract WeightCertifier is KeyedVerifier {
     /// @dev `prover.weights.TAG`, zero-padded to 32 bytes as absorbed.
     bytes32 internal constant TAG = "zkllm-weight-range/v1";
 
-    /// @notice A model tensor's weight identity failed at the fresh point (Python:
-    ///         VerificationError("weights")). `tensor` is its index in commitment order.
-    error WeightOutOfRange(uint256 tensor);
     /// @notice This contract certifies weights; it verifies no inference.
     error NotAnInferenceVerifier();
 

@@ -24,8 +24,9 @@ import {WeightCertifier} from "./WeightCertifier.sol";
 ///         one-row inference-circuit digest); the digit commitments ("witness"), then per
 ///         digit width (widest first; a tensor's top digit has the bits left over) a range
 ///         lookup's multiplicities, inverses and sumchecks (`Logup`); per model tensor, last
-///         first, a fresh point r: w(r) + 2^(bits-1) = sum_k 2^(b k) u_k(r)
-///         (`WeightOutOfRange`, Python: VerificationError("weights")); the batch opening.
+///         first, a fresh point r: w(r) + 2^(bits-1) = sum_k 2^(b k) u_k(r), one combined
+///         claim (nothing is sent: no weight evaluation is revealed); the batch opening, which
+///         rejects a weight outside its range (`PairingFailed`).
 ///
 ///         Supported: MLP commitments (`ModelCommitment.sol`). Transformer commitments are
 ///         refused with `MalformedCommitment(0)` (their header is JSON).
@@ -217,6 +218,13 @@ contract WeightRangeVerifier is WeightCertifier {
         ctx.claimTid = new uint256[](c.maxClaims);
         ctx.claimPoint = new uint256[][](c.maxClaims);
         ctx.claimValue = new uint256[](c.maxClaims);
+        uint256 nTerms;
+        for (uint256 i = 0; i < roots.length; ++i) {
+            nTerms += roots[i].digits.length + 1;
+        }
+        ctx.termClaim = new uint256[](nTerms);
+        ctx.termCoef = new uint256[](nTerms);
+        ctx.termPoint = new uint256[][](nTerms);
         ZkMask.commitPool(ctx.ch); // the mask pool first (`prover/zk/mask.py`)
         for (uint256 i = 0; i < c.witness.length; ++i) {
             c.commitment[c.witness[i]] = Channel.recvG1(ctx.ch, "witness");
@@ -236,16 +244,19 @@ contract WeightRangeVerifier is WeightCertifier {
         BatchOpening.openClaims(ctx, vk);
     }
 
-    /// @notice `WeightBound.root`: w(r) + 2^(bits-1) = sum_k 2^(b k) u_k(r) at a fresh point.
+    /// @notice `WeightBound.root`: at a fresh point r, w(r) + 2^(bits-1) = sum_k 2^(b k) u_k(r)
+    ///         as one combined claim on w and its digits (value -2^(bits-1)); nothing is read.
     function _root(VerifierCtx memory ctx, Bound memory b) private pure {
         uint256[] memory r = Channel.challenges(ctx.ch, "weights/r", ctx.c.numVarsOf[b.w]);
-        uint256 wv = Context.claim(ctx, b.w, r, "weights/w");
-        uint256 db = b.digitBits;
-        uint256 acc;
-        for (uint256 k = 0; k < b.digits.length; ++k) {
-            uint256 u = Context.claim(ctx, b.digits[k], r, "weights/digit");
-            acc = FrMath.add(acc, FrMath.mul(FrMath.pow2(k * db), u));
+        uint256 nd = b.digits.length;
+        uint256[] memory tids = new uint256[](nd + 1);
+        uint256[] memory coefs = new uint256[](nd + 1);
+        tids[0] = b.w;
+        coefs[0] = 1;
+        for (uint256 k = 0; k < nd; ++k) {
+            tids[k + 1] = b.digits[k];
+            coefs[k + 1] = FrMath.sub(0, FrMath.pow2(k * b.digitBits));
         }
-        if (FrMath.add(wv, FrMath.pow2(b.bits - 1)) != acc) revert WeightOutOfRange(b.w);
+        Context.combined(ctx, tids, coefs, r, FrMath.sub(0, FrMath.pow2(b.bits - 1)));
     }
 }

@@ -121,37 +121,51 @@ def unchunk(ctx, claims: list) -> list:
     (id ``tid#k`` for the k-th claim), whose values, blinds (prover) and commitments C'
     are added to ``ctx``; a claim whose r_hi is boolean is a claim on chunk c itself (id
     ``tid#c<c>``, commitment C_c, shared by every claim on that chunk); other claims
-    unchanged."""
+    unchanged. A combined claim's terms are replaced one by one (``tid#k.l`` for term l)."""
     out = []
     for k, c in enumerate(claims):
-        cc = ctx.commitments.get(c.tid)
-        if not isinstance(cc, chunked.ChunkedCommitment):
+        if c.term_tids is not None:
+            terms = [_unchunk_one(ctx, t, z, f"{k}.{l}") for l, (t, _, z) in enumerate(c.weighted_terms())]
+            out.append(Claim(terms[0][0], [], c.value, [(coef, z) for (_, z), (coef, _) in zip(terms, c.terms)],
+                             [t for t, _ in terms]))
+            continue
+        if c.terms is not None and isinstance(ctx.commitments.get(c.tid), chunked.ChunkedCommitment):
+            raise ValueError(f"weighted claim on {c.tid}: weighted claims on chunked commitments are not supported")
+        if c.terms is not None:
             out.append(c)
             continue
-        if c.terms is not None:
-            raise ValueError(f"weighted claim on {c.tid}: weighted claims on chunked commitments are not supported")
-        nhi = cc.num_vars - cc.chunk_vars
-        p, _ = boolean_prefix(c.point[:nhi])
-        if p == nhi:  # r_hi selects one chunk (a pooled member's claim): that chunk, shared by its claims
-            ci = int("".join(str(b) for b in c.point[:nhi]) or "0", 2)
-            did = f"{c.tid}#c{ci}"
-            if did not in ctx.commitments:
-                ctx.commitments[did] = cc.chunks[ci]
-                if ctx.is_prover:
-                    size = 1 << cc.chunk_vars
-                    ctx.values[did] = ctx.values[c.tid][ci * size:(ci + 1) * size]
-                    ctx.blinds[did] = ctx.blinds[c.tid][ci]
-            out.append(Claim(did, list(c.point[nhi:]), c.value))
-            continue
-        did = f"{c.tid}#{k}"
-        if ctx.is_prover:
-            g, blind, r_lo = chunked.reduce_values(ctx.values[c.tid], cc.chunk_vars, c.point, ctx.blinds[c.tid])
-            ctx.values[did], ctx.blinds[did] = g, blind
-            ctx.commitments[did] = None  # the prover never needs C' itself
-        else:
-            ctx.commitments[did], r_lo = chunked.reduce_commitment(cc, c.point)
-        out.append(Claim(did, r_lo, c.value))
+        tid, point = _unchunk_one(ctx, c.tid, c.point, str(k))
+        out.append(c if tid == c.tid else Claim(tid, point, c.value))
     return out
+
+
+def _unchunk_one(ctx, tid: str, point: list, key: str) -> tuple[str, list]:
+    """(the polynomial, its point) that an evaluation of ``tid`` at ``point`` is opened on:
+    unchanged for a commitment in one piece; for a chunked one, the chunk that a boolean r_hi
+    selects (``tid#c<c>``), else the derived polynomial sum_c eq(r_hi, c) f_c (``tid#<key>``)."""
+    cc = ctx.commitments.get(tid)
+    if not isinstance(cc, chunked.ChunkedCommitment):
+        return tid, point
+    nhi = cc.num_vars - cc.chunk_vars
+    p, _ = boolean_prefix(point[:nhi])
+    if p == nhi:  # r_hi selects one chunk (a pooled member's claim): that chunk, shared by its claims
+        ci = int("".join(str(b) for b in point[:nhi]) or "0", 2)
+        did = f"{tid}#c{ci}"
+        if did not in ctx.commitments:
+            ctx.commitments[did] = cc.chunks[ci]
+            if ctx.is_prover:
+                size = 1 << cc.chunk_vars
+                ctx.values[did] = ctx.values[tid][ci * size:(ci + 1) * size]
+                ctx.blinds[did] = ctx.blinds[tid][ci]
+        return did, list(point[nhi:])
+    did = f"{tid}#{key}"
+    if ctx.is_prover:
+        g, blind, r_lo = chunked.reduce_values(ctx.values[tid], cc.chunk_vars, point, ctx.blinds[tid])
+        ctx.values[did], ctx.blinds[did] = g, blind
+        ctx.commitments[did] = None  # the prover never needs C' itself
+    else:
+        ctx.commitments[did], r_lo = chunked.reduce_commitment(cc, point)
+    return did, r_lo
 
 
 def _claim_weights(claims, apow: list[int]) -> dict[str, tuple[list, list]]:
@@ -214,6 +228,11 @@ def open_claims(ctx, vk=None) -> None:
     claims = unchunk(ctx, ctx.claims) + (list(ctx.mask.claims) if zk else [])
     order, idx = _group(claims)
     mvars = {t: claims[idx[t][0]].num_vars for t in order}
+    for c in claims:  # a derived chunk polynomial named only by a combined claim's term: its own slot
+        for t, _, z in c.weighted_terms():
+            if t not in mvars and t.partition("#")[2]:
+                order.append(t)
+                mvars[t] = len(z)
     n = max(mvars.values())
     if zk:
         z, rco, rcomms, rblinds = _opening_masks(ctx, n)

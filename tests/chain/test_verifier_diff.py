@@ -26,7 +26,7 @@ from zkllm_chain.chain import verifier as cv
 from zkllm_chain.chain.backend import connect
 
 EIP170_LIMIT = 24_576
-GAS_LIMIT = 1_850_000  # format 3 (1.65M) + masked sumchecks, masked opening, shadowed weights
+GAS_LIMIT = 1_950_000  # format 3 (1.65M) + masked sumchecks and opening, shadowed sumchecks (1.88M)
 
 
 @pytest.fixture(scope="module")

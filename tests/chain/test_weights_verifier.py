@@ -88,7 +88,15 @@ def test_valid_proof_accepted_by_both_and_certified(evm, dep, pk, model, proved)
     assert cw.certify(evm, dep, enc, raw).gas_used > 0  # idempotent
 
 
-@pytest.mark.parametrize("label", ["weights/w", "weights/digit", "lk0/g", "lk0/eval", "open/g"])
+def test_no_weight_evaluation_is_sent(proved):
+    """The bound identity is a combined claim of the batch opening, the lookups' operands are
+    shadowed: the proof carries no evaluation of a weight or of its digits in the clear."""
+    labels = {lbl for lbl, kind in vh.items_by_label(proved[1]) if kind == "fr"}
+    assert not {lbl for lbl in labels if lbl.startswith("weights/")}
+    assert {"lk0/eval", "lk0/G", "lk0/y"} <= labels
+
+
+@pytest.mark.parametrize("label", ["lk0/g", "lk0/eval", "open/g"])
 def test_tampered_field_element_rejected_by_both(evm, dep, pk, model, proved, label):
     proof, layout = proved
     raw = proof.to_bytes()
@@ -116,7 +124,7 @@ def test_proof_for_another_model_rejected_by_both(evm, dep, pk, model, proved):
     assert_same(pk.verifying_key(), evm, dep, other.commitment.encode(), proved[0].to_bytes())
 
 
-@pytest.mark.parametrize("mode,check", [("wrap", "weights"), ("overflow", "lookup")])
+@pytest.mark.parametrize("mode,check", [("wrap", "opening"), ("overflow", "lookup")])
 def test_out_of_range_weight_rejected_by_both(evm, dep, pk, model, monkeypatch, mode, check):
     """A model owner commits w = 2^15 (weight_bits 16) by hand and plays the cheating prover."""
     from tests.test_weights import cheat_prove, lenient_multiplicities, recommit

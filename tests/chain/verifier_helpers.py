@@ -39,7 +39,6 @@ CHECK_TO_ERROR = {
     "linear": {"LinearFinalCheckFailed"},
     "opening": {"PairingFailed"},
     "public-tensor": {"PublicTensorCheckFailed"},
-    "weights": {"WeightOutOfRange"},
 }
 
 

@@ -25,6 +25,10 @@ struct TCtx {
     uint256[] claimTid;
     uint256[][] claimPoint;
     uint256[] claimValue;
+    uint256 nTerms; // combined claims' term entries (`BatchOpening.ClaimSet`)
+    uint256[] termClaim;
+    uint256[] termCoef;
+    uint256[][] termPoint;
 }
 
 /// @title TContext
@@ -98,11 +102,7 @@ library TContext {
     ///         of x: the claim's tensor word carries it (`BatchOpening.ClaimSet`), so claims made
     ///         together keep sharing their point array.
     function record(TCtx memory ctx, uint256 tid, uint256[] memory point, uint256 value) internal pure {
-        uint256[] memory pools = ctx.c.poolOf;
-        if (pools.length != 0 && pools[tid] != 0) {
-            uint256 w = pools[tid];
-            tid = ((w & 0xffff) - 1) | ((w >> 16) << 16); // pool | prefix bits << 16 | prefix << 24
-        }
+        tid = _word(ctx, tid);
         uint256 k = ctx.nClaims;
         if (k == ctx.claimTid.length) _grow(ctx);
         uint256[] memory tids = ctx.claimTid;
@@ -115,6 +115,48 @@ library TContext {
             mstore(add(values, at), value)
         }
         ctx.nClaims = k + 1;
+    }
+
+    /// @dev A claim's tensor word: a pooled tensor's pool | prefix bits << 16 | prefix << 24.
+    function _word(TCtx memory ctx, uint256 tid) private pure returns (uint256) {
+        uint256[] memory pools = ctx.c.poolOf;
+        if (pools.length != 0 && pools[tid] != 0) {
+            uint256 w = pools[tid];
+            return ((w & 0xffff) - 1) | ((w >> 16) << 16);
+        }
+        return tid;
+    }
+
+    /// @notice `context.combined_claim` with every term at one point:
+    ///         sum_l coefs[l] f_{tids[l]}(point) = value. Claim entry: the first term's tensor and
+    ///         the point; every term is a term entry, k | (word + 1) << 64 (`BatchOpening.ClaimSet`).
+    function combined(TCtx memory ctx, uint256[] memory tids, uint256[] memory coefs, uint256[] memory point,
+                      uint256 value) internal pure {
+        uint256 k = ctx.nClaims;
+        record(ctx, tids[0], point, value);
+        uint256 j = ctx.nTerms;
+        if (j + tids.length > ctx.termClaim.length) _growTerms(ctx, 2 * (j + tids.length));
+        for (uint256 l = 0; l < tids.length; ++l) {
+            ctx.termClaim[j + l] = k | ((_word(ctx, tids[l]) + 1) << 64);
+            ctx.termCoef[j + l] = coefs[l];
+            ctx.termPoint[j + l] = point;
+        }
+        ctx.nTerms = j + tids.length;
+    }
+
+    /// @dev The term arrays with room for m entries (the first nTerms kept).
+    function _growTerms(TCtx memory ctx, uint256 m) private pure {
+        uint256[] memory tc = new uint256[](m);
+        uint256[] memory tf = new uint256[](m);
+        uint256[][] memory tp = new uint256[][](m);
+        for (uint256 i = 0; i < ctx.nTerms; ++i) {
+            tc[i] = ctx.termClaim[i];
+            tf[i] = ctx.termCoef[i];
+            tp[i] = ctx.termPoint[i];
+        }
+        ctx.termClaim = tc;
+        ctx.termCoef = tf;
+        ctx.termPoint = tp;
     }
 
     /// @notice The free-memory pointer: where the memory a step allocates begins (`release`).

@@ -96,13 +96,11 @@ library TModel {
         }
     }
 
-    /// @notice The claim store as the batch opening reads it (no weighted claims).
+    /// @notice The claim store as the batch opening reads it (with its combined claims' terms).
     function claimSet(TCtx memory ctx) internal pure returns (BatchOpening.ClaimSet memory) {
-        uint256[] memory none;
-        uint256[][] memory noPoints;
         return BatchOpening.ClaimSet(
-            ctx.nClaims, ctx.claimTid, ctx.claimPoint, ctx.claimValue, ctx.c.kind.length, ctx.c.commitment, 0, none,
-            none, noPoints
+            ctx.nClaims, ctx.claimTid, ctx.claimPoint, ctx.claimValue, ctx.c.kind.length, ctx.c.commitment,
+            ctx.nTerms, ctx.termClaim, ctx.termCoef, ctx.termPoint
         );
     }
 
