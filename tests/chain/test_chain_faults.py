@@ -144,7 +144,7 @@ def test_attestations_survive_node_restarts_and_reorgs(tmp_path):
 
 
 def test_an_interrupted_deploy_resumes_without_deploying_twice(anvil_node, tmp_path, watch):
-    """``deploy`` sends five transactions; after it failed part-way (its outbox kept), running it
+    """``deploy`` sends six transactions; after it failed part-way (its outbox kept), running it
     again resumes every mined one and sends only what is missing: here the last contract's
     transaction is forgotten, so exactly one transaction is new, and the addresses are the same."""
     from prover import keys
@@ -157,13 +157,13 @@ def test_an_interrupted_deploy_resumes_without_deploying_twice(anvil_node, tmp_p
     try:
         first = service.deploy_all(ch, vk, signer=s)
         entries = ch.outbox.pending()
-        assert len(entries) == 5 and all(e["state"] == "mined" for e in entries)
+        assert len(entries) == 6 and all(e["state"] == "mined" for e in entries)
         last = max(entries, key=lambda e: e["nonce"])
         ch.outbox.drop(next(f.stem for f in ch.outbox.path.glob("*.json")
                             if json.loads(f.read_text())["hash"] == last["hash"]))
         n0, watch[:] = _nonce(ch, s.address), []
         again = service.deploy_all(ch, vk, signer=s)
-        assert [w for w, _ in watch] == ["resumed"] * 4 + ["sent"] and _nonce(ch, s.address) == n0 + 1
+        assert [w for w, _ in watch] == ["resumed"] * 5 + ["sent"] and _nonce(ch, s.address) == n0 + 1
         assert (again.verifier, again.registry.address, again.attestations.address) == \
             (first.verifier, first.registry.address, first.attestations.address)
     finally:

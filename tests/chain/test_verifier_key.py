@@ -33,7 +33,8 @@ def _deploy_raw(evm, args):
     from zkllm_chain.chain.contracts import _send
 
     c = vh.compiled_verifier()
-    data = evm.w3.eth.contract(abi=c.abi, bytecode=c.bytecode).constructor(*args, "0x" + "00" * 20).data_in_transaction
+    zero = "0x" + "00" * 20  # the weight range verifier and the opener: the constructor does not call them
+    data = evm.w3.eth.contract(abi=c.abi, bytecode=c.bytecode).constructor(*args, zero, zero).data_in_transaction
     return _send(evm, {"to": None, "data": data, "value": 0}, load_signer(evm), "constructor",
                  gas=cv.DEPLOY_GAS, preflight=True, timeout=60)
 
