@@ -27,6 +27,7 @@ import torch
 
 from .. import sumcheck
 from ..context import PUBLIC
+from ..zk import mask as zkmask
 from ..zk import shadow
 from ..field import R, fast
 from ..poly.mle import eq_table, evaluate_fast, log2_ceil, prefix_indicator  # noqa: F401 (re-exported)
@@ -58,13 +59,12 @@ class Linear:
         first = 2 if x_public else 3  # (1 - b) x~ W~ in the selector round
         label = "linear"
         if ctx.is_prover:
-            from ..zk.mask import shadow_value
             xf = fast.vec_mat(eq_table(r_t), _padded(ctx.ints[self.x], (1 << nt, 1 << ni)))
             wf = fast.vec_mat(eq_table(r_o), _padded(ctx.ints[self.w], (1 << no, 1 << ni)))
             bt = [evaluate_fast(ctx.values[self.b], r_o)]
-            shifts = {id(wf): shadow_value(ctx, sw), id(bt): shadow_value(ctx, sb)}
+            shifts = {id(wf): zkmask.shadow_value(ctx, sw), id(bt): zkmask.shadow_value(ctx, sb)}
             if not x_public:
-                shifts[id(xf)] = shadow_value(ctx, sx)
+                shifts[id(xf)] = zkmask.shadow_value(ctx, sx)
             terms_sc = [sumcheck.Term(1, [xf, wf]), sumcheck.Term(ind, [bt])]
             s = shadow.prove(ctx, label, ni, 2, first, terms_sc, shifts, absorb=terms, fblock=sf)
             expected = None

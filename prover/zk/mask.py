@@ -181,18 +181,28 @@ def prove(ctx, label: str, n: int, degree: int, terms: list, first_degree: int |
     prover shift the final value by rho (G - y))."""
     if n == 0:
         return sumcheck.prove(ctx.ch, label, n, degree, terms, first_degree=first_degree)
-    pool: MaskPool = ctx.mask
     degrees = _degrees(n, degree, first_degree)
-    ids = pool.take(n)
-    blocks = [pool.blocks[i] for i in ids]
-    g = _RoundMask(blocks, degrees, 0)
+    ids, g = begin(ctx, label, degrees)
+    out = sumcheck.prove(ctx.ch, label, n, degree, terms, first_degree=first_degree, mask=g)
+    finish(ctx, label, ids, g, out.point)
+    return out
+
+
+def begin(ctx, label: str, degrees: list[int]) -> tuple[list[int], "_RoundMask"]:
+    """Prover: takes the blocks of a masked sumcheck with these round degrees, sends G and
+    draws rho; returns the blocks' ids and the round mask."""
+    ids = ctx.mask.take(len(degrees))
+    g = _RoundMask([ctx.mask.blocks[i] for i in ids], degrees, 0)
     ctx.ch.send_fr(f"{label}/G", g.total())
     g.rho = ctx.ch.challenge(f"{label}/rho")
-    out = sumcheck.prove(ctx.ch, label, n, degree, terms, first_degree=first_degree, mask=g)
-    y = sum(block_eval(b, curve(d, r)) for b, d, r in zip(blocks, degrees, out.point)) % R
+    return ids, g
+
+
+def finish(ctx, label: str, ids: list[int], g: "_RoundMask", point: list[int]) -> None:
+    """Prover: sends y = g(point) and records it as a claim on the pool."""
+    y = sum(block_eval(b, curve(d, r)) for b, d, r in zip(g.blocks, g.degrees, point)) % R
     ctx.ch.send_fr(f"{label}/y", y)
-    _record(ctx, pool, ids, degrees, out.point, y)
-    return out
+    _record(ctx, ctx.mask, ids, g.degrees, point, y)
 
 
 def verify(ctx, label: str, n: int, degree: int, claim: int, first_degree: int | None = None):

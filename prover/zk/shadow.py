@@ -88,14 +88,8 @@ def prove(ctx, label: str, n: int, degree: int, first_degree: int, terms: list, 
           absorb: list | None = None, fblock: int | None = None) -> list[int]:
     """Prover: the masked sumcheck of F over (b, x) (n + 1 rounds, the first of degree
     ``first_degree``); ``shifts`` maps id(factor) to its shadow value S. Returns (r_b, s)."""
-    pool = ctx.mask
     ch = ctx.ch
-    degrees = [first_degree] + [degree] * n
-    ids = pool.take(n + 1)
-    blocks = [pool.blocks[i] for i in ids]
-    g = zkmask._RoundMask(blocks, degrees, 0)
-    ch.send_fr(f"{label}/G", g.total())
-    g.rho = ch.challenge(f"{label}/rho")
+    ids, g = zkmask.begin(ctx, label, [first_degree] + [degree] * n)
     k_val = pf = 0
     if absorb:
         k_val = (-absorb_value(ctx, absorb)) % R
@@ -104,10 +98,7 @@ def prove(ctx, label: str, n: int, degree: int, first_degree: int, terms: list, 
     for x in range(first_degree + 1):
         e = 0
         if x != 1:
-            for t in terms:
-                e += t.coeff * _product_sum([_shift(f, x * shifts[id(f)]) if id(f) in shifts else f
-                                             for f in t.factors])
-            e = (1 - x) * e
+            e = (1 - x) * sum(t.coeff * _product_sum(fs) for t, fs in zip(terms, _shifted(terms, shifts, x)))
         if absorb:
             e += x * k_val + (1 - 2 * x) * pf
         evals.append(e % R)
@@ -116,26 +107,31 @@ def prove(ctx, label: str, n: int, degree: int, first_degree: int, terms: list, 
     ch.send_frs(f"{label}/g", coeffs[1:])
     rb = ch.challenge(f"{label}/r")
     g.bind(0, rb)
-    cache: dict[int, object] = {}
-    bound = []
-    for t in terms:
-        fs = []
-        for f in t.factors:
-            if id(f) in shifts:
-                if id(f) not in cache:
-                    cache[id(f)] = _shift(f, rb * shifts[id(f)])
-                fs.append(cache[id(f)])
-            else:
-                fs.append(f)
-        bound.append(sumcheck.Term(t.coeff * (1 - rb) % R, fs))
+    bound = [sumcheck.Term(t.coeff * (1 - rb) % R, fs) for t, fs in zip(terms, _shifted(terms, shifts, rb))]
     if absorb:
         bound.append(sumcheck.Term((rb * k_val + (1 - 2 * rb) * pf) % R, [[1]]))
     out = sumcheck.prove(ch, label, n, degree, bound, mask=_Offset(g))
     point = [rb] + out.point
-    y = sum(zkmask.block_eval(b, zkmask.curve(d, r)) for b, d, r in zip(blocks, degrees, point)) % R
-    ch.send_fr(f"{label}/y", y)
-    zkmask._record(ctx, pool, ids, degrees, point, y)
+    zkmask.finish(ctx, label, ids, g, point)
     return point
+
+
+def _shifted(terms: list, shifts: dict, b: int) -> list[list]:
+    """Every term's factors at the selector value b: f + b S for a shadowed factor (each
+    shifted once, however many terms share it), f itself otherwise or when b = 0."""
+    cache: dict[int, object] = {}
+    out = []
+    for t in terms:
+        fs = []
+        for f in t.factors:
+            if b and id(f) in shifts:
+                if id(f) not in cache:
+                    cache[id(f)] = _shift(f, b * shifts[id(f)])
+                fs.append(cache[id(f)])
+            else:
+                fs.append(f)
+        out.append(fs)
+    return out
 
 
 def verify(ctx, label: str, n: int, degree: int, first_degree: int, claim: int) -> sumcheck.SubClaim:
