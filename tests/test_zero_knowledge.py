@@ -10,7 +10,11 @@ observer's equations each carry an unknown of their own.
 """
 from __future__ import annotations
 
+from unittest import mock
+
+import pytest
 import torch
+from zk_simulator import Trapdoor, programmed, simulate
 
 from prover import api, keys
 from prover.field.ref import R
@@ -180,18 +184,6 @@ def test_the_first_layer_output_claims_reveal_nothing(monkeypatch):
 
 # --------------------------------------------------------------------------- indistinguishability
 
-def _programmed(monkeypatch):
-    """A test-only programmable transcript: absorbing moves the state by the label alone, so
-    every challenge is fixed in advance by the sequence of labels (the same for every proof of
-    one circuit), whatever the prover sends. Both sides run it, so proofs still verify."""
-    from prover import transcript as tr
-
-    def absorb(self, label, data):
-        self.state = tr.keccak256(self.state + b"\x00" + tr.label32(label))
-
-    monkeypatch.setattr(tr.Transcript, "absorb", absorb)
-
-
 def _pair_of_models():
     """Two MLPs that differ only in the first layer's weights on input 1, and an input whose
     entry 1 is zero: the same statement (input, output), different weights."""
@@ -245,33 +237,85 @@ def _worst_position(fa, fb) -> tuple[float, int]:
     return min((_chi2_pvalue([f[j] for f in fa], [f[j] for f in fb]), j) for j in range(len(fa[0])))
 
 
-def test_proofs_for_two_weight_sets_with_one_statement_are_indistinguishable(monkeypatch):
+def test_proofs_for_two_weight_sets_with_one_statement_are_indistinguishable():
     """Two weight sets, one statement, the challenges fixed in advance: the proofs are
     compared position by position (every field element and G1 point) with a chi-square test of
-    homogeneity, Bonferroni-corrected over the positions. With the zero-knowledge layer the two
-    samples are alike everywhere. Control: with the layer switched off (a mask pool of zeros:
-    no Libra masks, no shadows; the proofs still verify) the same test tells the weight sets
-    apart at once (the weights' evaluations are then fixed by the challenges)."""
+    homogeneity, Bonferroni-corrected over the positions, and so are the real proofs and the
+    simulator's (``zk_simulator``: it sees only the statement, the model commitment and the
+    trapdoor, never the weights). With the zero-knowledge layer all three samples are alike
+    everywhere. Control: with the layer switched off (a mask pool of zeros: no Libra masks, no
+    shadows; the proofs still verify) the same test tells the weight sets apart at once, and
+    the real proofs from the simulated ones (the weights' evaluations are then fixed by the
+    challenges)."""
     from prover.zk import mask as zkmask
 
-    _programmed(monkeypatch)
-    pk = keys.setup(12)
-    vk = pk.verifying_key()
-    a, b, x = _pair_of_models()
-    ma, mb = api.commit_model(pk, a), api.commit_model(pk, b)
-    ra, rb = api.prove(pk, ma, x), api.prove(pk, mb, x)
-    assert ra.statement.input == rb.statement.input and ra.statement.output == rb.statement.output
-    assert ma.params["l0.w"].tolist() != mb.params["l0.w"].tolist()
-    for m, r in ((ma, ra), (mb, rb)):
-        api.verify(vk, m.commitment, r.statement, r.proof.to_bytes())
+    with programmed():
+        td = Trapdoor(12, seed=5)
+        pk = td.pk
+        vk = pk.verifying_key()
+        a, b, x = _pair_of_models()
+        ma, mb = api.commit_model(pk, a), api.commit_model(pk, b)
+        ra, rb = api.prove(pk, ma, x), api.prove(pk, mb, x)
+        assert ra.statement.input == rb.statement.input and ra.statement.output == rb.statement.output
+        assert ma.params["l0.w"].tolist() != mb.params["l0.w"].tolist()
+        for m, r in ((ma, ra), (mb, rb)):
+            api.verify(vk, m.commitment, r.statement, r.proof.to_bytes())
+        sim, _ = simulate(td, ma.commitment, ra.statement)
+        api.verify(vk, ma.commitment, ra.statement, sim)
 
-    fa, fb = _features(pk, ma, x, 120), _features(pk, mb, x, 120)
-    p, j = _worst_position(fa, fb)
-    assert p * len(fa[0]) > 1e-3, f"position {j} tells the weight sets apart (p = {p:.3g})"
+        fa, fb = _features(pk, ma, x, 120), _features(pk, mb, x, 120)
+        fs = _simulated_features(td, ma.commitment, ra.statement, 120)
+        for other, what in ((fb, "the weight sets"), (fs, "real and simulated proofs")):
+            p, j = _worst_position(fa, other)
+            assert p * len(fa[0]) > 1e-3, f"position {j} tells {what} apart (p = {p:.3g})"
 
-    monkeypatch.setattr(zkmask, "randbelow", lambda rng, n: 0)  # the layer off: a pool of zeros
-    rz = api.prove(pk, ma, x)
-    api.verify(vk, ma.commitment, rz.statement, rz.proof.to_bytes())
-    fa, fb = _features(pk, ma, x, 30), _features(pk, mb, x, 30)
-    p, j = _worst_position(fa, fb)
-    assert p * len(fa[0]) < 1e-6, "without the zero-knowledge layer the weight sets should be told apart"
+        with mock.patch.object(zkmask, "randbelow", lambda rng, n: 0):  # the layer off: a pool of zeros
+            rz = api.prove(pk, ma, x)
+            api.verify(vk, ma.commitment, rz.statement, rz.proof.to_bytes())
+            sz, _ = simulate(td, ma.commitment, rz.statement)
+            api.verify(vk, ma.commitment, rz.statement, sz)
+            fa, fb = _features(pk, ma, x, 30), _features(pk, mb, x, 30)
+            fs = _simulated_features(td, ma.commitment, ra.statement, 30)
+        for other, what in ((fb, "the weight sets"), (fs, "real and simulated proofs")):
+            p, j = _worst_position(fa, other)
+            assert p * len(fa[0]) < 1e-6, f"without the zero-knowledge layer {what} should be told apart"
+
+
+def _simulated_features(td, commitment, statement, n: int) -> list[list[int]]:
+    """``_features`` of ``n`` simulated proofs."""
+    from prover.proof import Proof
+
+    out = []
+    for _ in range(n):
+        p = Proof.from_bytes(simulate(td, commitment, statement)[0])
+        out.append([v & 15 for v in p.frs] + [g[-1] & 15 for g in p.g1_bytes])
+    return out
+
+
+# --------------------------------------------------------------------------- the simulator
+
+def test_a_simulator_without_the_weights_makes_proofs_the_verifier_accepts():
+    """The simulator (``zk_simulator``) sees the statement, the model commitment and the
+    SRS trapdoor, with the challenges fixed in advance; it never sees the weights (it is not
+    given them: a ``ModelCommitment`` holds points only). Its witness is the zero model's, so
+    the claims the statement's output makes are false for it; it repairs those through the
+    Libra sums and opens the batch opening with the trapdoor. The unmodified verifier accepts
+    its proofs for several statements. Control: without the trapdoor (the draft's own
+    opening) the same proofs are rejected, so the simulator's witness is not the model's and
+    the trapdoor is what carries it."""
+    from prover.errors import VerificationError
+
+    with programmed():
+        td = Trapdoor(12, seed=9)
+        vk = td.pk.verifying_key()
+        model = api.commit_model(td.pk, build_mlp(4, 8, 2, "relu", seed=3))
+        for i in range(3):
+            x = torch.rand(4, dtype=torch.float64, generator=torch.Generator().manual_seed(i)) * 2 - 1
+            st = api.prove(td.pk, model, x).statement
+            assert any(st.output)  # the zero model's output is zero: the simulator's witness is not the model's
+            proof, repaired = simulate(td, model.commitment, st)
+            assert "linear" in repaired  # the output's claim was false for its witness, and repaired
+            api.verify(vk, model.commitment, st, proof)
+            bad, _ = simulate(td, model.commitment, st, forge_opening=False)
+            with pytest.raises(VerificationError, match="opening"):
+                api.verify(vk, model.commitment, st, bad)
