@@ -42,6 +42,7 @@ import torch
 from prover import api, circuit as circuit_mod, keys, sumcheck
 from prover import transcript as tr
 from prover.channel import ProverChannel, VerifierChannel
+from prover.errors import VerificationError
 from prover.field.ref import R
 from prover.pcs import kzg, srs as srs_mod
 from prover.pcs.curve import G1Point, g1_to_bytes, msm, randbelow
@@ -62,14 +63,25 @@ def programmed():
 
 
 class Trapdoor:
-    """A development SRS whose secrets are kept: tau (one per variable) and xi."""
+    """A development SRS whose secrets are kept: tau (one per variable) and xi. ``tables``
+    builds the key tables' (values, commitment) from the SRS (default: the MLP's)."""
 
-    def __init__(self, num_vars: int, seed: int):
+    def __init__(self, num_vars: int, seed: int, tables=None):
         rng = random.Random(seed)
         self.taus = [2 + randbelow(rng, R - 2) for _ in range(num_vars)]
         self.xi = 1 + randbelow(rng, R - 1)
         s = srs_mod._setup_from_secrets(num_vars, self.taus, self.xi)
-        self.pk = keys.ProvingKey(s, keys.commit_tables(s, QuantSpec()))
+        self.pk = keys.ProvingKey(s, tables(s) if tables else keys.commit_tables(s, QuantSpec()))
+
+    @classmethod
+    def for_transformer(cls, cfg, seed: int, rows: int | None = None) -> "Trapdoor":
+        """The trapdoor of a transformer key (``prover.transformer.prove.setup``'s shape)."""
+        from prover.transformer.compile import TQuant, compile_model, key_table_values
+
+        tq, rows = TQuant(), rows or cfg.max_seq
+        tabs = key_table_values(tq, cfg, rows)
+        return cls(compile_model(cfg, rows, tq).num_vars, seed,
+                   lambda s: {k: (v, kzg.commit(s, v, 0)) for k, v in tabs.items()})
 
     def forge_opening(self, commitment, point, value, rng) -> kzg.OpeningProof:
         """An opening of ``commitment`` at ``point`` to ``value``, whatever it commits to:
@@ -84,31 +96,19 @@ class Trapdoor:
         return kzg.OpeningProof(qs, msm([commitment, G1Point(), *qs], coefs))
 
 
-def _zero_params(circuit) -> dict[str, torch.Tensor]:
-    return {n: torch.zeros(circuit.specs[n].shape, dtype=torch.int64) for n in circuit.model_tensors()}
+def _fake_blinds(commitment, rng) -> dict:
+    """Blinds for the prover's bookkeeping of the model tensors (one per chunk of a chunked
+    commitment); never used against the real points, whose opening is forged."""
+    out = {}
+    for n, c in zip(commitment.names, commitment.points):
+        chunks = getattr(c, "chunks", None)
+        out[n] = [randbelow(rng, R) for _ in chunks] if chunks is not None else randbelow(rng, R)
+    return out
 
 
-def _draft(td: Trapdoor, commitment, statement, rng):
-    """Steps 1-2: the ordinary prover on the simulator's own witness (zero weights), against
-    the real model commitment and the statement's output. Returns the draft proof and, per
+def _recording_draft(run):
+    """Step 2: ``run()`` (the ordinary prover on the simulator's witness) while recording, per
     masked sumcheck label, the sums its first rounds carry (sum f + rho G), in run order."""
-    pk = td.pk
-    circuit = api.circuit_for(commitment, len(statement.input))
-    d_in = commitment.arch["d_in"]
-    xq = torch.tensor(statement.input, dtype=torch.int64).reshape(-1, d_in)
-    ints = circuit_mod.forward(circuit, _zero_params(circuit), xq)
-    out_id = circuit.output_id  # the output is public: the statement's, not the forward pass's
-    ints[out_id] = torch.tensor(statement.output, dtype=torch.int64).reshape(ints[out_id].shape)
-    vals = circuit_mod.field_values(circuit, ints)
-    public = {"x": vals["x"], out_id: vals[out_id]}
-    tables = {circuit_mod.table_id(t): pk.tables[t.name][1] for t in circuit.tables()}
-    for t in circuit.tables():
-        vals[circuit_mod.table_id(t)] = pk.tables[t.name][0]
-    transcript = tr.Transcript()
-    circuit_mod.absorb_statement(transcript, pk.verifying_key().digest(), statement.model_digest, circuit,
-                                 [v % R for v in statement.input], [v % R for v in statement.output],
-                                 statement.attester)
-
     first_sums: dict[str, list[int]] = {}
     state = {"evals": None, "awaiting": set()}
     to_coeffs, send = sumcheck.evals_to_coeffs, ProverChannel.send_frs
@@ -127,15 +127,69 @@ def _draft(td: Trapdoor, commitment, statement, rng):
             first_sums.setdefault(base, []).append((e[0] + e[1]) % R)
         return send(self, label, xs)
 
-    blinds = {n: randbelow(rng, R) for n in commitment.names}  # never used against the real points
     with ExitStack() as stack:
         stack.enter_context(mock.patch.object(sumcheck, "evals_to_coeffs", evals_to_coeffs))
         stack.enter_context(mock.patch.object(ProverChannel, "send_frs", send_frs))
-        proof, _ = circuit_mod.prove_run(
-            circuit, transcript, vals, ints=ints, public=public, srs=pk.srs, rng=rng,
-            commitments={**dict(zip(commitment.names, commitment.points)), **tables},
-            blinds={**blinds, **{t: 0 for t in tables}})
-    return proof, first_sums
+        return run(), first_sums
+
+
+def _draft(td: Trapdoor, commitment, statement, rng):
+    """Steps 1-2 for an MLP: the zero model's witness, the statement's output."""
+    pk = td.pk
+    circuit = api.circuit_for(commitment, len(statement.input))
+    d_in = commitment.arch["d_in"]
+    xq = torch.tensor(statement.input, dtype=torch.int64).reshape(-1, d_in)
+    params = {n: torch.zeros(circuit.specs[n].shape, dtype=torch.int64) for n in circuit.model_tensors()}
+    ints = circuit_mod.forward(circuit, params, xq)
+    out_id = circuit.output_id  # the output is public: the statement's, not the forward pass's
+    ints[out_id] = torch.tensor(statement.output, dtype=torch.int64).reshape(ints[out_id].shape)
+    vals = circuit_mod.field_values(circuit, ints)
+    public = {"x": vals["x"], out_id: vals[out_id]}
+    tables = {circuit_mod.table_id(t): pk.tables[t.name][1] for t in circuit.tables()}
+    for t in circuit.tables():
+        vals[circuit_mod.table_id(t)] = pk.tables[t.name][0]
+    transcript = tr.Transcript()
+    circuit_mod.absorb_statement(transcript, pk.verifying_key().digest(), statement.model_digest, circuit,
+                                 [v % R for v in statement.input], [v % R for v in statement.output],
+                                 statement.attester)
+    return _recording_draft(lambda: circuit_mod.prove_run(
+        circuit, transcript, vals, ints=ints, public=public, srs=pk.srs, rng=rng,
+        commitments={**dict(zip(commitment.names, commitment.points)), **tables},
+        blinds={**_fake_blinds(commitment, rng), **{t: 0 for t in tables}})[0])
+
+
+def _draft_transformer(td: Trapdoor, commitment, statement, params, rng):
+    """Steps 1-2 for a transformer: the witness of weights the simulator chose (``params``,
+    quantized), the statement's next token in place of its own."""
+    from prover.transformer import prove as tp
+    from prover.transformer.compile import compile_model, field_values, forward, table_id
+
+    pk = td.pk
+    circuit = compile_model(commitment.cfg, len(statement.tokens), commitment.tq)
+    ints = forward(circuit, params, torch.tensor(statement.tokens, dtype=torch.int64))
+    ints["next"] = torch.tensor([statement.next_token], dtype=torch.int64).reshape(ints["next"].shape)
+    vals = field_values(circuit, ints)
+    for name in circuit.key_tables:
+        vals[table_id(name)] = pk.tables[name][0]
+    tables = {table_id(name): pk.tables[name][1] for name in circuit.key_tables}
+    transcript = tr.Transcript()
+    tp.absorb_statement(transcript, pk.verifying_key().digest(), statement, circuit)
+    return _recording_draft(lambda: circuit_mod.prove_run(
+        circuit, transcript, vals, ints=ints, public={"tokens": vals["tokens"], "next": vals["next"]},
+        srs=pk.srs, rng=rng, commitments={**dict(zip(commitment.names, commitment.points)), **tables},
+        blinds={**_fake_blinds(commitment, rng), **{t: 0 for t in tables}})[0])
+
+
+def simulate_transformer(td: Trapdoor, commitment, statement, params, rng=None, *,
+                         forge_opening: bool = True) -> tuple[bytes, list[str]]:
+    """``simulate`` for a transformer: ``params`` are quantized weights of the simulator's own
+    choosing (e.g. another seed's model of the same config; it never sees the real ones)."""
+    from prover.transformer import prove as tp
+
+    rng = rng or random.Random()
+    proof, first_sums = _draft_transformer(td, commitment, statement, params, rng)
+    return _repair(td, proof, first_sums, lambda b: tp.verify(td.pk.verifying_key(), commitment, statement, b),
+                   rng, forge_opening)
 
 
 def simulate(td: Trapdoor, commitment, statement, rng=None, *, forge_opening: bool = True) -> tuple[bytes, list[str]]:
@@ -145,6 +199,13 @@ def simulate(td: Trapdoor, commitment, statement, rng=None, *, forge_opening: bo
     trapdoor is what makes the proof pass)."""
     rng = rng or random.Random()
     proof, first_sums = _draft(td, commitment, statement, rng)
+    return _repair(td, proof, first_sums, lambda b: api.verify(td.pk.verifying_key(), commitment, statement, b),
+                   rng, forge_opening)
+
+
+def _repair(td: Trapdoor, proof, first_sums, verify, rng, forge_opening: bool) -> tuple[bytes, list[str]]:
+    """Steps 3-4: replays ``verify`` over the draft, repairing the Libra sums of false claims
+    and forging the opening; returns the patched proof and the repaired sumchecks' labels."""
     fr_patch: dict[int, int] = {}
     g1_patch: dict[int, object] = {}
     seen = {"G": {}, "rho": {}}
@@ -189,9 +250,10 @@ def simulate(td: Trapdoor, commitment, statement, rng=None, *, forge_opening: bo
                               (sumcheck, "verify", sc_verify), (kzg, "verify", kzg_verify)):
             stack.enter_context(mock.patch.object(obj, name, fn))
         try:
-            api.verify(td.pk.verifying_key(), commitment, statement, proof.to_bytes())
-        except Exception:  # the draft's replay may fail when a step is switched off; the result says
-            pass
+            verify(proof.to_bytes())
+        except VerificationError:
+            if forge_opening:  # the simulator failed: say so
+                raise
     frs = list(proof.frs)
     for k, v in fr_patch.items():
         frs[k] = v
