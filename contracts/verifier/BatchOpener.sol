@@ -111,21 +111,21 @@ contract BatchOpener {
         return p;
     }
 
-    /// @dev [term claim words], [term coefficients], the number of terms then each point as
-    ///      [len, coordinates] (`BatchOpening.ClaimSet`'s term entries).
+    /// @dev [term claim words], [term coefficients] (`BatchOpening.ClaimSet`'s term entries); a
+    ///      term's point is its claim's (every combined claim is made at one point: `combined`).
     function _terms(BatchOpening.ClaimSet memory cs, uint256 p) private pure returns (uint256) {
         (cs.termClaim, p) = _arr(p);
         (cs.termCoef, p) = _arr(p);
         uint256 n = cs.termClaim.length;
         cs.nTerms = n;
-        if (cs.termCoef.length != n || mload32(p) != n) revert MalformedInput();
+        if (cs.termCoef.length != n) revert MalformedInput();
         uint256[][] memory pts = new uint256[][](n);
-        assembly ("memory-safe") {
-            p := add(p, 32)
-            for { let j := 0 } lt(j, n) { j := add(j, 1) } {
-                mstore(add(pts, shl(5, add(j, 1))), p)
-                p := add(p, add(32, shl(5, mload(p))))
-            }
+        uint256[][] memory cp = cs.point;
+        uint256[] memory tc = cs.termClaim;
+        for (uint256 j = 0; j < n; ++j) {
+            uint256 k = tc[j] & 0xffffffffffffffff;
+            if (k >= cs.n) revert MalformedInput();
+            pts[j] = cp[k];
         }
         cs.termPoint = pts;
         return p;
@@ -270,12 +270,11 @@ library OpenerCall {
         return o;
     }
 
-    /// @dev [term claim words], [term coefficients], the term count then each point.
+    /// @dev [term claim words], [term coefficients]; no points (a term's point is its claim's).
     function _terms(uint256 o, BatchOpening.ClaimSet memory cs) private pure returns (uint256) {
         uint256 n = cs.nTerms;
         uint256 a;
         uint256 c;
-        uint256[][] memory pts = cs.termPoint;
         {
             uint256[] memory tc = cs.termClaim;
             uint256[] memory tf = cs.termCoef;
@@ -285,18 +284,7 @@ library OpenerCall {
             }
         }
         o = _put(o, a, n);
-        o = _put(o, c, n);
-        assembly ("memory-safe") {
-            mstore(o, n)
-            o := add(o, 32)
-            for { let j := 0 } lt(j, n) { j := add(j, 1) } {
-                let z := mload(add(pts, shl(5, add(j, 1))))
-                let len := add(32, shl(5, mload(z)))
-                mcopy(o, z, len)
-                o := add(o, len)
-            }
-        }
-        return o;
+        return _put(o, c, n);
     }
 
     /// @dev [per tensor: 1 + its index in the list, 0 for none], the list of commitments.

@@ -239,19 +239,27 @@ library BatchOpening {
             // (cs.nTerms @192, cs.termClaim @224, cs.termCoef @256, cs.termPoint @288)
             let prev := not(0)
             for { let j := 0 } lt(j, mload(add(cs, 192))) { j := add(j, 1) } {
-                let r := 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001
                 let at := add(32, shl(5, j))
                 let raw := mload(add(mload(add(cs, 224)), at))
-                let k := and(raw, 0xffffffffffffffff)
-                let kat := add(32, shl(5, k))
-                let word := mload(add(mload(add(cs, 32)), kat))
-                if shr(64, raw) { word := sub(shr(64, raw), 1) } // a term on another tensor
                 let z := mload(add(mload(add(cs, 288)), at))
+                if iszero(eq(z, last)) { // terms made together share their point: eq once (e, last
+                    e := eqSuffix(z, tEnd) // carry on from the claim loop: eq depends on z only)
+                    last := z
+                }
+                let k := and(raw, 0xffffffffffffffff)
                 let c := mload(add(mload(add(cs, 256)), at))
-                if iszero(eq(k, prev)) { c := addmod(c, sub(r, 1), r) }
+                if iszero(eq(k, prev)) {
+                    c := addmod(c, 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000000,
+                        0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001)
+                }
                 prev := k
-                c := mulmod(mload(add(mload(add(o, 160)), kat)), c, r)
-                addTo(w, mload(add(o, 32)), word, mulmod(c, prefixed(eqSuffix(z, tEnd), word, z, tEnd), r))
+                k := add(32, shl(5, k))
+                c := mulmod(mload(add(mload(add(o, 160)), k)), c,
+                    0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001)
+                let word := mload(add(mload(add(cs, 32)), k))
+                if shr(64, raw) { word := sub(shr(64, raw), 1) } // a term on another tensor
+                addTo(w, mload(add(o, 32)), word, mulmod(c, prefixed(e, word, z, tEnd),
+                    0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001))
             }
         }
     }

@@ -20,7 +20,7 @@ import {TModuleCall} from "./TransformerModules.sol";
 library TOps {
     uint256 internal constant RESCALE = 1;
     uint256 internal constant RANGE_BOUND = 2;
-    uint256 internal constant LINEAR = 3;
+    uint256 internal constant LINEAR = 3; // an MLP op (ZkllmVerifier); no transformer description names it
     uint256 internal constant LINEAR_NB = 4;
     uint256 internal constant ADD = 5;
     uint256 internal constant HADAMARD = 6;
@@ -114,7 +114,6 @@ library TOps {
     {
         uint256 k = op.kind;
         if (k == LINEAR_NB) _linearNb(ctx, op, point, value);
-        else if (k == LINEAR) _linear(ctx, op, point, value);
         else if (k == ADD) _add(ctx, op, point, value);
 
         else if (k == MATMUL) _matmul(ctx, op, point, value);
@@ -148,19 +147,6 @@ library TOps {
             ZkMask.verify(ctx.ch, lbl(op, "/g"), lbl(op, "/r"), lg(op.p[1]), 2, 2, value);
         uint256 xv = TContext.claim(ctx, op.t[0], cat(rT, s), lbl(op, "/x"));
         uint256 wv = TContext.claim(ctx, op.t[1], cat(rO, s), lbl(op, "/w"));
-        if (FrMath.mul(xv, wv) != expected) reject("linear", 0);
-    }
-
-    /// @notice `Linear.reduce` (with bias): t = x, w, b, z; p = rows, d_in, d_out.
-    function _linear(TCtx memory ctx, TOp memory op, uint256[] memory point, uint256 value) private view {
-        uint256 nt = lg(op.p[0]);
-        uint256[] memory rT = seg(point, 0, nt);
-        uint256[] memory rO = FrMath.suffix(point, nt);
-        uint256 bval = TContext.claim(ctx, op.t[2], rO, "linear/bias");
-        uint256 target = FrMath.sub(value, FrMath.mul(ind(op.p[0], rT), bval));
-        (uint256[] memory s, uint256 expected) = ZkMask.verify(ctx.ch, "linear/g", "linear/r", lg(op.p[1]), 2, 2, target);
-        uint256 xv = TContext.claim(ctx, op.t[0], cat(rT, s), "linear/x");
-        uint256 wv = TContext.claim(ctx, op.t[1], cat(rO, s), "linear/w");
         if (FrMath.mul(xv, wv) != expected) reject("linear", 0);
     }
 
