@@ -82,13 +82,14 @@ contract BatchOpener {
         }
     }
 
+    /// @dev [tensor words, each with its point's index << 192], [values], the distinct points.
     function _claims(BatchOpening.ClaimSet memory cs, uint256 p) private pure returns (uint256) {
-        uint256[] memory pidx;
-        (cs.tid, p) = _arr(p);
+        uint256[] memory tid;
+        (tid, p) = _arr(p);
         (cs.value, p) = _arr(p);
-        (pidx, p) = _arr(p);
-        uint256 n = cs.tid.length;
+        uint256 n = tid.length;
         cs.n = n;
+        cs.tid = tid;
         uint256[] memory pts;
         assembly ("memory-safe") {
             let np := mload(p)
@@ -104,7 +105,9 @@ contract BatchOpener {
         assembly ("memory-safe") {
             for { let k := 0 } lt(k, n) { k := add(k, 1) } {
                 let at := add(32, shl(5, k))
-                mstore(add(point, at), mload(add(pts, shl(5, mload(add(pidx, at))))))
+                let w := mload(add(tid, at))
+                mstore(add(tid, at), and(w, 0xffffffffffffffffffffffffffffffffffffffffffffffff))
+                mstore(add(point, at), mload(add(pts, shl(5, shr(192, w)))))
             }
         }
         cs.point = point;
@@ -230,9 +233,10 @@ library OpenerCall {
         }
     }
 
-    /// @dev [tensor words], [values], [point indices], the distinct points.
+    /// @dev [tensor words, each with its point's index << 192], [values], the distinct points.
     function _claims(uint256 o, BatchOpening.ClaimSet memory cs) private pure returns (uint256) {
         uint256 n = cs.n;
+        uint256 tidOut = o;
         {
             uint256[] memory tid = cs.tid;
             uint256[] memory value = cs.value;
@@ -247,9 +251,6 @@ library OpenerCall {
         }
         uint256[][] memory points = cs.point;
         assembly ("memory-safe") {
-            let pidx := o
-            mstore(pidx, n)
-            o := add(o, add(32, shl(5, n)))
             let np := 0
             let last := 0
             let pts := o
@@ -263,7 +264,8 @@ library OpenerCall {
                     np := add(np, 1)
                     last := z
                 }
-                mstore(add(pidx, add(32, shl(5, k))), sub(np, 1))
+                let slot := add(tidOut, add(32, shl(5, k)))
+                mstore(slot, or(mload(slot), shl(192, sub(np, 1))))
             }
             mstore(pts, np)
         }

@@ -46,7 +46,8 @@ library BatchOpening {
 
     /// @notice The claims to open: `n` claims (tensor word, point, value) and, per tensor id
     ///         (`nTensors` of them), the memory pointer of its G1 commitment. A tensor word is
-    ///         tid | nb << 16 | prefix << 24: the claim is on tensor tid at bits(prefix, nb) || point
+    ///         tid | nb << 16 | prefix << 24 (prefix < 2^168: the opener input packs a point index
+    ///         above bit 192): the claim is on tensor tid at bits(prefix, nb) || point
     ///         (nb = 0: at point), so claims on pooled tensors share the member's point array.
     ///         A weighted claim k (v_k = sum_l c_l f(z_l), `context.Claim.terms`) is entry k
     ///         with its tensor word, value v_k and the point of its FIRST term as its point (it

@@ -104,7 +104,10 @@ contract TransformerVerifier is KeyedVerifier {
     ///         model digest, the commitment's encoding, the circuit (the description the
     ///         commitment lists for this prompt length, registered, for the same header and
     ///         length, of the proof's circuit digest), the model's certification. Returns the
-    ///         calldata offset of the commitment's points.
+    ///         calldata offset of the commitment's points. Those points are not checked here:
+    ///         a certified model's were (the weight verifier certifies exactly these bytes, their
+    ///         keccak256, after `g1Valid` on every point), and an uncertified model is refused
+    ///         (`WeightsNotCertified`). That check cost ~95K gas per verification (tiny-llama).
     function _model(
         TCtx memory ctx,
         bytes32 modelDigest,
@@ -116,7 +119,6 @@ contract TransformerVerifier is KeyedVerifier {
         uint256 count;
         TCircuit memory c;
         (c, pointsOff, count) = TModel.parsedFor(circuits, modelCommitment, ctx.nTokens);
-        if (!g1Valid(pointsOff, count)) revert MalformedCommitment(modelCommitment.length - 128 * count);
         ctx.c = c;
         if (c.digest != proofCircuit) revert CircuitMismatch(c.digest, proofCircuit);
         if (count != c.nModel) revert MalformedCommitment(modelCommitment.length);

@@ -25,7 +25,7 @@ library ZkMask {
 
     /// @notice `commit_pool` (verifier): K ("zk/mask-vars"), then the pool's commitment
     ///         ("zk/mask"). The log can hold min(2^(K-3), field elements left) rounds: every
-    ///         round reads at least one field element.
+    ///         round reads at least one field element (`_reserve`).
     function commitPool(VerifierChannel memory ch) internal pure {
         uint256 k = Channel.recvFr(ch, "zk/mask-vars");
         if (k < BLOCK_VARS || k > MAX_POOL_VARS) revert MaskPoolSize(k);
@@ -40,10 +40,14 @@ library ZkMask {
         _reserve(m, cap, cap);
     }
 
+    /// @dev Rounds (and shadows) read at least one field element each, a masked sumcheck at
+    ///      least three (G, a round, y): its y and end entries need a third of the room. (Memory
+    ///      costs gas quadratically in its high-water mark, and this log lives to the end.)
     function _reserve(MaskLog memory m, uint256 frs, uint256 blocks) private pure {
         uint256 cap = frs < blocks ? frs : blocks;
         m.r = new uint256[](cap);
         m.deg = new uint256[](cap);
+        cap = frs / 3 < cap ? frs / 3 : cap;
         m.y = new uint256[](cap);
         m.end = new uint256[](cap);
     }

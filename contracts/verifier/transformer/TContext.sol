@@ -217,11 +217,13 @@ library TContext {
         ctx.claimValue = values;
     }
 
-    /// @dev First capacity: twice the tensor count (no regrowth for the tiny models; memory
-    ///      is quadratic in gas), 32 in a module step (which sees no tensor table).
+    /// @dev First capacity: 32 + 1.5 x the tensor count (no regrowth for the tiny models,
+    ///      which make ~1.1 claims per tensor; memory is quadratic in gas, and the store lives to
+    ///      the end), 32 in a module step (which sees no tensor table).
     function _grow(TCtx memory ctx) private pure {
         uint256 n = ctx.claimTid.length;
-        uint256 m = n == 0 ? 32 + 2 * ctx.c.kind.length : 2 * n;
+        uint256 k = ctx.c.kind.length;
+        uint256 m = n == 0 ? 32 + k + k / 2 : 2 * n;
         uint256[] memory tids = new uint256[](m);
         uint256[][] memory points = new uint256[][](m);
         uint256[] memory values = new uint256[](m);
