@@ -134,12 +134,6 @@ contract BatchOpener {
         return p;
     }
 
-    function mload32(uint256 p) private pure returns (uint256 v) {
-        assembly ("memory-safe") {
-            v := mload(p)
-        }
-    }
-
     function _commitments(BatchOpening.ClaimSet memory cs, uint256 p) private pure returns (uint256) {
         uint256[] memory idx;
         (idx, p) = _arr(p);
