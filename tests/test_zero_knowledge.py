@@ -162,19 +162,19 @@ def _first_layer_equations(monkeypatch, pk, model, n_proofs: int):
 
 def test_the_first_layer_output_claims_reveal_nothing(monkeypatch):
     """The first Linear's input x is public, so the value of a claim on its output z would be a
-    linear equation in W and b: 40 unknowns (4 x 8 + 8), 44 proofs. The claim arrives as an
-    obligation instead (the Rescale sends nothing; ``prover/zk/shadow.py``): its value is the
-    constant -2^(S-1) in every proof, and the observer forms no equation. Control: with the
+    linear equation in W and b: 40 unknowns (4 x 8 + 8). The claim arrives as an obligation
+    instead (the Rescale sends nothing; ``prover/zk/shadow.py``): its value is the constant
+    -2^(S-1) in every proof (12 proofs), and the observer forms no equation. Control: with the
     claims sent in the clear (the Linear not absorbing), the same observer solves for W and b
-    exactly -- the attack that recovered them before the obligations."""
+    exactly from 44 proofs -- the attack that recovered them before the obligations."""
     from prover.ops import linear as linear_op
 
     pk = keys.setup(12)
     model = api.commit_model(pk, build_mlp(4, 8, 2, "relu", seed=3))
     actual = [int(v) % R for v in model.params["l0.w"].flatten().tolist()]
     actual += [int(v) % R for v in model.params["l0.b"].flatten().tolist()]
-    rows, hidden = _first_layer_equations(monkeypatch, pk, model, 44)
-    assert rows == [] and len(hidden) == 44
+    rows, hidden = _first_layer_equations(monkeypatch, pk, model, 12)  # no equation from any proof
+    assert rows == [] and len(hidden) == 12
     assert len(set(hidden)) == 1  # one public constant, whatever the input and the weights
     monkeypatch.setattr(linear_op.Linear, "absorbs", False)
     rows, hidden = _first_layer_equations(monkeypatch, pk, model, 44)
