@@ -195,14 +195,17 @@ def _pair_of_models():
     return a, b, x
 
 
+def _proof_features(p) -> list[int]:
+    """Every field element's low four bits and every G1 point's last byte's low four bits, in
+    proof order (fixed challenges make positions comparable across proofs)."""
+    return [v & 15 for v in p.frs] + [g[-1] & 15 for g in p.g1_bytes]
+
+
 def _features(pk, model, x, n: int) -> list[list[int]]:
-    """Per proof, every field element's low four bits and every G1 point's last byte's low
-    four bits, in proof order (fixed challenges make positions comparable across proofs)."""
+    """``_proof_features`` of ``n`` real proofs."""
     out = []
     for _ in range(n):
-        res = api.prove(pk, model, x)
-        p = res.proof
-        out.append([v & 15 for v in p.frs] + [g[-1] & 15 for g in p.g1_bytes])
+        out.append(_proof_features(api.prove(pk, model, x).proof))
     return out
 
 
@@ -237,6 +240,14 @@ def _worst_position(fa, fb) -> tuple[float, int]:
     return min((_chi2_pvalue([f[j] for f in fa], [f[j] for f in fb]), j) for j in range(len(fa[0])))
 
 
+def _comparisons(fa, fb, fs):
+    """(what, Bonferroni-corrected p, worst position) of real proofs of weight set A against
+    those of weight set B and against simulated ones."""
+    for other, what in ((fb, "the weight sets"), (fs, "real and simulated proofs")):
+        p, j = _worst_position(fa, other)
+        yield what, p * len(fa[0]), j
+
+
 def test_proofs_for_two_weight_sets_with_one_statement_are_indistinguishable():
     """Two weight sets, one statement, the challenges fixed in advance: the proofs are
     compared position by position (every field element and G1 point) with a chi-square test of
@@ -265,9 +276,8 @@ def test_proofs_for_two_weight_sets_with_one_statement_are_indistinguishable():
 
         fa, fb = _features(pk, ma, x, 120), _features(pk, mb, x, 120)
         fs = _simulated_features(td, ma.commitment, ra.statement, 120)
-        for other, what in ((fb, "the weight sets"), (fs, "real and simulated proofs")):
-            p, j = _worst_position(fa, other)
-            assert p * len(fa[0]) > 1e-3, f"position {j} tells {what} apart (p = {p:.3g})"
+        for what, p, j in _comparisons(fa, fb, fs):
+            assert p > 1e-3, f"position {j} tells {what} apart (corrected p = {p:.3g})"
 
         with mock.patch.object(zkmask, "randbelow", lambda rng, n: 0):  # the layer off: a pool of zeros
             rz = api.prove(pk, ma, x)
@@ -276,9 +286,8 @@ def test_proofs_for_two_weight_sets_with_one_statement_are_indistinguishable():
             api.verify(vk, ma.commitment, rz.statement, sz)
             fa, fb = _features(pk, ma, x, 30), _features(pk, mb, x, 30)
             fs = _simulated_features(td, ma.commitment, ra.statement, 30)
-        for other, what in ((fb, "the weight sets"), (fs, "real and simulated proofs")):
-            p, j = _worst_position(fa, other)
-            assert p * len(fa[0]) < 1e-6, f"without the zero-knowledge layer {what} should be told apart"
+        for what, p, j in _comparisons(fa, fb, fs):
+            assert p < 1e-6, f"without the zero-knowledge layer {what} should be told apart"
 
 
 def _simulated_features(td, commitment, statement, n: int) -> list[list[int]]:
@@ -287,8 +296,7 @@ def _simulated_features(td, commitment, statement, n: int) -> list[list[int]]:
 
     out = []
     for _ in range(n):
-        p = Proof.from_bytes(simulate(td, commitment, statement)[0])
-        out.append([v & 15 for v in p.frs] + [g[-1] & 15 for g in p.g1_bytes])
+        out.append(_proof_features(Proof.from_bytes(simulate(td, commitment, statement)[0])))
     return out
 
 

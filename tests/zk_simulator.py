@@ -133,6 +133,15 @@ def _recording_draft(run):
         return run(), first_sums
 
 
+def _prove_draft(td: Trapdoor, circuit, transcript, vals, ints, public, commitment, tables, rng):
+    """Step 2 for any circuit: ``prove_run`` on the simulator's witness against the real model
+    commitment and the key tables, recorded (``_recording_draft``)."""
+    return _recording_draft(lambda: circuit_mod.prove_run(
+        circuit, transcript, vals, ints=ints, public=public, srs=td.pk.srs, rng=rng,
+        commitments={**dict(zip(commitment.names, commitment.points)), **tables},
+        blinds={**_fake_blinds(commitment, rng), **{t: 0 for t in tables}})[0])
+
+
 def _draft(td: Trapdoor, commitment, statement, rng):
     """Steps 1-2 for an MLP: the zero model's witness, the statement's output."""
     pk = td.pk
@@ -152,10 +161,7 @@ def _draft(td: Trapdoor, commitment, statement, rng):
     circuit_mod.absorb_statement(transcript, pk.verifying_key().digest(), statement.model_digest, circuit,
                                  [v % R for v in statement.input], [v % R for v in statement.output],
                                  statement.attester)
-    return _recording_draft(lambda: circuit_mod.prove_run(
-        circuit, transcript, vals, ints=ints, public=public, srs=pk.srs, rng=rng,
-        commitments={**dict(zip(commitment.names, commitment.points)), **tables},
-        blinds={**_fake_blinds(commitment, rng), **{t: 0 for t in tables}})[0])
+    return _prove_draft(td, circuit, transcript, vals, ints, public, commitment, tables, rng)
 
 
 def _draft_transformer(td: Trapdoor, commitment, statement, params, rng):
@@ -174,10 +180,8 @@ def _draft_transformer(td: Trapdoor, commitment, statement, params, rng):
     tables = {table_id(name): pk.tables[name][1] for name in circuit.key_tables}
     transcript = tr.Transcript()
     tp.absorb_statement(transcript, pk.verifying_key().digest(), statement, circuit)
-    return _recording_draft(lambda: circuit_mod.prove_run(
-        circuit, transcript, vals, ints=ints, public={"tokens": vals["tokens"], "next": vals["next"]},
-        srs=pk.srs, rng=rng, commitments={**dict(zip(commitment.names, commitment.points)), **tables},
-        blinds={**_fake_blinds(commitment, rng), **{t: 0 for t in tables}})[0])
+    return _prove_draft(td, circuit, transcript, vals, ints, {"tokens": vals["tokens"], "next": vals["next"]},
+                        commitment, tables, rng)
 
 
 def simulate_transformer(td: Trapdoor, commitment, statement, params, rng=None, *,
